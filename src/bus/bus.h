@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * bus: the net.groupd1 D-Bus API on the generated skeletons; batched
+ * signals; caller authorization; the one errno → D-Bus error mapping.
+ * May call: policy, cache, config, netlink (types).
+ */
+#pragma once
+
+#include "cache/cache.h"
+#include "config/group-names.h"
+#include "policy/ops.h"
+
+#include <gio/gio.h>
+
+#define GD_BUS_NAME              "net.groupd1"
+#define GD_BUS_PATH              "/net/groupd1"
+#define GD_BUS_GROUP_PATH_PREFIX "/net/groupd1/group/"
+
+typedef enum {
+    GD_BUS_ERROR_NO_SUCH_GROUP,
+    GD_BUS_ERROR_NO_SUCH_LINK,
+    GD_BUS_ERROR_INVALID_ARGS,
+    GD_BUS_ERROR_ACCESS_DENIED,
+    GD_BUS_ERROR_PARTIALLY_APPLIED,
+    GD_BUS_ERROR_DEFAULT_GROUP_PROTECTED,
+    GD_BUS_ERROR_KERNEL,
+    GD_BUS_ERROR_BUSY,
+} GdBusError;
+
+#define GD_BUS_ERROR (gd_bus_error_quark())
+GQuark gd_bus_error_quark(void);
+
+/* The one mapping from a module's negative errno to a net.groupd1.Error.
+ * from_kernel: the errno is the kernel's answer to a request (its extack
+ * text, if any, is added); otherwise it is groupd's own (-ENODEV: no such
+ * link, -ENOENT: no such group, -EINVAL/-ERANGE/-E2BIG: invalid argument,
+ * -EBUSY: busy, -EACCES/-EPERM: access denied). */
+GError *gd_bus_error_from_errno(int err, gboolean from_kernel, const char *extack,
+                                const char *format, ...) G_GNUC_PRINTF(4, 5);
+
+typedef struct {
+    const char *version;
+    gboolean skip_validation; /* test-only: send changes the cache says will fail */
+    gint64 admin_gid;         /* -1: only root may change anything */
+    guint max_pending;        /* queued operations before Busy */
+} GdBusOptions;
+
+typedef struct GdBus GdBus;
+
+/* Exports the objects on conn (the name is owned by the caller). */
+GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdExecutor *executor, GdGroupNames *names,
+                  const GdBusOptions *options);
+void gd_bus_free(GdBus *bus);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdBus, gd_bus_free)
+
+/* Publishes the cache's pending changes: LinksChanged, group objects,
+ * PropertiesChanged. The cache's changed callback. */
+void gd_bus_publish(GdBus *bus);
+
+/* ---- internal to bus/ ---- */
+
+typedef void (*GdAuthDoneFunc)(GDBusMethodInvocation *invocation, gboolean allowed,
+                               gpointer user_data);
+typedef struct GdAuth GdAuth;
+GdAuth *gd_auth_new(GDBusConnection *conn, gint64 admin_gid);
+void gd_auth_free(GdAuth *auth);
+/* Asks the bus for the caller's credentials (cached per unique name). */
+void gd_auth_check(GdAuth *auth, GDBusMethodInvocation *invocation, GdAuthDoneFunc done,
+                   gpointer user_data);
+
+#define GD_TYPE_GROUP_IFACE (gd_group_iface_get_type())
+G_DECLARE_FINAL_TYPE(GdGroupIface, gd_group_iface, GD, GROUP_IFACE, GDBusInterfaceSkeleton)
+GdGroupIface *gd_group_iface_new(GdCache *cache, GdGroupNames *names, uint32_t id);
+uint32_t gd_group_iface_get_id(GdGroupIface *iface);
+/* Recomputes the properties from the cache and emits one PropertiesChanged
+ * for what differs; members_changed invalidates Members. */
+void gd_group_iface_refresh(GdGroupIface *iface, gboolean members_changed);

@@ -1,0 +1,844 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * net.groupd1.Manager and the publication of cache changes. */
+#include "bus.h"
+#include "gd-bus-generated.h"
+
+#include <errno.h>
+#include <linux/if_addr.h>
+#include <sys/socket.h>
+
+/* A larger SetLinkGroup is refused rather than queued. */
+#define MAX_LINKS_PER_CALL 65536
+/* Names quoted in one error message. */
+#define NAMES_IN_MESSAGE 16
+
+struct GdBus {
+    GDBusConnection *conn;
+    GdCache *cache;
+    GdExecutor *executor;
+    GdGroupNames *names;
+    GdBusOptions options;
+    GdAuth *auth;
+    GdBusManager *manager;
+    GDBusObjectManagerServer *object_manager;
+    GHashTable *groups; /* id → GDBusObjectSkeleton (owned) */
+    guint publications;
+};
+
+/* One mutating call from authorization to reply. */
+typedef struct {
+    GdBus *bus;
+    GDBusMethodInvocation *invocation;
+    GdOp *op;
+    GHashTable *already; /* ifindexes that matched the change before it ran */
+    GPtrArray *names;    /* target names by index of op->targets */
+} Call;
+
+static void call_free(Call *call)
+{
+    g_clear_object(&call->invocation);
+    g_clear_pointer(&call->op, gd_op_free);
+    g_clear_pointer(&call->already, g_hash_table_unref);
+    g_clear_pointer(&call->names, g_ptr_array_unref);
+    g_free(call);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Call, call_free)
+
+static void return_error(GDBusMethodInvocation *invocation, GdBusError code, const char *format,
+                         ...) G_GNUC_PRINTF(3, 4);
+
+static void return_error(GDBusMethodInvocation *invocation, GdBusError code, const char *format,
+                         ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    g_autofree char *message = g_strdup_vprintf(format, ap);
+    va_end(ap);
+    g_debug("%s from %s: %s", g_dbus_method_invocation_get_method_name(invocation),
+            g_dbus_method_invocation_get_sender(invocation), message);
+    g_dbus_method_invocation_return_error_literal(invocation, GD_BUS_ERROR, code, message);
+}
+
+static void return_gerror(GDBusMethodInvocation *invocation, GError *error)
+{
+    g_debug("%s from %s: %s", g_dbus_method_invocation_get_method_name(invocation),
+            g_dbus_method_invocation_get_sender(invocation), error->message);
+    g_dbus_method_invocation_return_gerror(invocation, error);
+}
+
+/* ---- publication ---- */
+
+static gint compare_int(gconstpointer a, gconstpointer b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static GVariant *link_tuple(const GdLink *link)
+{
+    return g_variant_new("(isuus)", link->nl.ifindex, link->nl.name, link->nl.group, link->nl.mtu,
+                         gd_link_operstate_name(link));
+}
+
+static void group_object_add(GdBus *bus, uint32_t id)
+{
+    g_autofree char *path = g_strdup_printf(GD_BUS_GROUP_PATH_PREFIX "%u", id);
+    g_autoptr(GDBusObjectSkeleton) object = g_dbus_object_skeleton_new(path);
+    g_autoptr(GdGroupIface) iface = gd_group_iface_new(bus->cache, bus->names, id);
+    g_dbus_object_skeleton_add_interface(object, G_DBUS_INTERFACE_SKELETON(iface));
+    g_dbus_object_manager_server_export(bus->object_manager, object);
+    g_hash_table_insert(bus->groups, GUINT_TO_POINTER(id), g_steal_pointer(&object));
+}
+
+static void group_object_remove(GdBus *bus, uint32_t id)
+{
+    g_autofree char *path = g_strdup_printf(GD_BUS_GROUP_PATH_PREFIX "%u", id);
+    g_dbus_object_manager_server_unexport(bus->object_manager, path);
+    g_hash_table_remove(bus->groups, GUINT_TO_POINTER(id));
+}
+
+static GdGroupIface *group_iface(GDBusObjectSkeleton *object)
+{
+    GList *ifaces = g_dbus_object_get_interfaces(G_DBUS_OBJECT(object));
+    GdGroupIface *iface = ifaces ? ifaces->data : NULL;
+    g_list_free_full(ifaces, g_object_unref);
+    return iface;
+}
+
+static gboolean membership_changed(GdBus *bus, GdChangeSet *set, uint32_t id)
+{
+    /* A member joined, left or was renamed: conservative and cheap. */
+    if (set->resync || g_hash_table_size(set->removed) > 0)
+        return TRUE;
+    GHashTableIter iter;
+    gpointer key;
+    g_hash_table_iter_init(&iter, set->changed);
+    while (g_hash_table_iter_next(&iter, &key, NULL)) {
+        GdLink *link = gd_cache_link_by_index(bus->cache, GPOINTER_TO_INT(key));
+        if (link && link->nl.group == id)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+void gd_bus_publish(GdBus *bus)
+{
+    g_autoptr(GdChangeSet) set = gd_cache_take_changes(bus->cache);
+    GHashTableIter iter;
+    gpointer key;
+
+    if (gd_change_set_is_empty(set))
+        return;
+    bus->publications++;
+
+    /* One LinksChanged for the whole batch. */
+    GVariantBuilder changed, removed;
+    g_variant_builder_init(&changed, G_VARIANT_TYPE("a(isuus)"));
+    g_variant_builder_init(&removed, G_VARIANT_TYPE("ai"));
+    g_autoptr(GArray) indexes = g_array_new(FALSE, FALSE, sizeof(int));
+    g_hash_table_iter_init(&iter, set->changed);
+    while (g_hash_table_iter_next(&iter, &key, NULL)) {
+        int ifindex = GPOINTER_TO_INT(key);
+        g_array_append_val(indexes, ifindex);
+    }
+    g_array_sort(indexes, compare_int);
+    for (guint i = 0; i < indexes->len; i++) {
+        GdLink *link = gd_cache_link_by_index(bus->cache, g_array_index(indexes, int, i));
+        if (link)
+            g_variant_builder_add_value(&changed, link_tuple(link));
+    }
+    g_hash_table_iter_init(&iter, set->removed);
+    while (g_hash_table_iter_next(&iter, &key, NULL))
+        g_variant_builder_add(&removed, "i", GPOINTER_TO_INT(key));
+    guint n_changed = indexes->len, n_removed = g_hash_table_size(set->removed);
+    if (n_changed || n_removed || set->resync)
+        gd_bus_manager_emit_links_changed(bus->manager, g_variant_builder_end(&changed),
+                                          g_variant_builder_end(&removed), set->resync ? 1 : 0);
+    else {
+        g_variant_builder_clear(&changed);
+        g_variant_builder_clear(&removed);
+    }
+
+    /* Group objects: appear, disappear, or one PropertiesChanged each. */
+    GHashTable *touched = set->groups;
+    if (set->resync) {
+        /* Every exported group, too: one may have lost all members. */
+        g_hash_table_iter_init(&iter, bus->groups);
+        while (g_hash_table_iter_next(&iter, &key, NULL))
+            g_hash_table_add(touched, key);
+        g_autoptr(GArray) ids = gd_cache_group_ids(bus->cache);
+        for (guint i = 0; i < ids->len; i++)
+            g_hash_table_add(touched, GUINT_TO_POINTER(g_array_index(ids, uint32_t, i)));
+    }
+    g_hash_table_iter_init(&iter, touched);
+    while (g_hash_table_iter_next(&iter, &key, NULL)) {
+        uint32_t id = GPOINTER_TO_UINT(key);
+        GDBusObjectSkeleton *object = g_hash_table_lookup(bus->groups, key);
+        guint size = gd_cache_group_size(bus->cache, id);
+        if (size == 0 && object)
+            group_object_remove(bus, id);
+        else if (size > 0 && !object)
+            group_object_add(bus, id);
+        else if (object)
+            gd_group_iface_refresh(group_iface(object), membership_changed(bus, set, id));
+    }
+
+    gd_bus_manager_set_link_count(bus->manager, gd_cache_link_count(bus->cache));
+    gd_bus_manager_set_resync_count(bus->manager, gd_cache_resync_count(bus->cache));
+    g_debug("publication %u: %u links changed, %u removed, %u groups touched%s", bus->publications,
+            n_changed, n_removed, g_hash_table_size(touched), set->resync ? " (resync)" : "");
+}
+
+/* ---- argument parsing ---- */
+
+static gboolean parse_options(GVariant *options, gboolean *force, GError **error)
+{
+    GVariantIter iter;
+    const char *key;
+    GVariant *value;
+    *force = FALSE;
+    g_variant_iter_init(&iter, options);
+    while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
+        if (g_str_equal(key, "force") && g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN)) {
+            *force = g_variant_get_boolean(value);
+            continue;
+        }
+        if (g_str_equal(key, "force"))
+            *error = gd_bus_error_from_errno(-EINVAL, FALSE, NULL,
+                                             "option \"force\" must be a boolean, not %s",
+                                             g_variant_get_type_string(value));
+        else
+            *error = gd_bus_error_from_errno(-EINVAL, FALSE, NULL, "unknown option \"%.64s\"", key);
+        g_variant_unref(value);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean resolve_group(GdBus *bus, const char *text, uint32_t *id, GError **error)
+{
+    int r = gd_group_names_resolve(bus->names, text, id);
+    if (r == -ENOENT)
+        *error = gd_bus_error_from_errno(r, FALSE, NULL, "no group named \"%.64s\"", text);
+    else if (r < 0)
+        *error = gd_bus_error_from_errno(
+            r, FALSE, NULL, "invalid group \"%.64s\": a number or a name is expected", text);
+    return r >= 0;
+}
+
+static const char *group_label(GdBus *bus, uint32_t id, char *buf, size_t size)
+{
+    const char *name = gd_group_names_name(bus->names, id);
+    if (name)
+        g_snprintf(buf, size, "%u (%s)", id, name);
+    else
+        g_snprintf(buf, size, "%u", id);
+    return buf;
+}
+
+static gboolean check_protected(GdBus *bus, uint32_t id, gboolean force, GError **error)
+{
+    if (id != 0 || force)
+        return TRUE;
+    g_set_error(error, GD_BUS_ERROR, GD_BUS_ERROR_DEFAULT_GROUP_PROTECTED,
+                "group 0 (default) holds every unconfigured link, lo and the uplink included; "
+                "pass the option {\"force\": <true>} to change it");
+    return FALSE;
+}
+
+static gboolean expect_type(const char *key, GVariant *value, const GVariantType *type,
+                            GError **error)
+{
+    if (g_variant_is_of_type(value, type))
+        return TRUE;
+    *error =
+        gd_bus_error_from_errno(-EINVAL, FALSE, NULL, "property \"%s\" must be of type %s, not %s",
+                                key, (const char *)type, g_variant_get_type_string(value));
+    return FALSE;
+}
+
+static gboolean parse_link_change(GVariant *props, GdNlLinkChange *change, GError **error)
+{
+    GVariantIter iter;
+    const char *key;
+    g_autoptr(GVariant) value = NULL;
+    memset(change, 0, sizeof(*change));
+    g_variant_iter_init(&iter, props);
+    while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+        if (g_str_equal(key, "MTU")) {
+            if (!expect_type(key, value, G_VARIANT_TYPE_UINT32, error))
+                return FALSE;
+            change->mtu = g_variant_get_uint32(value);
+            if (change->mtu == 0 || change->mtu > G_MAXINT32) {
+                *error = gd_bus_error_from_errno(-ERANGE, FALSE, NULL, "MTU %u is out of range",
+                                                 change->mtu);
+                return FALSE;
+            }
+            change->set_mtu = true;
+        } else if (g_str_equal(key, "State")) {
+            if (!expect_type(key, value, G_VARIANT_TYPE_STRING, error))
+                return FALSE;
+            const char *state = g_variant_get_string(value, NULL);
+            if (!g_str_equal(state, "up") && !g_str_equal(state, "down")) {
+                *error = gd_bus_error_from_errno(
+                    -EINVAL, FALSE, NULL, "State must be \"up\" or \"down\", not \"%.32s\"", state);
+                return FALSE;
+            }
+            change->set_state = true;
+            change->up = g_str_equal(state, "up");
+        } else if (g_str_equal(key, "MACAddress")) {
+            if (!expect_type(key, value, G_VARIANT_TYPE_STRING, error))
+                return FALSE;
+            const char *text = g_variant_get_string(value, NULL);
+            int len = gd_nl_hwaddr_parse(text, change->hwaddr, sizeof(change->hwaddr));
+            if (len < 0) {
+                *error = gd_bus_error_from_errno(len, FALSE, NULL,
+                                                 "malformed MACAddress \"%.64s\": expected "
+                                                 "hexadecimal bytes separated by ':'",
+                                                 text);
+                return FALSE;
+            }
+            change->set_hwaddr = true;
+            change->hwaddr_len = (uint8_t)len;
+        } else if (g_str_equal(key, "TxQueueLength")) {
+            if (!expect_type(key, value, G_VARIANT_TYPE_UINT32, error))
+                return FALSE;
+            change->set_txqlen = true;
+            change->txqlen = g_variant_get_uint32(value);
+        } else {
+            *error = gd_bus_error_from_errno(-EINVAL, FALSE, NULL,
+                                             "unknown property \"%.64s\" (known: MTU, State, "
+                                             "MACAddress, TxQueueLength)",
+                                             key);
+            return FALSE;
+        }
+        g_clear_pointer(&value, g_variant_unref);
+    }
+    if (!change->set_mtu && !change->set_state && !change->set_hwaddr && !change->set_txqlen) {
+        *error = gd_bus_error_from_errno(-EINVAL, FALSE, NULL, "no property to change");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static GPtrArray *members_or_error(GdBus *bus, uint32_t id, GError **error)
+{
+    GPtrArray *members = gd_cache_group_members(bus->cache, id);
+    if (members->len > 0)
+        return members;
+    g_ptr_array_unref(members);
+    char label[300];
+    *error = gd_bus_error_from_errno(-ENOENT, FALSE, NULL, "group %s has no members",
+                                     group_label(bus, id, label, sizeof(label)));
+    return NULL;
+}
+
+static gboolean check_capacity(GdBus *bus, GError **error)
+{
+    if (gd_executor_pending(bus->executor) < bus->options.max_pending)
+        return TRUE;
+    *error =
+        gd_bus_error_from_errno(-EBUSY, FALSE, NULL, "%u operations are queued; try again later",
+                                gd_executor_pending(bus->executor));
+    return FALSE;
+}
+
+/* ---- completion ---- */
+
+static void submit(Call *call, GdOpDoneFunc done)
+{
+    gd_cache_hold(call->bus->cache);
+    gd_executor_submit(call->bus->executor, g_steal_pointer(&call->op), done, call);
+}
+
+static void group_change_done(GdOp *op, gpointer user_data)
+{
+    g_autoptr(Call) call = user_data;
+    GdBus *bus = call->bus;
+    char label[300];
+    call->op = op;
+    group_label(bus, op->group, label, sizeof(label));
+
+    if (op->error == 0) {
+        gd_cache_release(bus->cache);
+        g_message("group %s: changed %u members in %.1f ms", label, op->targets->len,
+                  op->kernel_usec / 1000.0);
+        g_dbus_method_invocation_return_value(g_steal_pointer(&call->invocation), NULL);
+        return;
+    }
+
+    /* The kernel stopped at a member and kept what it changed before:
+     * re-read the members and tell which is which. */
+    gd_cache_process_events(bus->cache);
+    gd_cache_refresh_links(bus->cache, (const int *)(void *)op->targets->data, op->targets->len);
+    g_autoptr(GPtrArray) applied = g_ptr_array_new();
+    g_autoptr(GPtrArray) refused = g_ptr_array_new();
+    for (guint i = 0; i < op->targets->len; i++) {
+        int ifindex = g_array_index(op->targets, int, i);
+        GdLink *link = gd_cache_link_by_index(bus->cache, ifindex);
+        if (!link || g_hash_table_contains(call->already, GINT_TO_POINTER(ifindex)))
+            continue;
+        g_ptr_array_add(gd_link_matches_change(link, &op->change) ? applied : refused,
+                        link->nl.name);
+    }
+    gd_cache_release(bus->cache);
+
+    g_autoptr(GError) error = NULL;
+    if (applied->len == 0) {
+        error = gd_bus_error_from_errno(op->error, TRUE, op->extack,
+                                        "group %s: the kernel refused the change; nothing changed",
+                                        label);
+    } else {
+        g_autofree char *ok = gd_format_names(applied, NAMES_IN_MESSAGE);
+        g_autofree char *bad = gd_format_names(refused, NAMES_IN_MESSAGE);
+        const char *stopped = refused->len ? refused->pdata[0] : "?";
+        g_autofree char *kernel =
+            g_strdup_printf("%s (errno %d)%s%s", g_strerror(-op->error), -op->error,
+                            op->extack ? ": " : "", op->extack ? op->extack : "");
+        error = g_error_new(GD_BUS_ERROR, GD_BUS_ERROR_PARTIALLY_APPLIED,
+                            "group %s: the kernel stopped at %s: %s; changed %u members (%s); not "
+                            "changed %u members (%s)",
+                            label, stopped, kernel, applied->len, ok, refused->len, bad);
+    }
+    g_warning("%s", error->message);
+    return_gerror(g_steal_pointer(&call->invocation), error);
+}
+
+/* Per-link results of a batched operation → reply. */
+static void per_link_done(Call *call, guint moved_ok)
+{
+    GdBus *bus = call->bus;
+    GdOp *op = call->op;
+    g_autoptr(GPtrArray) failed = g_ptr_array_new_with_free_func(g_free);
+    guint ok = 0;
+    int first_error = 0;
+    const char *first_extack = NULL;
+    char label[300];
+    group_label(bus, op->group, label, sizeof(label));
+
+    for (guint i = 0; i < op->targets->len; i++) {
+        const GdNlAck *ack = &op->acks[i];
+        if (ack->error == 0) {
+            ok++;
+            continue;
+        }
+        if (first_error == 0) {
+            first_error = ack->error;
+            first_extack = ack->extack;
+        }
+        g_ptr_array_add(failed, g_strdup_printf("%s: %s%s%s", (char *)call->names->pdata[i],
+                                                g_strerror(-ack->error), ack->extack ? ", " : "",
+                                                ack->extack ? ack->extack : ""));
+    }
+    if (failed->len == 0) {
+        g_message("group %s: %s on %u links in %.1f ms", label, gd_op_kind_name(op->kind), ok,
+                  op->kernel_usec / 1000.0);
+        if (op->kind == GD_OP_SET_LINK_GROUP)
+            g_dbus_method_invocation_return_value(g_steal_pointer(&call->invocation),
+                                                  g_variant_new("(u)", moved_ok));
+        else
+            g_dbus_method_invocation_return_value(g_steal_pointer(&call->invocation), NULL);
+        return;
+    }
+    g_autoptr(GError) error = NULL;
+    g_autofree char *list = gd_format_names(failed, NAMES_IN_MESSAGE);
+    if (ok == 0)
+        error = gd_bus_error_from_errno(first_error, TRUE, first_extack,
+                                        "group %s: %s refused on all %u links (%s)", label,
+                                        gd_op_kind_name(op->kind), failed->len, list);
+    else
+        error = g_error_new(GD_BUS_ERROR, GD_BUS_ERROR_PARTIALLY_APPLIED,
+                            "group %s: %s applied on %u links, refused on %u: %s", label,
+                            gd_op_kind_name(op->kind), ok, failed->len, list);
+    g_warning("%s", error->message);
+    return_gerror(g_steal_pointer(&call->invocation), error);
+}
+
+static void set_link_group_done(GdOp *op, gpointer user_data)
+{
+    g_autoptr(Call) call = user_data;
+    call->op = op;
+    /* The kernel announces no group change of a DOWN link: read them back. */
+    gd_cache_process_events(call->bus->cache);
+    gd_cache_refresh_links(call->bus->cache, (const int *)(void *)op->targets->data,
+                           op->targets->len);
+    guint moved = 0;
+    for (guint i = 0; i < op->targets->len; i++) {
+        GdLink *link = gd_cache_link_by_index(call->bus->cache, g_array_index(op->targets, int, i));
+        if (op->acks[i].error == 0 && link && link->nl.group == op->group)
+            moved++;
+    }
+    gd_cache_release(call->bus->cache);
+    per_link_done(call, moved);
+}
+
+static void address_done(GdOp *op, gpointer user_data)
+{
+    g_autoptr(Call) call = user_data;
+    call->op = op;
+    gd_cache_release(call->bus->cache);
+    per_link_done(call, 0);
+}
+
+/* ---- method bodies (after authorization) ---- */
+
+static void do_set_group(GdBus *bus, GDBusMethodInvocation *invocation)
+{
+    const char *group_text;
+    g_autoptr(GVariant) props = NULL, options = NULL;
+    g_autoptr(GError) error = NULL;
+    gboolean force;
+    uint32_t id;
+    GdNlLinkChange change;
+
+    g_variant_get(g_dbus_method_invocation_get_parameters(invocation), "(&s@a{sv}@a{sv})",
+                  &group_text, &props, &options);
+    if (!parse_options(options, &force, &error) || !resolve_group(bus, group_text, &id, &error) ||
+        !check_protected(bus, id, force, &error) || !parse_link_change(props, &change, &error)) {
+        return_gerror(invocation, error);
+        return;
+    }
+    g_autoptr(GPtrArray) members = members_or_error(bus, id, &error);
+    if (!members) {
+        return_gerror(invocation, error);
+        return;
+    }
+    if (!bus->options.skip_validation) {
+        g_autoptr(GPtrArray) problems = gd_op_validate_change(members, &change);
+        if (problems->len > 0) {
+            g_autofree char *list = gd_format_names(problems, NAMES_IN_MESSAGE);
+            char label[300];
+            return_error(invocation, GD_BUS_ERROR_INVALID_ARGS,
+                         "group %s: %u of %u members would refuse the change, nothing was sent: %s",
+                         group_label(bus, id, label, sizeof(label)), problems->len, members->len,
+                         list);
+            return;
+        }
+    }
+    if (!check_capacity(bus, &error)) {
+        return_gerror(invocation, error);
+        return;
+    }
+
+    Call *call = g_new0(Call, 1);
+    call->bus = bus;
+    call->invocation = g_object_ref(invocation);
+    call->op = gd_op_new(GD_OP_GROUP_CHANGE, id);
+    call->op->change = change;
+    call->already = g_hash_table_new(NULL, NULL);
+    for (guint i = 0; i < members->len; i++) {
+        const GdLink *link = members->pdata[i];
+        g_array_append_val(call->op->targets, link->nl.ifindex);
+        if (gd_link_matches_change(link, &change))
+            g_hash_table_add(call->already, GINT_TO_POINTER(link->nl.ifindex));
+    }
+    submit(call, group_change_done);
+}
+
+static void do_set_link_group(GdBus *bus, GDBusMethodInvocation *invocation)
+{
+    g_autoptr(GVariant) links = NULL;
+    const char *group_text;
+    g_autoptr(GError) error = NULL;
+    uint32_t id;
+
+    g_variant_get(g_dbus_method_invocation_get_parameters(invocation), "(@as&s)", &links,
+                  &group_text);
+    gsize n = g_variant_n_children(links);
+    if (n == 0 || n > MAX_LINKS_PER_CALL) {
+        return_error(invocation, GD_BUS_ERROR_INVALID_ARGS,
+                     "between 1 and %u link names are expected, not %" G_GSIZE_FORMAT,
+                     MAX_LINKS_PER_CALL, n);
+        return;
+    }
+    if (!resolve_group(bus, group_text, &id, &error)) {
+        return_gerror(invocation, error);
+        return;
+    }
+    g_autoptr(GPtrArray) unknown = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+    Call *call = g_new0(Call, 1);
+    g_autoptr(Call) guard = call;
+    call->op = gd_op_new(GD_OP_SET_LINK_GROUP, id);
+    call->names = g_ptr_array_new();
+    GVariantIter iter;
+    const char *name;
+    g_variant_iter_init(&iter, links);
+    while (g_variant_iter_next(&iter, "&s", &name)) {
+        GdLink *link = *name ? gd_cache_link_by_name(bus->cache, name) : NULL;
+        if (!link) {
+            g_ptr_array_add(unknown, g_strdup_printf("\"%.32s\"", name));
+            continue;
+        }
+        if (!g_hash_table_add(seen, GINT_TO_POINTER(link->nl.ifindex)) || link->nl.group == id)
+            continue;
+        g_array_append_val(call->op->targets, link->nl.ifindex);
+        g_ptr_array_add(call->names, link->nl.name);
+    }
+    if (unknown->len > 0) {
+        g_autofree char *list = gd_format_names(unknown, NAMES_IN_MESSAGE);
+        error =
+            gd_bus_error_from_errno(-ENODEV, FALSE, NULL, "no such link: %s; nothing moved", list);
+        return_gerror(invocation, error);
+        return;
+    }
+    if (call->op->targets->len == 0) {
+        g_dbus_method_invocation_return_value(invocation, g_variant_new("(u)", 0));
+        return;
+    }
+    if (!check_capacity(bus, &error)) {
+        return_gerror(invocation, error);
+        return;
+    }
+    /* The names point into cache entries that may change while the kernel
+     * works: keep copies for the reply. */
+    g_autoptr(GPtrArray) copies = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < call->names->len; i++)
+        g_ptr_array_add(copies, g_strdup(call->names->pdata[i]));
+    g_ptr_array_unref(call->names);
+    call->names = g_steal_pointer(&copies);
+    call->bus = bus;
+    call->invocation = g_object_ref(invocation);
+    guard = NULL;
+    submit(call, set_link_group_done);
+}
+
+static void do_group_address(GdBus *bus, GDBusMethodInvocation *invocation, gboolean add)
+{
+    const char *group_text, *address;
+    g_autoptr(GVariant) options = NULL;
+    g_autoptr(GError) error = NULL;
+    gboolean force;
+    uint32_t id;
+    GdNlAddr addr;
+    char label[300];
+
+    g_variant_get(g_dbus_method_invocation_get_parameters(invocation), "(&s&s@a{sv})", &group_text,
+                  &address, &options);
+    if (!parse_options(options, &force, &error) || !resolve_group(bus, group_text, &id, &error) ||
+        !check_protected(bus, id, force, &error)) {
+        return_gerror(invocation, error);
+        return;
+    }
+    int r = gd_nl_cidr_parse(address, &addr);
+    if (r < 0) {
+        error = gd_bus_error_from_errno(r, FALSE, NULL,
+                                        "malformed address \"%.64s\": expected an IPv4 or IPv6 "
+                                        "address with an optional /prefix",
+                                        address);
+        return_gerror(invocation, error);
+        return;
+    }
+    g_autoptr(GPtrArray) members = members_or_error(bus, id, &error);
+    if (!members) {
+        return_gerror(invocation, error);
+        return;
+    }
+    Call *call = g_new0(Call, 1);
+    g_autoptr(Call) guard = call;
+    call->op = gd_op_new(add ? GD_OP_ADDR_ADD : GD_OP_ADDR_DEL, id);
+    call->op->addr = addr;
+    call->names = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < members->len; i++) {
+        const GdLink *link = members->pdata[i];
+        if (!add && !gd_link_has_addr(link, &addr))
+            continue;
+        g_array_append_val(call->op->targets, link->nl.ifindex);
+        g_ptr_array_add(call->names, g_strdup(link->nl.name));
+    }
+    if (call->op->targets->len == 0) {
+        return_error(invocation, GD_BUS_ERROR_INVALID_ARGS,
+                     "no member of group %s has the address %s",
+                     group_label(bus, id, label, sizeof(label)), address);
+        return;
+    }
+    if (!check_capacity(bus, &error)) {
+        return_gerror(invocation, error);
+        return;
+    }
+    call->bus = bus;
+    call->invocation = g_object_ref(invocation);
+    guard = NULL;
+    submit(call, address_done);
+}
+
+static void authorized_cb(GDBusMethodInvocation *invocation, gboolean allowed, gpointer user_data)
+{
+    GdBus *bus = user_data;
+    const char *method = g_dbus_method_invocation_get_method_name(invocation);
+    if (!allowed) {
+        return_error(invocation, GD_BUS_ERROR_ACCESS_DENIED,
+                     "%s changes network configuration: only root%s may call it", method,
+                     bus->options.admin_gid >= 0 ? " and the admin group" : "");
+        return;
+    }
+    if (g_str_equal(method, "SetGroup"))
+        do_set_group(bus, invocation);
+    else if (g_str_equal(method, "SetLinkGroup"))
+        do_set_link_group(bus, invocation);
+    else if (g_str_equal(method, "AddGroupAddress"))
+        do_group_address(bus, invocation, TRUE);
+    else if (g_str_equal(method, "RemoveGroupAddress"))
+        do_group_address(bus, invocation, FALSE);
+    else
+        g_assert_not_reached();
+}
+
+static gboolean begin_mutation(GdBus *bus, GDBusMethodInvocation *invocation)
+{
+    gd_auth_check(bus->auth, invocation, authorized_cb, bus);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* The generated handle-* signals carry the arguments before user_data;
+ * the bodies read them from the invocation after authorization. */
+static gboolean handle_set_link_group(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
+                                      const char *const *links, const char *group, GdBus *bus)
+{
+    return begin_mutation(bus, invocation);
+}
+
+static gboolean handle_set_group(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
+                                 const char *group, GVariant *props, GVariant *options, GdBus *bus)
+{
+    return begin_mutation(bus, invocation);
+}
+
+static gboolean handle_group_address(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
+                                     const char *group, const char *address, GVariant *options,
+                                     GdBus *bus)
+{
+    return begin_mutation(bus, invocation);
+}
+
+/* ---- reads ---- */
+
+static gboolean handle_list_groups(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
+                                   gpointer user_data)
+{
+    GdBus *bus = user_data;
+    g_autoptr(GArray) ids = gd_cache_group_ids(bus->cache);
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(usu)"));
+    for (guint i = 0; i < ids->len; i++) {
+        uint32_t id = g_array_index(ids, uint32_t, i);
+        const char *name = gd_group_names_name(bus->names, id);
+        g_variant_builder_add(&b, "(usu)", id, name ? name : "",
+                              gd_cache_group_size(bus->cache, id));
+    }
+    gd_bus_manager_complete_list_groups(skeleton, invocation, g_variant_builder_end(&b));
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean handle_list_links(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
+                                  gpointer user_data)
+{
+    GdBus *bus = user_data;
+    g_autoptr(GPtrArray) links = gd_cache_links(bus->cache);
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(isuus)"));
+    for (guint i = 0; i < links->len; i++)
+        g_variant_builder_add_value(&b, link_tuple(links->pdata[i]));
+    gd_bus_manager_complete_list_links(skeleton, invocation, g_variant_builder_end(&b));
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
+                                const char *name, gpointer user_data)
+{
+    GdBus *bus = user_data;
+    GdLink *link = gd_cache_link_by_name(bus->cache, name);
+    if (!link) {
+        g_autoptr(GError) error =
+            gd_bus_error_from_errno(-ENODEV, FALSE, NULL, "no such link: \"%.32s\"", name);
+        return_gerror(invocation, error);
+        return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+    GVariantBuilder b, addrs;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+    g_variant_builder_init(&addrs, G_VARIANT_TYPE("as"));
+    for (guint i = 0; i < link->addrs->len; i++) {
+        g_autofree char *text = gd_nl_addr_format(&g_array_index(link->addrs, GdNlAddr, i));
+        g_variant_builder_add(&addrs, "s", text);
+    }
+    g_autofree char *mac = gd_nl_hwaddr_format(link->nl.hwaddr, link->nl.hwaddr_len);
+    const char *group_name = gd_group_names_name(bus->names, link->nl.group);
+    g_variant_builder_add(&b, "{sv}", "Index", g_variant_new_int32(link->nl.ifindex));
+    g_variant_builder_add(&b, "{sv}", "Name", g_variant_new_string(link->nl.name));
+    g_variant_builder_add(&b, "{sv}", "Group", g_variant_new_uint32(link->nl.group));
+    g_variant_builder_add(&b, "{sv}", "GroupName",
+                          g_variant_new_string(group_name ? group_name : ""));
+    g_variant_builder_add(&b, "{sv}", "MTU", g_variant_new_uint32(link->nl.mtu));
+    g_variant_builder_add(&b, "{sv}", "MinMTU", g_variant_new_uint32(link->nl.min_mtu));
+    g_variant_builder_add(&b, "{sv}", "MaxMTU", g_variant_new_uint32(link->nl.max_mtu));
+    g_variant_builder_add(&b, "{sv}", "State",
+                          g_variant_new_string(gd_link_is_up(link) ? "up" : "down"));
+    g_variant_builder_add(&b, "{sv}", "OperState",
+                          g_variant_new_string(gd_link_operstate_name(link)));
+    g_variant_builder_add(&b, "{sv}", "Carrier", g_variant_new_boolean(link->nl.carrier > 0));
+    g_variant_builder_add(&b, "{sv}", "MACAddress", g_variant_new_string(mac));
+    g_variant_builder_add(&b, "{sv}", "Kind", g_variant_new_string(link->nl.kind));
+    g_variant_builder_add(&b, "{sv}", "TxQueueLength", g_variant_new_uint32(link->nl.txqlen));
+    g_variant_builder_add(&b, "{sv}", "Addresses", g_variant_builder_end(&addrs));
+    gd_bus_manager_complete_get_link(skeleton, invocation, g_variant_builder_end(&b));
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ---- lifecycle ---- */
+
+GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdExecutor *executor, GdGroupNames *names,
+                  const GdBusOptions *options)
+{
+    GdBus *bus = g_new0(GdBus, 1);
+    g_autoptr(GError) error = NULL;
+
+    bus->conn = g_object_ref(conn);
+    bus->cache = cache;
+    bus->executor = executor;
+    bus->names = names;
+    bus->options = *options;
+    if (bus->options.max_pending == 0)
+        bus->options.max_pending = 64;
+    bus->auth = gd_auth_new(conn, options->admin_gid);
+    bus->groups = g_hash_table_new_full(NULL, NULL, NULL, g_object_unref);
+
+    bus->manager = gd_bus_manager_skeleton_new();
+    gd_bus_manager_set_version(bus->manager, options->version);
+    gd_bus_manager_set_link_count(bus->manager, gd_cache_link_count(cache));
+    gd_bus_manager_set_resync_count(bus->manager, gd_cache_resync_count(cache));
+    g_signal_connect(bus->manager, "handle-list-groups", G_CALLBACK(handle_list_groups), bus);
+    g_signal_connect(bus->manager, "handle-list-links", G_CALLBACK(handle_list_links), bus);
+    g_signal_connect(bus->manager, "handle-get-link", G_CALLBACK(handle_get_link), bus);
+    g_signal_connect(bus->manager, "handle-set-link-group", G_CALLBACK(handle_set_link_group), bus);
+    g_signal_connect(bus->manager, "handle-set-group", G_CALLBACK(handle_set_group), bus);
+    g_signal_connect(bus->manager, "handle-add-group-address", G_CALLBACK(handle_group_address),
+                     bus);
+    g_signal_connect(bus->manager, "handle-remove-group-address", G_CALLBACK(handle_group_address),
+                     bus);
+    if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(bus->manager), conn,
+                                          GD_BUS_PATH, &error))
+        g_error("exporting %s: %s", GD_BUS_PATH, error->message);
+
+    bus->object_manager = g_dbus_object_manager_server_new(GD_BUS_PATH);
+    g_autoptr(GArray) ids = gd_cache_group_ids(cache);
+    for (guint i = 0; i < ids->len; i++)
+        group_object_add(bus, g_array_index(ids, uint32_t, i));
+    g_dbus_object_manager_server_set_connection(bus->object_manager, conn);
+    /* What the cache gathered before the bus existed is in the objects. */
+    gd_change_set_free(gd_cache_take_changes(cache));
+    return bus;
+}
+
+void gd_bus_free(GdBus *bus)
+{
+    if (!bus)
+        return;
+    g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(bus->manager));
+    g_object_unref(bus->manager);
+    g_dbus_object_manager_server_set_connection(bus->object_manager, NULL);
+    g_object_unref(bus->object_manager);
+    g_hash_table_unref(bus->groups);
+    gd_auth_free(bus->auth);
+    g_object_unref(bus->conn);
+    g_free(bus);
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * cache: the kernel's links, their addresses and group membership, kept
+ * current from rtnetlink events; ENOBUFS resync; change sets.
+ * May call: netlink. Never includes GDBus.
+ */
+#pragma once
+
+#include "netlink/nl.h"
+
+#include <glib.h>
+
+typedef struct {
+    GdNlLink nl;
+    GArray *addrs; /* of GdNlAddr, in arrival order */
+} GdLink;
+
+typedef struct GdCache GdCache;
+
+/* What changed since the last take: ifindexes of links that were added or
+ * changed (their current state is in the cache), ifindexes removed, groups
+ * whose membership or member state changed. */
+typedef struct {
+    GHashTable *changed; /* int ifindex set */
+    GHashTable *removed; /* int ifindex set */
+    GHashTable *groups;  /* uint32 group id set */
+    gboolean resync;     /* the change set comes from a resync */
+} GdChangeSet;
+
+void gd_change_set_free(GdChangeSet *set);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdChangeSet, gd_change_set_free)
+gboolean gd_change_set_is_empty(const GdChangeSet *set);
+
+/* Called on the main loop when changes are ready to be published: the event
+ * socket is drained and no flush hold is active. */
+typedef void (*GdCacheChangedFunc)(GdCache *cache, gpointer user_data);
+
+/* A cache without sockets: fed by gd_cache_apply_message() (unit tests). */
+GdCache *gd_cache_new_detached(void);
+/* Opens the event and dump sockets, subscribes, then dumps links and
+ * addresses. rcvbuf: event socket receive buffer in bytes. */
+int gd_cache_open(int rcvbuf, GdCacheChangedFunc on_changed, gpointer user_data, GdCache **out);
+void gd_cache_free(GdCache *cache);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdCache, gd_cache_free)
+
+/* Feed one RTM_{NEW,DEL}{LINK,ADDR}. Returns 0, or a negative errno for a
+ * message that was malformed (logged and ignored). */
+int gd_cache_apply_message(GdCache *cache, const struct nlmsghdr *nlh);
+
+/* Mark-and-sweep around a full set of dumps: links and addresses not seen
+ * between begin and end are removed, everything that differs is recorded. */
+void gd_cache_resync_begin(GdCache *cache);
+void gd_cache_resync_end(GdCache *cache);
+
+/* Re-dump links and addresses now and diff (what ENOBUFS triggers). */
+int gd_cache_resync(GdCache *cache);
+/* Process what is queued on the event socket now (resyncing on overrun). */
+int gd_cache_process_events(GdCache *cache);
+/* Re-read the given links with one batched RTM_GETLINK each; links that
+ * are gone are removed. For changes the kernel does not announce. */
+int gd_cache_refresh_links(GdCache *cache, const int *ifindexes, guint n);
+
+/* While held (counted), change sets accumulate and the changed callback is
+ * not called: one operation's whole burst becomes one publication. */
+void gd_cache_hold(GdCache *cache);
+void gd_cache_release(GdCache *cache);
+
+GdChangeSet *gd_cache_take_changes(GdCache *cache);
+
+GdLink *gd_cache_link_by_index(GdCache *cache, int ifindex);
+GdLink *gd_cache_link_by_name(GdCache *cache, const char *name);
+guint gd_cache_link_count(GdCache *cache);
+guint gd_cache_resync_count(GdCache *cache);
+/* All links sorted by ifindex (GdLink*, not owned). */
+GPtrArray *gd_cache_links(GdCache *cache);
+/* Members of a group sorted by ifindex (GdLink*, not owned); empty array
+ * for a group without members. */
+GPtrArray *gd_cache_group_members(GdCache *cache, uint32_t group);
+guint gd_cache_group_size(GdCache *cache, uint32_t group);
+/* Group ids that have members, ascending. */
+GArray *gd_cache_group_ids(GdCache *cache);
+
+gboolean gd_link_is_up(const GdLink *link);
+const char *gd_link_operstate_name(const GdLink *link);

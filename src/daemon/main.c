@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * groupd: options, wiring, sd_notify, signals. */
+#include "bus/bus.h"
+#include "cache/cache.h"
+#include "config/group-names.h"
+#include "policy/ops.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <grp.h>
+#include <locale.h>
+#include <stdio.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+typedef struct {
+    GMainLoop *loop;
+    GdCache *cache;
+    GdBus *bus;
+    int exit_code;
+    gboolean ready;
+} Daemon;
+
+static GLogLevelFlags log_threshold = G_LOG_LEVEL_MESSAGE;
+
+static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields,
+                                   gpointer user_data)
+{
+    /* Lower flag values are more severe. */
+    if ((level & G_LOG_LEVEL_MASK) > log_threshold)
+        return G_LOG_WRITER_HANDLED;
+    if (g_log_writer_is_journald(fileno(stderr)) &&
+        g_log_writer_journald(level, fields, n_fields, user_data) == G_LOG_WRITER_HANDLED)
+        return G_LOG_WRITER_HANDLED;
+    return g_log_writer_standard_streams(level, fields, n_fields, user_data);
+}
+
+static gboolean parse_log_level(const char *text, GLogLevelFlags *out)
+{
+    static const struct {
+        const char *name;
+        GLogLevelFlags level;
+    } levels[] = {
+        {"error", G_LOG_LEVEL_CRITICAL}, {"warning", G_LOG_LEVEL_WARNING},
+        {"notice", G_LOG_LEVEL_MESSAGE}, {"info", G_LOG_LEVEL_INFO},
+        {"debug", G_LOG_LEVEL_DEBUG},
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(levels); i++)
+        if (g_str_equal(text, levels[i].name)) {
+            *out = levels[i].level;
+            return TRUE;
+        }
+    return FALSE;
+}
+
+static void cache_changed_cb(GdCache *cache, gpointer user_data)
+{
+    Daemon *daemon = user_data;
+    if (daemon->bus)
+        gd_bus_publish(daemon->bus);
+}
+
+static gboolean quit_cb(gpointer user_data)
+{
+    Daemon *daemon = user_data;
+    g_message("stopping on signal");
+    sd_notify(0, "STOPPING=1");
+    g_main_loop_quit(daemon->loop);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean watchdog_cb(gpointer user_data)
+{
+    sd_notify(0, "WATCHDOG=1");
+    return G_SOURCE_CONTINUE;
+}
+
+static void name_acquired_cb(GDBusConnection *conn, const char *name, gpointer user_data)
+{
+    Daemon *daemon = user_data;
+    g_message("owning %s; ready", name);
+    daemon->ready = TRUE;
+    g_autoptr(GArray) groups = gd_cache_group_ids(daemon->cache);
+    sd_notifyf(0, "READY=1\nSTATUS=Managing %u links in %u groups",
+               gd_cache_link_count(daemon->cache), groups->len);
+}
+
+static void name_lost_cb(GDBusConnection *conn, const char *name, gpointer user_data)
+{
+    Daemon *daemon = user_data;
+    if (!conn)
+        g_warning("lost the bus connection");
+    else
+        g_warning("could not own %s (another instance runs, or the bus policy forbids it)", name);
+    daemon->exit_code = 1;
+    g_main_loop_quit(daemon->loop);
+}
+
+static GDBusConnection *connect_bus(const char *address, const char *kind, GError **error)
+{
+    if (address)
+        return g_dbus_connection_new_for_address_sync(
+            address,
+            G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+            NULL, NULL, error);
+    if (g_str_equal(kind, "session"))
+        return g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, error);
+    if (g_str_equal(kind, "system"))
+        return g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, error);
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                "--bus must be \"system\" or \"session\", not \"%s\"", kind);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    g_autofree char *config_root = NULL;
+    g_autofree char *log_level = NULL;
+    g_autofree char *bus_address = NULL;
+    g_autofree char *bus_kind = NULL;
+    g_autofree char *admin_group = NULL;
+    gint64 rcvbuf = GD_NL_DEFAULT_RCVBUF;
+    gboolean skip_validation = FALSE;
+    gboolean show_version = FALSE;
+    g_autoptr(GError) error = NULL;
+    int r;
+
+    const GOptionEntry entries[] = {
+        {"config-root", 0, 0, G_OPTION_ARG_FILENAME, &config_root,
+         "Prefix every configuration path with DIR", "DIR"},
+        {"netlink-rcvbuf", 0, 0, G_OPTION_ARG_INT64, &rcvbuf,
+         "Receive buffer of the netlink event socket (default 32 MiB)", "BYTES"},
+        {"log-level", 0, 0, G_OPTION_ARG_STRING, &log_level,
+         "error, warning, notice (default), info or debug", "LEVEL"},
+        {"bus", 0, 0, G_OPTION_ARG_STRING, &bus_kind, "system (default) or session", "BUS"},
+        {"bus-address", 0, 0, G_OPTION_ARG_STRING, &bus_address,
+         "Connect to the message bus at ADDRESS", "ADDRESS"},
+        {"admin-group", 0, 0, G_OPTION_ARG_STRING, &admin_group,
+         "Members of this Unix group may change the configuration too", "GROUP"},
+        {"test-skip-validation", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &skip_validation,
+         "Tests only: send changes the cache says members will refuse", NULL},
+        {"version", 0, 0, G_OPTION_ARG_NONE, &show_version, "Print the version and exit", NULL},
+        {NULL},
+    };
+
+    setlocale(LC_ALL, "");
+    g_autoptr(GOptionContext) context = g_option_context_new("- network interfaces in groups");
+    g_option_context_add_main_entries(context, entries, NULL);
+    if (!g_option_context_parse(context, &argc, &argv, &error)) {
+        fprintf(stderr, "groupd: %s\n", error->message);
+        return 2;
+    }
+    if (show_version) {
+        printf("groupd %s\n", GROUPD_VERSION);
+        return 0;
+    }
+    if (log_level && !parse_log_level(log_level, &log_threshold)) {
+        fprintf(stderr, "groupd: unknown log level \"%s\"\n", log_level);
+        return 2;
+    }
+    if (rcvbuf < 4096 || rcvbuf > G_MAXINT32 / 2) {
+        fprintf(stderr, "groupd: --netlink-rcvbuf must be between 4096 and %d\n", G_MAXINT32 / 2);
+        return 2;
+    }
+    gint64 admin_gid = -1;
+    if (admin_group) {
+        struct group *gr = getgrnam(admin_group);
+        if (!gr) {
+            fprintf(stderr, "groupd: no such Unix group \"%s\"\n", admin_group);
+            return 2;
+        }
+        admin_gid = gr->gr_gid;
+    }
+    g_log_set_writer_func(log_writer, NULL, NULL);
+    if (skip_validation)
+        g_warning("--test-skip-validation: changes members will refuse are sent anyway");
+
+    Daemon daemon = {.loop = g_main_loop_new(NULL, FALSE)};
+    g_autoptr(GdGroupNames) names = gd_group_names_load(config_root);
+    g_autoptr(GdExecutor) executor = NULL;
+    r = gd_executor_new(&executor);
+    if (r < 0) {
+        g_critical("opening the netlink request socket: %s", g_strerror(-r));
+        return 1;
+    }
+    r = gd_cache_open((int)rcvbuf, cache_changed_cb, &daemon, &daemon.cache);
+    if (r < 0) {
+        g_critical("reading links from the kernel: %s", g_strerror(-r));
+        return 1;
+    }
+    g_autoptr(GDBusConnection) conn =
+        connect_bus(bus_address, bus_kind ? bus_kind : "system", &error);
+    if (!conn) {
+        g_critical("connecting to the bus: %s", error->message);
+        gd_cache_free(daemon.cache);
+        return 1;
+    }
+    g_dbus_connection_set_exit_on_close(conn, FALSE);
+
+    const GdBusOptions options = {
+        .version = GROUPD_VERSION,
+        .skip_validation = skip_validation,
+        .admin_gid = admin_gid,
+        .max_pending = 64,
+    };
+    daemon.bus = gd_bus_new(conn, daemon.cache, executor, names, &options);
+    guint owner = g_bus_own_name_on_connection(conn, GD_BUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
+                                               name_acquired_cb, name_lost_cb, &daemon, NULL);
+
+    g_unix_signal_add(SIGTERM, quit_cb, &daemon);
+    g_unix_signal_add(SIGINT, quit_cb, &daemon);
+    guint64 watchdog_usec = 0;
+    if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0)
+        g_timeout_add((guint)(watchdog_usec / 2000), watchdog_cb, NULL);
+
+    g_main_loop_run(daemon.loop);
+
+    g_bus_unown_name(owner);
+    g_clear_pointer(&daemon.bus, gd_bus_free);
+    g_dbus_connection_flush_sync(conn, NULL, NULL);
+    g_clear_pointer(&executor, gd_executor_free);
+    gd_cache_free(daemon.cache);
+    g_main_loop_unref(daemon.loop);
+    return daemon.exit_code;
+}

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * netlink: libmnl sockets on the GLib main loop, rtnetlink message builders
+ * and parsers. Knows nothing of policy, groups-as-objects or D-Bus.
+ * Every function that can fail returns 0 or a negative errno.
+ */
+#pragma once
+
+#include <glib.h>
+#include <linux/if.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GD_NL_MAX_HWADDR 32
+#define GD_NL_KIND_LEN   32
+
+/* Default receive buffer of the event socket: groupd's own group changes
+ * cause one RTM_NEWLINK per member, in a burst. */
+#define GD_NL_DEFAULT_RCVBUF (32 * 1024 * 1024)
+
+/* ---- parsed messages (plain structs, no allocation) ---- */
+
+typedef struct {
+    int ifindex;
+    char name[IFNAMSIZ];
+    uint32_t group;
+    uint32_t mtu;
+    uint32_t min_mtu; /* 0 when the kernel did not say */
+    uint32_t max_mtu; /* 0 when the device has no maximum */
+    uint32_t txqlen;
+    uint32_t flags;    /* ifi_flags */
+    uint16_t arptype;  /* ifi_type (ARPHRD_*) */
+    uint8_t operstate; /* IF_OPER_* */
+    int8_t carrier;    /* 1, 0, or -1 when absent */
+    uint8_t hwaddr[GD_NL_MAX_HWADDR];
+    uint8_t hwaddr_len; /* 0: the device has no hardware address */
+    char kind[GD_NL_KIND_LEN];
+} GdNlLink;
+
+typedef struct {
+    int ifindex;
+    uint8_t family; /* AF_INET or AF_INET6 */
+    uint8_t prefixlen;
+    uint8_t scope;
+    uint32_t flags; /* IFA_F_* */
+    uint8_t addr[16];
+} GdNlAddr;
+
+/* A change of link attributes; what is not "set" is not sent. */
+typedef struct {
+    bool set_mtu;
+    uint32_t mtu;
+    bool set_state;
+    bool up;
+    bool set_hwaddr;
+    uint8_t hwaddr[GD_NL_MAX_HWADDR];
+    uint8_t hwaddr_len;
+    bool set_txqlen;
+    uint32_t txqlen;
+} GdNlLinkChange;
+
+/* ---- builders: write one message at buf (which must hold
+ * GD_NL_MSG_MAX bytes) and return it. Requests carry NLM_F_ACK. ---- */
+
+#define GD_NL_MSG_MAX 256
+
+struct nlmsghdr *gd_nl_put_group_change(void *buf, uint32_t seq, uint32_t group,
+                                        const GdNlLinkChange *change);
+struct nlmsghdr *gd_nl_put_link_change(void *buf, uint32_t seq, int ifindex,
+                                       const GdNlLinkChange *change);
+struct nlmsghdr *gd_nl_put_link_set_group(void *buf, uint32_t seq, int ifindex, uint32_t group);
+struct nlmsghdr *gd_nl_put_addr(void *buf, uint32_t seq, uint16_t type, const GdNlAddr *addr);
+struct nlmsghdr *gd_nl_put_getlink(void *buf, uint32_t seq, int ifindex);
+struct nlmsghdr *gd_nl_put_getlink_dump(void *buf, uint32_t seq);
+struct nlmsghdr *gd_nl_put_getaddr_dump(void *buf, uint32_t seq, uint8_t family);
+
+/* ---- parsers ---- */
+
+/* RTM_NEWLINK / RTM_DELLINK of family AF_UNSPEC. -EPROTO for a malformed
+ * message, -EAFNOSUPPORT for other families (bridge port events). */
+int gd_nl_parse_link(const struct nlmsghdr *nlh, GdNlLink *out);
+/* RTM_NEWADDR / RTM_DELADDR for AF_INET and AF_INET6. */
+int gd_nl_parse_addr(const struct nlmsghdr *nlh, GdNlAddr *out);
+/* NLMSG_ERROR or NLMSG_DONE: the (negative) error and the kernel's extack
+ * text (points into the message, or NULL). Returns -EPROTO if malformed. */
+int gd_nl_parse_status(const struct nlmsghdr *nlh, int *error, const char **extack);
+
+/* "aa:bb:…" ↔ bytes. parse returns the length or a negative errno. */
+int gd_nl_hwaddr_parse(const char *text, uint8_t *out, size_t out_size);
+char *gd_nl_hwaddr_format(const uint8_t *addr, size_t len);
+/* "10.0.0.1/24", "fd00::1/64" → family, address, prefix. */
+int gd_nl_cidr_parse(const char *text, GdNlAddr *out);
+char *gd_nl_addr_format(const GdNlAddr *addr);
+
+/* ---- batches: many requests for one sendmsg() (mnl_nlmsg_batch) ---- */
+
+typedef struct GdNlBatch GdNlBatch;
+
+/* Room for capacity requests, sequence numbers first_seq.. in order. */
+GdNlBatch *gd_nl_batch_new(guint capacity, uint32_t first_seq);
+void gd_nl_batch_free(GdNlBatch *batch);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdNlBatch, gd_nl_batch_free)
+/* Where the next request is built, and the sequence number it must use. */
+void *gd_nl_batch_slot(GdNlBatch *batch, uint32_t *seq);
+/* Accepts the request built at the slot. */
+void gd_nl_batch_commit(GdNlBatch *batch);
+guint gd_nl_batch_count(const GdNlBatch *batch);
+uint32_t gd_nl_batch_first_seq(const GdNlBatch *batch);
+const void *gd_nl_batch_data(const GdNlBatch *batch, size_t *len);
+
+/* ---- sockets ---- */
+
+typedef struct GdNlSocket GdNlSocket;
+
+typedef struct {
+    int error;    /* 0 or a negative errno */
+    char *extack; /* the kernel's message, or NULL; owned */
+} GdNlAck;
+
+void gd_nl_ack_clear(GdNlAck *ack);
+
+/* Opens a NETLINK_ROUTE socket with EXT_ACK, GET_STRICT_CHK and CAP_ACK.
+ * groups: RTNLGRP_* to join (may be NULL). rcvbuf/sndbuf: forced sizes in
+ * bytes (0 keeps the default). */
+int gd_nl_socket_open(const unsigned *groups, size_t n_groups, int rcvbuf, int sndbuf,
+                      GdNlSocket **out);
+void gd_nl_socket_close(GdNlSocket *sock);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdNlSocket, gd_nl_socket_close)
+
+int gd_nl_socket_fd(GdNlSocket *sock);
+/* Reserves n consecutive sequence numbers and returns the first. */
+uint32_t gd_nl_socket_reserve_seq(GdNlSocket *sock, uint32_t n);
+int gd_nl_socket_set_rcvbuf(GdNlSocket *sock, int bytes);
+
+typedef void (*GdNlMessageFunc)(const struct nlmsghdr *nlh, gpointer user_data);
+
+/* Reads everything queued on a non-request (event) socket without
+ * blocking, handing each message to func. Returns 0 when drained,
+ * -ENOBUFS when the kernel dropped messages (the caller resyncs; the
+ * socket has been drained of what was left), or another negative errno. */
+int gd_nl_socket_drain(GdNlSocket *sock, GdNlMessageFunc func, gpointer user_data);
+
+/* Sends the n requests in buf (consecutive sequence numbers from
+ * first_seq, each with NLM_F_ACK) in ONE sendmsg() and collects one ack per
+ * request into acks[0..n). Replies that are not acks go to on_reply (may be
+ * NULL). timeout_ms bounds the wait after sendmsg() returned. Returns 0 when
+ * every ack arrived (each may carry an error), or a negative errno for the
+ * transport (acks not received keep error -ETIMEDOUT or -ENOBUFS). */
+int gd_nl_transact(GdNlSocket *sock, const void *buf, size_t len, uint32_t first_seq, guint n,
+                   GdNlAck *acks, GdNlMessageFunc on_reply, gpointer user_data, int timeout_ms);
+
+/* Runs a dump request; every reply goes to func. A dump the kernel marks
+ * NLM_F_DUMP_INTR is started again after calling on_restart (may be NULL),
+ * up to a bound. extack (may be NULL) receives the kernel's message. */
+int gd_nl_dump(GdNlSocket *sock, struct nlmsghdr *request, GdNlMessageFunc func,
+               void (*on_restart)(gpointer user_data), gpointer user_data, char **extack);

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * Runs group operations against the kernel, one at a time, on a worker
+ * thread: a group change on thousands of UP members holds the calling
+ * thread inside sendmsg() for seconds, and the bus must keep answering. */
+#include "ops.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+
+/* Acks of a 32k-link batch arrive in one burst. */
+#define REQUEST_SOCKET_RCVBUF (64 * 1024 * 1024)
+/* Counted from when sendmsg() returns: by then the kernel has run every
+ * request and queued every ack. */
+#define ACK_TIMEOUT_MS 10000
+
+struct GdExecutor {
+    GdNlSocket *sock; /* used by one worker at a time */
+    GQueue queue;     /* of Job */
+    gboolean running;
+    gboolean freed; /* freed while a job ran: the job's end frees it */
+};
+
+typedef struct {
+    GdExecutor *executor;
+    GdOp *op;
+    GdOpDoneFunc done;
+    gpointer user_data;
+} Job;
+
+int gd_executor_new(GdExecutor **out)
+{
+    g_autoptr(GdExecutor) executor = g_new0(GdExecutor, 1);
+    g_queue_init(&executor->queue);
+    int r = gd_nl_socket_open(NULL, 0, REQUEST_SOCKET_RCVBUF, 0, &executor->sock);
+    if (r < 0)
+        return r;
+    *out = g_steal_pointer(&executor);
+    return 0;
+}
+
+void gd_executor_free(GdExecutor *executor)
+{
+    if (!executor)
+        return;
+    /* Jobs still queued are dropped unanswered: we are exiting. A running
+     * job keeps the executor alive through its task (see run_next). */
+    Job *job;
+    while ((job = g_queue_pop_head(&executor->queue))) {
+        gd_op_free(job->op);
+        g_free(job);
+    }
+    if (executor->running) {
+        executor->freed = TRUE;
+        return;
+    }
+    gd_nl_socket_close(executor->sock);
+    g_free(executor);
+}
+
+static void run_group_change(GdNlSocket *sock, GdOp *op)
+{
+    uint8_t buf[GD_NL_MSG_MAX];
+    uint32_t seq = gd_nl_socket_reserve_seq(sock, 1);
+    struct nlmsghdr *nlh = gd_nl_put_group_change(buf, seq, op->group, &op->change);
+    GdNlAck ack = {0};
+    int r = gd_nl_transact(sock, nlh, nlh->nlmsg_len, seq, 1, &ack, NULL, NULL, ACK_TIMEOUT_MS);
+    op->error = r < 0 ? r : ack.error;
+    op->extack = g_steal_pointer(&ack.extack);
+}
+
+static void run_per_link(GdNlSocket *sock, GdOp *op)
+{
+    guint n = op->targets->len;
+    uint32_t first = gd_nl_socket_reserve_seq(sock, n);
+    g_autoptr(GdNlBatch) batch = gd_nl_batch_new(n, first);
+
+    for (guint i = 0; i < n; i++) {
+        int ifindex = g_array_index(op->targets, int, i);
+        uint32_t seq;
+        void *slot = gd_nl_batch_slot(batch, &seq);
+        if (op->kind == GD_OP_SET_LINK_GROUP) {
+            gd_nl_put_link_set_group(slot, seq, ifindex, op->group);
+        } else {
+            GdNlAddr addr = op->addr;
+            addr.ifindex = ifindex;
+            gd_nl_put_addr(slot, seq, op->kind == GD_OP_ADDR_ADD ? RTM_NEWADDR : RTM_DELADDR,
+                           &addr);
+        }
+        gd_nl_batch_commit(batch);
+    }
+    size_t len;
+    const void *data = gd_nl_batch_data(batch, &len);
+    op->acks = g_new0(GdNlAck, n);
+    op->error = gd_nl_transact(sock, data, len, first, n, op->acks, NULL, NULL, ACK_TIMEOUT_MS);
+}
+
+static void worker(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+    Job *job = task_data;
+    GdOp *op = job->op;
+    gint64 start = g_get_monotonic_time();
+    if (op->kind == GD_OP_GROUP_CHANGE)
+        run_group_change(job->executor->sock, op);
+    else
+        run_per_link(job->executor->sock, op);
+    op->kernel_usec = g_get_monotonic_time() - start;
+    g_task_return_boolean(task, TRUE);
+}
+
+static void run_next(GdExecutor *executor);
+
+static void job_finished_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+    Job *job = user_data;
+    GdExecutor *executor = job->executor;
+    if (executor->freed) {
+        gd_op_free(job->op);
+        gd_nl_socket_close(executor->sock);
+        g_free(executor);
+        g_free(job);
+        return;
+    }
+    executor->running = FALSE;
+    g_debug("%s on group %u: %s in %.1f ms", gd_op_kind_name(job->op->kind), job->op->group,
+            job->op->error < 0 ? g_strerror(-job->op->error) : "done",
+            job->op->kernel_usec / 1000.0);
+    job->done(job->op, job->user_data);
+    g_free(job);
+    run_next(executor);
+}
+
+static void run_next(GdExecutor *executor)
+{
+    if (executor->running)
+        return;
+    Job *job = g_queue_pop_head(&executor->queue);
+    if (!job)
+        return;
+    executor->running = TRUE;
+    g_autoptr(GTask) task = g_task_new(NULL, NULL, job_finished_cb, job);
+    g_task_set_task_data(task, job, NULL);
+    g_task_run_in_thread(task, worker);
+}
+
+void gd_executor_submit(GdExecutor *executor, GdOp *op, GdOpDoneFunc done, gpointer user_data)
+{
+    Job *job = g_new0(Job, 1);
+    job->executor = executor;
+    job->op = op;
+    job->done = done;
+    job->user_data = user_data;
+    g_queue_push_tail(&executor->queue, job);
+    run_next(executor);
+}
+
+guint gd_executor_pending(GdExecutor *executor)
+{
+    return executor->queue.length + (executor->running ? 1 : 0);
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * policy: group operations. ops.c is pure (validation against a cache
+ * snapshot, checking results); executor.c runs operations against the
+ * kernel on a worker thread. May call: cache, netlink, config.
+ */
+#pragma once
+
+#include "cache/cache.h"
+#include "netlink/nl.h"
+
+#include <glib.h>
+
+typedef enum {
+    GD_OP_GROUP_CHANGE,   /* one group-scoped RTM_NEWLINK */
+    GD_OP_SET_LINK_GROUP, /* one RTM_NEWLINK per link, one sendmsg() */
+    GD_OP_ADDR_ADD,       /* one RTM_NEWADDR per link, one sendmsg() */
+    GD_OP_ADDR_DEL,       /* one RTM_DELADDR per link, one sendmsg() */
+} GdOpKind;
+
+typedef struct {
+    GdOpKind kind;
+    uint32_t group;        /* the group changed, or the target group */
+    GdNlLinkChange change; /* GD_OP_GROUP_CHANGE */
+    GdNlAddr addr;         /* address ops; ifindex is set per target */
+    GArray *targets;       /* int ifindexes for per-link ops */
+
+    /* Filled by the executor. */
+    int error;     /* transport error or the group message's error */
+    char *extack;  /* the kernel's message for error */
+    GdNlAck *acks; /* per target, for per-link ops */
+    gint64 kernel_usec;
+} GdOp;
+
+GdOp *gd_op_new(GdOpKind kind, uint32_t group);
+void gd_op_free(GdOp *op);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdOp, gd_op_free)
+const char *gd_op_kind_name(GdOpKind kind);
+
+/* ---- pure checks ---- */
+
+/* Problems that make change fail on some members, each naming the member
+ * ("veth0: MTU 70000 above its maximum 65535"). Empty when none. */
+GPtrArray *gd_op_validate_change(GPtrArray *members, const GdNlLinkChange *change);
+/* Whether link already shows every attribute of change. */
+gboolean gd_link_matches_change(const GdLink *link, const GdNlLinkChange *change);
+gboolean gd_link_has_addr(const GdLink *link, const GdNlAddr *addr);
+/* "a, b, c and 12 more" for messages; at most `limit` names. */
+char *gd_format_names(GPtrArray *names, guint limit);
+
+/* ---- executor ---- */
+
+typedef struct GdExecutor GdExecutor;
+typedef void (*GdOpDoneFunc)(GdOp *op, gpointer user_data);
+
+int gd_executor_new(GdExecutor **out);
+void gd_executor_free(GdExecutor *executor);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdExecutor, gd_executor_free)
+/* Queues op (taking it); done runs on the main loop when the kernel has
+ * answered, and owns op from then on. Operations run one at a time, in
+ * order. */
+void gd_executor_submit(GdExecutor *executor, GdOp *op, GdOpDoneFunc done, gpointer user_data);
+/* Operations queued or running. */
+guint gd_executor_pending(GdExecutor *executor);
