@@ -105,22 +105,6 @@ static GdGroupIface *group_iface(GDBusObjectSkeleton *object)
     return iface;
 }
 
-static gboolean membership_changed(GdBus *bus, GdChangeSet *set, uint32_t id)
-{
-    /* A member joined, left or was renamed: conservative and cheap. */
-    if (set->resync || g_hash_table_size(set->removed) > 0)
-        return TRUE;
-    GHashTableIter iter;
-    gpointer key;
-    g_hash_table_iter_init(&iter, set->changed);
-    while (g_hash_table_iter_next(&iter, &key, NULL)) {
-        GdLink *link = gd_cache_link_by_index(bus->cache, GPOINTER_TO_INT(key));
-        if (link && link->nl.group == id)
-            return TRUE;
-    }
-    return FALSE;
-}
-
 void gd_bus_publish(GdBus *bus)
 {
     g_autoptr(GdChangeSet) set = gd_cache_take_changes(bus->cache);
@@ -180,7 +164,8 @@ void gd_bus_publish(GdBus *bus)
         else if (size > 0 && !object)
             group_object_add(bus, id);
         else if (object)
-            gd_group_iface_refresh(group_iface(object), membership_changed(bus, set, id));
+            gd_group_iface_refresh(group_iface(object),
+                                   set->resync || g_hash_table_contains(set->membership, key));
     }
 
     gd_bus_manager_set_link_count(bus->manager, gd_cache_link_count(bus->cache));
@@ -360,10 +345,13 @@ static void group_change_done(GdOp *op, gpointer user_data)
     group_label(bus, op->group, label, sizeof(label));
 
     if (op->error == 0) {
+        /* Reply at the kernel's ack; the events it queued are read right
+         * after, before the loop dispatches anything else, so a caller's
+         * next read already sees them. */
+        g_dbus_method_invocation_return_value(g_steal_pointer(&call->invocation), NULL);
         gd_cache_release(bus->cache);
         g_message("group %s: changed %u members in %.1f ms", label, op->targets->len,
                   op->kernel_usec / 1000.0);
-        g_dbus_method_invocation_return_value(g_steal_pointer(&call->invocation), NULL);
         return;
     }
 
@@ -458,26 +446,25 @@ static void set_link_group_done(GdOp *op, gpointer user_data)
 {
     g_autoptr(Call) call = user_data;
     call->op = op;
-    /* The kernel announces no group change of a DOWN link: read them back. */
+    /* Only links outside the group were sent: each ack is one move. */
+    guint moved = 0;
+    for (guint i = 0; i < op->targets->len; i++)
+        moved += op->acks[i].error == 0 ? 1 : 0;
+    per_link_done(call, moved);
+    /* The kernel announces no group change of a DOWN link: read them back
+     * before the loop answers anything else. */
     gd_cache_process_events(call->bus->cache);
     gd_cache_refresh_links(call->bus->cache, (const int *)(void *)op->targets->data,
                            op->targets->len);
-    guint moved = 0;
-    for (guint i = 0; i < op->targets->len; i++) {
-        GdLink *link = gd_cache_link_by_index(call->bus->cache, g_array_index(op->targets, int, i));
-        if (op->acks[i].error == 0 && link && link->nl.group == op->group)
-            moved++;
-    }
     gd_cache_release(call->bus->cache);
-    per_link_done(call, moved);
 }
 
 static void address_done(GdOp *op, gpointer user_data)
 {
     g_autoptr(Call) call = user_data;
     call->op = op;
-    gd_cache_release(call->bus->cache);
     per_link_done(call, 0);
+    gd_cache_release(call->bus->cache);
 }
 
 /* ---- method bodies (after authorization) ---- */

@@ -10,9 +10,10 @@
 
 /* External bursts (someone else's `ip link set group …`) are published
  * once they pause for this long, but at least this often. */
-#define COALESCE_QUIET_MS  20
-#define COALESCE_MAX_MS    250
-#define REQUEST_TIMEOUT_MS 10000
+#define COALESCE_QUIET_MS            20
+#define COALESCE_MAX_MS              250
+#define REQUEST_TIMEOUT_MS           10000
+#define EVENT_DATAGRAMS_PER_DISPATCH 64
 /* The dump socket receives one reply and one ack per refreshed link in a
  * single burst. */
 #define DUMP_SOCKET_RCVBUF (64 * 1024 * 1024)
@@ -45,6 +46,7 @@ static GdChangeSet *change_set_new(void)
     set->changed = g_hash_table_new(NULL, NULL);
     set->removed = g_hash_table_new(NULL, NULL);
     set->groups = g_hash_table_new(NULL, NULL);
+    set->membership = g_hash_table_new(NULL, NULL);
     return set;
 }
 
@@ -55,6 +57,7 @@ void gd_change_set_free(GdChangeSet *set)
     g_hash_table_unref(set->changed);
     g_hash_table_unref(set->removed);
     g_hash_table_unref(set->groups);
+    g_hash_table_unref(set->membership);
     g_free(set);
 }
 
@@ -105,6 +108,12 @@ static void note_group(GdCache *cache, uint32_t group)
     g_hash_table_add(cache->pending->groups, GUINT_TO_POINTER(group));
 }
 
+static void note_membership(GdCache *cache, uint32_t group)
+{
+    note_group(cache, group);
+    g_hash_table_add(cache->pending->membership, GUINT_TO_POINTER(group));
+}
+
 static void note_changed(GdCache *cache, GdLink *link)
 {
     g_hash_table_add(cache->pending->changed, GINT_TO_POINTER(link->nl.ifindex));
@@ -136,7 +145,7 @@ static void link_remove(GdCache *cache, GdLink *link)
 {
     int ifindex = link->nl.ifindex;
     g_debug("link %s: removed", link->nl.name);
-    note_group(cache, link->nl.group);
+    note_membership(cache, link->nl.group);
     group_remove(cache, link->nl.group, ifindex);
     if (g_hash_table_lookup(cache->by_name, link->nl.name) == link)
         g_hash_table_remove(cache->by_name, link->nl.name);
@@ -163,17 +172,20 @@ static void link_update(GdCache *cache, const GdNlLink *nl)
         g_hash_table_insert(cache->by_name, link->nl.name, link);
         group_add(cache, nl->group, nl->ifindex);
         g_debug("link %s: new, group %u", nl->name, nl->group);
+        note_membership(cache, nl->group);
         note_changed(cache, link);
         return;
     }
     if (memcmp(&link->nl, nl, sizeof(*nl)) == 0)
         return;
     if (link->nl.group != nl->group) {
-        note_group(cache, link->nl.group);
+        note_membership(cache, link->nl.group);
+        note_membership(cache, nl->group);
         group_remove(cache, link->nl.group, nl->ifindex);
         group_add(cache, nl->group, nl->ifindex);
     }
     if (strcmp(link->nl.name, nl->name) != 0) {
+        note_membership(cache, nl->group);
         if (g_hash_table_lookup(cache->by_name, link->nl.name) == link)
             g_hash_table_remove(cache->by_name, link->nl.name);
         link->nl = *nl;
@@ -424,11 +436,11 @@ static void schedule_publish(GdCache *cache)
     cache->coalesce_timer = g_timeout_add(COALESCE_QUIET_MS, coalesce_timeout_cb, cache);
 }
 
-int gd_cache_process_events(GdCache *cache)
+static int read_events(GdCache *cache, guint max_datagrams)
 {
     if (!cache->events)
         return 0;
-    int r = gd_nl_socket_drain(cache->events, apply_cb, cache);
+    int r = gd_nl_socket_drain(cache->events, max_datagrams, apply_cb, cache);
     if (r == -ENOBUFS) {
         g_message("event socket overrun: the kernel dropped events; resyncing");
         return gd_cache_resync(cache);
@@ -436,6 +448,11 @@ int gd_cache_process_events(GdCache *cache)
     if (r < 0)
         g_warning("reading events failed: %s", g_strerror(-r));
     return r;
+}
+
+int gd_cache_process_events(GdCache *cache)
+{
+    return read_events(cache, 0);
 }
 
 static gboolean events_ready_cb(gint fd, GIOCondition condition, gpointer user_data)
@@ -461,11 +478,15 @@ void gd_cache_hold(GdCache *cache)
 void gd_cache_release(GdCache *cache)
 {
     g_return_if_fail(cache->hold > 0);
-    if (--cache->hold > 0)
-        return;
-    /* Everything the kernel sent while it ran our request is queued now. */
+    cache->hold--;
+    /* Everything the kernel sent while it ran our request is queued now.
+     * Holds of operations still queued do not delay this: nothing of
+     * theirs has reached the kernel yet. */
     gd_cache_process_events(cache);
+    guint held = cache->hold;
+    cache->hold = 0;
     publish(cache);
+    cache->hold = held;
 }
 
 GdChangeSet *gd_cache_take_changes(GdCache *cache)

@@ -21,10 +21,11 @@ typedef struct GdCache GdCache;
  * changed (their current state is in the cache), ifindexes removed, groups
  * whose membership or member state changed. */
 typedef struct {
-    GHashTable *changed; /* int ifindex set */
-    GHashTable *removed; /* int ifindex set */
-    GHashTable *groups;  /* uint32 group id set */
-    gboolean resync;     /* the change set comes from a resync */
+    GHashTable *changed;    /* int ifindex set */
+    GHashTable *removed;    /* int ifindex set */
+    GHashTable *groups;     /* uint32 group id set */
+    GHashTable *membership; /* groups whose member list changed (subset of groups) */
+    gboolean resync;        /* the change set comes from a resync */
 } GdChangeSet;
 
 void gd_change_set_free(GdChangeSet *set);
@@ -60,8 +61,10 @@ int gd_cache_process_events(GdCache *cache);
  * are gone are removed. For changes the kernel does not announce. */
 int gd_cache_refresh_links(GdCache *cache, const int *ifindexes, guint n);
 
-/* While held (counted), change sets accumulate and the changed callback is
- * not called: one operation's whole burst becomes one publication. */
+/* While held (counted: one hold per submitted operation), change sets
+ * accumulate and the changed callback is not called: one operation's whole
+ * burst becomes one publication. Release reads what is queued and
+ * publishes at once, since the caller's operation has finished. */
 void gd_cache_hold(GdCache *cache);
 void gd_cache_release(GdCache *cache);
 

@@ -151,10 +151,13 @@ static int wait_readable(GdNlSocket *sock, int timeout_ms)
     }
 }
 
-int gd_nl_socket_drain(GdNlSocket *sock, GdNlMessageFunc func, gpointer user_data)
+int gd_nl_socket_drain(GdNlSocket *sock, guint max_datagrams, GdNlMessageFunc func,
+                       gpointer user_data)
 {
     bool overrun = false;
-    for (;;) {
+    for (guint count = 0;; count++) {
+        if (max_datagrams > 0 && count >= max_datagrams && !overrun)
+            return 1;
         ssize_t n = receive(sock);
         if (n == 0)
             break;

@@ -137,11 +137,13 @@ int gd_nl_socket_set_rcvbuf(GdNlSocket *sock, int bytes);
 
 typedef void (*GdNlMessageFunc)(const struct nlmsghdr *nlh, gpointer user_data);
 
-/* Reads everything queued on a non-request (event) socket without
- * blocking, handing each message to func. Returns 0 when drained,
- * -ENOBUFS when the kernel dropped messages (the caller resyncs; the
- * socket has been drained of what was left), or another negative errno. */
-int gd_nl_socket_drain(GdNlSocket *sock, GdNlMessageFunc func, gpointer user_data);
+/* Reads what is queued on a non-request (event) socket without blocking,
+ * handing each message to func: at most max_datagrams datagrams (0: until
+ * empty), so a caller on a main loop can let other sources run. Returns 1
+ * when it stopped at the bound, 0 when drained, -ENOBUFS when the kernel
+ * dropped messages (the caller resyncs), or another negative errno. */
+int gd_nl_socket_drain(GdNlSocket *sock, guint max_datagrams, GdNlMessageFunc func,
+                       gpointer user_data);
 
 /* Sends the n requests in buf (consecutive sequence numbers from
  * first_seq, each with NLM_F_ACK) in ONE sendmsg() and collects one ack per

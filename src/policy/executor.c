@@ -98,12 +98,13 @@ static void worker(GTask *task, gpointer source, gpointer task_data, GCancellabl
 {
     Job *job = task_data;
     GdOp *op = job->op;
-    gint64 start = g_get_monotonic_time();
+    op->started_at = g_get_monotonic_time();
     if (op->kind == GD_OP_GROUP_CHANGE)
         run_group_change(job->executor->sock, op);
     else
         run_per_link(job->executor->sock, op);
-    op->kernel_usec = g_get_monotonic_time() - start;
+    op->finished_at = g_get_monotonic_time();
+    op->kernel_usec = op->finished_at - op->started_at;
     g_task_return_boolean(task, TRUE);
 }
 
@@ -121,9 +122,11 @@ static void job_finished_cb(GObject *source, GAsyncResult *result, gpointer user
         return;
     }
     executor->running = FALSE;
-    g_debug("%s on group %u: %s in %.1f ms", gd_op_kind_name(job->op->kind), job->op->group,
-            job->op->error < 0 ? g_strerror(-job->op->error) : "done",
-            job->op->kernel_usec / 1000.0);
+    GdOp *op = job->op;
+    g_debug("%s on group %u: %s; queued %.2f ms, kernel %.2f ms, back on the loop after %.2f ms",
+            gd_op_kind_name(op->kind), op->group, op->error < 0 ? g_strerror(-op->error) : "done",
+            (op->started_at - op->submitted_at) / 1000.0, op->kernel_usec / 1000.0,
+            (g_get_monotonic_time() - op->finished_at) / 1000.0);
     job->done(job->op, job->user_data);
     g_free(job);
     run_next(executor);
@@ -145,6 +148,7 @@ static void run_next(GdExecutor *executor)
 void gd_executor_submit(GdExecutor *executor, GdOp *op, GdOpDoneFunc done, gpointer user_data)
 {
     Job *job = g_new0(Job, 1);
+    op->submitted_at = g_get_monotonic_time();
     job->executor = executor;
     job->op = op;
     job->done = done;

@@ -30,6 +30,10 @@ typedef struct {
     char *extack;  /* the kernel's message for error */
     GdNlAck *acks; /* per target, for per-link ops */
     gint64 kernel_usec;
+    /* Monotonic times, for the log: queued, started, answered. */
+    gint64 submitted_at;
+    gint64 started_at;
+    gint64 finished_at;
 } GdOp;
 
 GdOp *gd_op_new(GdOpKind kind, uint32_t group);
