@@ -35,6 +35,8 @@ struct GdCache {
     GdNlSocket *requests;
     guint event_watch;
     guint coalesce_timer;
+    guint resync_timer;
+    guint resync_backoff_ms;
     gint64 pending_since;
     GdCacheChangedFunc on_changed;
     gpointer user_data;
@@ -90,6 +92,7 @@ void gd_cache_free(GdCache *cache)
         return;
     g_clear_handle_id(&cache->event_watch, g_source_remove);
     g_clear_handle_id(&cache->coalesce_timer, g_source_remove);
+    g_clear_handle_id(&cache->resync_timer, g_source_remove);
     g_clear_pointer(&cache->events, gd_nl_socket_close);
     g_clear_pointer(&cache->requests, gd_nl_socket_close);
     g_clear_pointer(&cache->seen, g_hash_table_unref);
@@ -169,7 +172,7 @@ static void link_update(GdCache *cache, const GdNlLink *nl)
         link->nl = *nl;
         link->addrs = g_array_new(FALSE, TRUE, sizeof(GdNlAddr));
         g_hash_table_insert(cache->by_index, GINT_TO_POINTER(nl->ifindex), link);
-        g_hash_table_insert(cache->by_name, link->nl.name, link);
+        g_hash_table_replace(cache->by_name, link->nl.name, link);
         group_add(cache, nl->group, nl->ifindex);
         g_debug("link %s: new, group %u", nl->name, nl->group);
         note_membership(cache, nl->group);
@@ -189,7 +192,7 @@ static void link_update(GdCache *cache, const GdNlLink *nl)
         if (g_hash_table_lookup(cache->by_name, link->nl.name) == link)
             g_hash_table_remove(cache->by_name, link->nl.name);
         link->nl = *nl;
-        g_hash_table_insert(cache->by_name, link->nl.name, link);
+        g_hash_table_replace(cache->by_name, link->nl.name, link);
     } else {
         link->nl = *nl;
     }
@@ -300,7 +303,8 @@ static gboolean addr_sets_equal(GArray *a, GArray *b)
     for (guint i = 0; i < a->len; i++) {
         const GdNlAddr *x = &g_array_index(a, GdNlAddr, i);
         int j = addr_find(b, x);
-        if (j < 0 || g_array_index(b, GdNlAddr, j).flags != x->flags)
+        const GdNlAddr *y = &g_array_index(b, GdNlAddr, j < 0 ? 0 : j);
+        if (j < 0 || y->flags != x->flags || y->scope != x->scope)
             return FALSE;
     }
     return TRUE;
@@ -402,6 +406,8 @@ int gd_cache_resync(GdCache *cache)
 
 /* ---- publication ---- */
 
+static void schedule_resync_retry(GdCache *cache);
+
 static void publish(GdCache *cache)
 {
     g_clear_handle_id(&cache->coalesce_timer, g_source_remove);
@@ -436,6 +442,30 @@ static void schedule_publish(GdCache *cache)
     cache->coalesce_timer = g_timeout_add(COALESCE_QUIET_MS, coalesce_timeout_cb, cache);
 }
 
+static gboolean resync_retry_cb(gpointer user_data)
+{
+    GdCache *cache = user_data;
+    cache->resync_timer = 0;
+    if (gd_cache_resync(cache) < 0) {
+        schedule_resync_retry(cache);
+        return G_SOURCE_REMOVE;
+    }
+    cache->resync_backoff_ms = 0;
+    publish(cache);
+    return G_SOURCE_REMOVE;
+}
+
+/* A failed re-dump is retried from a timer with back-off, never in a loop:
+ * the cache keeps its last state and says so. */
+static void schedule_resync_retry(GdCache *cache)
+{
+    if (cache->resync_timer)
+        return;
+    cache->resync_backoff_ms = CLAMP(cache->resync_backoff_ms * 2, 100, 5000);
+    g_warning("resync failed; retrying in %u ms", cache->resync_backoff_ms);
+    cache->resync_timer = g_timeout_add(cache->resync_backoff_ms, resync_retry_cb, cache);
+}
+
 static int read_events(GdCache *cache, guint max_datagrams)
 {
     if (!cache->events)
@@ -443,7 +473,10 @@ static int read_events(GdCache *cache, guint max_datagrams)
     int r = gd_nl_socket_drain(cache->events, max_datagrams, apply_cb, cache);
     if (r == -ENOBUFS) {
         g_message("event socket overrun: the kernel dropped events; resyncing");
-        return gd_cache_resync(cache);
+        r = gd_cache_resync(cache);
+        if (r < 0)
+            schedule_resync_retry(cache);
+        return r;
     }
     if (r < 0)
         g_warning("reading events failed: %s", g_strerror(-r));
@@ -458,14 +491,14 @@ int gd_cache_process_events(GdCache *cache)
 static gboolean events_ready_cb(gint fd, GIOCondition condition, gpointer user_data)
 {
     GdCache *cache = user_data;
-    guint before =
-        g_hash_table_size(cache->pending->changed) + g_hash_table_size(cache->pending->removed);
-    gd_cache_process_events(cache);
-    guint after =
-        g_hash_table_size(cache->pending->changed) + g_hash_table_size(cache->pending->removed);
+    /* A bounded slice per dispatch: a finished operation's reply (a
+     * higher-priority source) is not kept waiting behind a whole burst. */
+    int r = read_events(cache, EVENT_DATAGRAMS_PER_DISPATCH);
+    if (r == 1)
+        return G_SOURCE_CONTINUE;
     if (cache->pending->resync)
         publish(cache);
-    else if (after != before || !gd_change_set_is_empty(cache->pending))
+    else if (!gd_change_set_is_empty(cache->pending))
         schedule_publish(cache);
     return G_SOURCE_CONTINUE;
 }

@@ -60,11 +60,13 @@ static gboolean valid_name(const char *name)
 static void add_name(GdGroupNames *names, uint32_t id, const char *name)
 {
     const char *old = g_hash_table_lookup(names->by_id, GUINT_TO_POINTER(id));
-    if (old)
+    gpointer owner;
+    if (old && g_hash_table_lookup_extended(names->by_name, old, NULL, &owner) &&
+        GPOINTER_TO_UINT(owner) == id)
         g_hash_table_remove(names->by_name, old);
     char *copy = g_strdup(name);
+    g_hash_table_replace(names->by_name, copy, GUINT_TO_POINTER(id));
     g_hash_table_insert(names->by_id, GUINT_TO_POINTER(id), copy);
-    g_hash_table_insert(names->by_name, copy, GUINT_TO_POINTER(id));
 }
 
 GdGroupNames *gd_group_names_parse(const char *data, gsize len, GPtrArray *warnings)

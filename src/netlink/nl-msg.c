@@ -184,6 +184,16 @@ static void attr_string(const struct nlattr *attr, char *out, size_t size)
     out[n] = '\0';
 }
 
+/* mnl_attr_parse() stops quietly at an attribute that runs past the end
+ * of the message; such a message is truncated. */
+static bool attrs_complete(const struct nlmsghdr *nlh, unsigned offset)
+{
+    const struct nlattr *attr;
+    const char *next = mnl_nlmsg_get_payload_offset(nlh, offset);
+    mnl_attr_for_each(attr, nlh, offset) next = (const char *)mnl_attr_next(attr);
+    return next >= (const char *)mnl_nlmsg_get_payload_tail(nlh);
+}
+
 int gd_nl_parse_link(const struct nlmsghdr *nlh, GdNlLink *out)
 {
     if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
@@ -197,7 +207,8 @@ int gd_nl_parse_link(const struct nlmsghdr *nlh, GdNlLink *out)
         return -EPROTO;
 
     const struct nlattr *tb[IFLA_MAX + 1] = {0};
-    if (mnl_attr_parse(nlh, sizeof(*ifi), collect_attr, tb) != MNL_CB_OK)
+    if (mnl_attr_parse(nlh, sizeof(*ifi), collect_attr, tb) != MNL_CB_OK ||
+        !attrs_complete(nlh, sizeof(*ifi)))
         return -EPROTO;
 
     memset(out, 0, sizeof(*out));
@@ -245,7 +256,8 @@ int gd_nl_parse_addr(const struct nlmsghdr *nlh, GdNlAddr *out)
         return -EAFNOSUPPORT;
 
     const struct nlattr *tb[IFA_MAX + 1] = {0};
-    if (mnl_attr_parse(nlh, sizeof(*ifa), collect_addr_attr, tb) != MNL_CB_OK)
+    if (mnl_attr_parse(nlh, sizeof(*ifa), collect_addr_attr, tb) != MNL_CB_OK ||
+        !attrs_complete(nlh, sizeof(*ifa)))
         return -EPROTO;
 
     memset(out, 0, sizeof(*out));
