@@ -494,8 +494,13 @@ static gboolean events_ready_cb(gint fd, GIOCondition condition, gpointer user_d
     /* A bounded slice per dispatch: a finished operation's reply (a
      * higher-priority source) is not kept waiting behind a whole burst. */
     int r = read_events(cache, EVENT_DATAGRAMS_PER_DISPATCH);
-    if (r == 1)
+    if (r == 1) {
+        /* More may be queued, or the slice ended exactly at the last
+         * datagram and the fd will not fire again: the coalescing timer
+         * reads the rest either way. */
+        schedule_publish(cache);
         return G_SOURCE_CONTINUE;
+    }
     if (cache->pending->resync)
         publish(cache);
     else if (!gd_change_set_is_empty(cache->pending))
