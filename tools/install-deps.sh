@@ -15,6 +15,8 @@ packages=(
     iproute2 util-linux procps
     # integration tests: Debian's /usr/bin/python3 with pytest
     python3 python3-pytest
+    # benchmark: a D-Bus client without a process start (GDBus from Python)
+    python3-gi
     # source formatting check
     clang-format
 )

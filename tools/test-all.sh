@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Install what is missing, build with -Werror into build/, run the unit tests
+# (meson, GTest) and the integration tests (pytest, as root, each test in its
+# own network namespace with a private dbus-daemon).
+#
+#   bash tools/test-all.sh            (as root, on Debian 12; .ci/run runs it)
+#
+# The last line of output is always "N passed, N failed", summed over unit and
+# integration tests; the exit status is non-zero when anything failed or when
+# no test ran at all. A skipped test counts as failed: tests here never skip.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$(pwd)
+BUILD=${GD_BUILD_DIR:-build}
+PY=/usr/bin/python3
+PASSED=0
+FAILED=0
+
+finish() {
+    local rc=0
+    trap - EXIT
+    if [ "$FAILED" -ne 0 ] || [ "$PASSED" -eq 0 ]; then
+        rc=1
+    fi
+    echo
+    echo "$PASSED passed, $FAILED failed"
+    exit "$rc"
+}
+trap finish EXIT
+trap 'echo "test-all: interrupted"; FAILED=$((FAILED + 1)); finish' INT TERM
+
+stage() { printf '\n=== %s\n' "$*"; }
+fail_stage() {
+    echo "test-all: $*" >&2
+    FAILED=$((FAILED + 1))
+    finish
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "test-all: the integration tests need root (network namespaces)" >&2
+fi
+
+stage "dependencies"
+bash tools/install-deps.sh </dev/null || fail_stage "installing dependencies failed"
+
+stage "configure ($BUILD, -Dwerror=true)"
+if [ -f "$BUILD/meson-private/coredata.dat" ]; then
+    meson setup --reconfigure "$BUILD" -Dwerror=true ||
+        meson setup --wipe "$BUILD" -Dwerror=true ||
+        fail_stage "meson setup failed"
+else
+    meson setup "$BUILD" -Dwerror=true || fail_stage "meson setup failed"
+fi
+
+stage "build"
+meson compile -C "$BUILD" || fail_stage "the build failed"
+
+# --- unit tests --------------------------------------------------------------
+stage "unit tests (meson test --suite unit)"
+rm -f "$BUILD/meson-logs/testlog.json"
+meson_rc=0
+meson test -C "$BUILD" --suite unit --print-errorlogs </dev/null || meson_rc=$?
+read -r u_pass u_fail < <("$PY" - "$BUILD/meson-logs/testlog.json" <<'EOF'
+import json, sys
+ok = bad = 0
+try:
+    with open(sys.argv[1]) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            result = json.loads(line).get("result", "")
+            if result in ("OK", "EXPECTEDFAIL"):
+                ok += 1
+            else:  # FAIL, ERROR, TIMEOUT, SKIP, UNEXPECTEDPASS
+                bad += 1
+except FileNotFoundError:
+    pass
+print(ok, bad)
+EOF
+)
+if [ "$meson_rc" -ne 0 ] && [ "$u_fail" -eq 0 ]; then
+    echo "test-all: meson test exited with $meson_rc; counting it as one failure" >&2
+    u_fail=1
+fi
+if [ "$((u_pass + u_fail))" -eq 0 ]; then
+    echo "test-all: no unit tests are defined yet"
+fi
+echo "unit: $u_pass passed, $u_fail failed"
+PASSED=$((PASSED + u_pass))
+FAILED=$((FAILED + u_fail))
+
+# --- integration tests -------------------------------------------------------
+stage "integration tests (pytest tests/integration)"
+junit="$ROOT/$BUILD/integration-junit.xml"
+rm -f "$junit"
+py_rc=0
+GROUPD_BIN="$ROOT/$BUILD/src/groupd" "$PY" -m pytest -q -p no:cacheprovider \
+    --junitxml="$junit" tests/integration </dev/null || py_rc=$?
+read -r i_pass i_fail < <("$PY" - "$junit" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (FileNotFoundError, ET.ParseError):
+    print(0, 0)
+    sys.exit()
+suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
+ok = bad = 0
+for s in suites:
+    n = int(s.get("tests", 0))
+    b = sum(int(s.get(k, 0)) for k in ("failures", "errors", "skipped"))
+    ok += n - b
+    bad += b
+print(ok, bad)
+EOF
+)
+if [ "$py_rc" -ne 0 ] && [ "$i_fail" -eq 0 ]; then
+    if [ "$py_rc" -eq 5 ]; then
+        echo "test-all: pytest collected no integration test; counting it as one failure" >&2
+    else
+        echo "test-all: pytest exited with $py_rc; counting it as one failure" >&2
+    fi
+    i_fail=1
+fi
+echo "integration: $i_pass passed, $i_fail failed"
+PASSED=$((PASSED + i_pass))
+FAILED=$((FAILED + i_fail))
+
+finish
