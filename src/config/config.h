@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * config: groupd.conf ([Daemon]) and the *.group policy files, parsed and
+ * validated into plain structs. Pure: reads files, never touches the
+ * kernel or the bus. May call: netlink (text forms only), GLib.
+ *
+ * File syntax: GKeyFile's grammar, read by this module line by line. Not
+ * GKeyFile itself: it reports no line number for a bad line, keeps only
+ * the last of a repeated key (Address= must repeat) and drops Key[xx]=
+ * lines silently. A unit test checks both accept the same lines.
+ *   - "# comment" lines, blank lines, "[Section]" and "Key=Value" lines;
+ *     leading and trailing whitespace and whitespace around '=' are
+ *     ignored; a section may appear more than once (its keys add up).
+ *   - Key names are letters, digits and "_-.". Values are taken as written
+ *     (no escapes). '#' starts a comment only at the start of a line; a
+ *     value containing " #" is refused rather than silently kept.
+ *   - A key given twice in one file is an error, except [Address] Address=
+ *     and the keys of [MPTCP].
+ *   - Every file must be UTF-8 without NUL bytes, at most 1 MiB.
+ *
+ * Errors are strings, each one of:
+ *   "PATH:LINE: reason"              the line cannot be parsed
+ *   "PATH: [Section] Key: reason"    a value is wrong, missing or repeated
+ *   "PATH: [Section]: reason"        a section is unknown
+ *   "PATH: reason"                   the file as a whole (symlink, type, …)
+ * Loading collects every error of every file before failing.
+ */
+#pragma once
+
+#include "config/group-names.h"
+#include "netlink/nl.h"
+
+#include <glib.h>
+#include <stdint.h>
+
+/* ---- groupd.conf ---- */
+
+#define GD_CONFIG_DEFAULT_ADMIN_GROUP         "netdev"
+#define GD_CONFIG_DEFAULT_DRIFT_DEBOUNCE_MSEC 1000
+/* NetlinkReceiveBuffer= bounds, as --netlink-rcvbuf's (the kernel doubles it). */
+#define GD_CONFIG_MIN_RCVBUF              4096
+#define GD_CONFIG_MAX_RCVBUF              (G_MAXINT32 / 2)
+#define GD_CONFIG_MAX_DRIFT_DEBOUNCE_MSEC (3600 * 1000)
+
+/* [Daemon]; every key is optional, unknown sections and keys are errors. */
+typedef struct {
+    /* RepairDrift=: yes/no (also true/false, on/off, 1/0). Default TRUE. */
+    gboolean repair_drift;
+    /* AdminGroup=: a Unix group name (letters, digits, "_.-", not starting
+     * with '-'); not looked up here. Default "netdev". */
+    char *admin_group;
+    /* NetlinkReceiveBuffer=: bytes, with an optional K, M or G suffix
+     * (powers of 1024), GD_CONFIG_MIN_RCVBUF..GD_CONFIG_MAX_RCVBUF.
+     * Default GD_NL_DEFAULT_RCVBUF (32 MiB). */
+    int netlink_receive_buffer;
+    /* DriftDebounceSec=: decimal seconds with at most three decimals
+     * ("1", "0.5", "0.025"), 0..3600, stored in milliseconds. Default 1 s. */
+    guint drift_debounce_msec;
+} GdDaemonConfig;
+
+void gd_daemon_config_init(GdDaemonConfig *config); /* the defaults */
+void gd_daemon_config_clear(GdDaemonConfig *config);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(GdDaemonConfig, gd_daemon_config_clear)
+
+/* Parses groupd.conf text (path is only used in messages) over the
+ * defaults in *out, which the caller has initialized with
+ * gd_daemon_config_init(). Returns 0, or -EINVAL with the messages appended
+ * to errors (may be NULL; elements are g_free()d strings). */
+int gd_daemon_config_parse(const char *path, const char *data, gsize len, GdDaemonConfig *out,
+                           GPtrArray *errors);
+
+/* ---- [Match] ---- */
+
+/* One [Match] key: a whitespace-separated list of values, any of which may
+ * match (OR). A list starting with '!' ("Name=!eth* wlan*") is negated as a
+ * whole: the key holds when none of the values match. */
+typedef struct {
+    gboolean set;    /* the key was given */
+    gboolean negate; /* the list started with '!' */
+    GStrv values;    /* the values as written, without the '!'; NULL when !set */
+} GdMatchKey;
+
+/* A hardware address for MACAddress=. */
+typedef struct {
+    uint8_t bytes[GD_NL_MAX_HWADDR];
+    uint8_t len;
+} GdMatchHwaddr;
+
+/* The [Match] section. Every key that is set must hold (AND).
+ *   Name=        shell globs (fnmatch(3)) on the interface name
+ *   Kind=        globs on the rtnl link kind ("veth", "dummy", …)
+ *   Type=        globs on the link type ("ether", "wlan", "wwan", "loopback",
+ *                "ppp", "none", …: sysfs DEVTYPE, else from the ARPHRD)
+ *   Driver=      globs on the driver name
+ *   MACAddress=  hardware addresses ("aa:bb:cc:dd:ee:ff")
+ *   Group=       the link's current kernel group: numbers or iproute2 names
+ * A link that has no kind, driver, type or hardware address matches no value
+ * of that key, so "Kind=*" means "has a kind" and "Kind=!*" "has none".
+ * An empty value ("Kind=") is an error.
+ * A group file without [Match], or with an empty [Match], has no automatic
+ * members: it matches no link (there is no implicit "match everything";
+ * write "Name=*" for that). */
+typedef struct {
+    GdMatchKey name, kind, type, driver, hwaddr, group;
+    GArray *hwaddrs; /* GdMatchHwaddr, parsed hwaddr.values (NULL when unset) */
+    GArray *groups;  /* uint32_t, resolved group.values (NULL when unset) */
+} GdMatch;
+
+void gd_match_clear(GdMatch *match);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(GdMatch, gd_match_clear)
+
+/* What a link looks like to [Match]; plain data so that rules are testable
+ * without a kernel. NULL or "" strings and hwaddr_len 0 mean "none". */
+typedef struct {
+    const char *name;
+    const char *kind;
+    const char *type;
+    const char *driver;
+    const uint8_t *hwaddr;
+    size_t hwaddr_len;
+    uint32_t group;
+} GdMatchInput;
+
+/* TRUE when at least one key is set and every key that is set holds. */
+gboolean gd_match_link(const GdMatch *match, const GdMatchInput *link);
+
+/* ---- *.group files ---- */
+
+/* One raw "Key=Value" (for [MPTCP], which issue 4 will define). */
+typedef struct {
+    char *key;
+    char *value;
+    guint line;
+} GdConfigSetting;
+
+/* One *.group file.
+ * [Group]   Id= 0..4294967295 (decimal or 0x…) and/or Name= (an iproute2
+ *           group name: letters, digits, "_-.:", not starting with a digit).
+ *           Id= may be left out when Name= is in the iproute2 group file.
+ *           When that file names Id= or knows Name=, both must agree with it.
+ * [Match]   see GdMatch.
+ * [Link]    MTU= 1..2147483647, State=up|down, MACAddress=,
+ *           TxQueueLength= 0..4294967295; each optional.
+ * [Address] Address= "10.0.0.1/24", "fd00::1/64" (no prefix: /32 or /128).
+ *           Several addresses may be given either space-separated in one
+ *           Address= or by repeating Address= (also in repeated [Address]
+ *           sections); order is kept. The same address twice is an error.
+ * [MPTCP]   accepted, kept raw. */
+typedef struct {
+    char *path;      /* the file as found in its directory (not resolved) */
+    char *file_name; /* its base name: identity across directories, sort key */
+    char *name;      /* Name=, else the iproute2 name of id, else NULL */
+    uint32_t id;
+    GdMatch match;
+    GdNlLinkChange link; /* what [Link] sets; unset fields are not managed */
+    GArray *addresses;   /* GdNlAddr (ifindex 0), file order; never NULL */
+    GPtrArray *mptcp;    /* GdConfigSetting *, file order; NULL without [MPTCP] */
+} GdGroupPolicy;
+
+void gd_group_policy_free(GdGroupPolicy *policy);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdGroupPolicy, gd_group_policy_free)
+
+/* Parses one group file's text. names: the iproute2 group names (NULL: only
+ * the built-in "0 default"). Returns NULL, with the messages appended to
+ * errors (may be NULL), when anything is wrong. */
+GdGroupPolicy *gd_group_policy_parse(const char *path, const char *data, gsize len,
+                                     const GdGroupNames *names, GPtrArray *errors);
+
+/* ---- the whole configuration ---- */
+
+typedef struct {
+    GdDaemonConfig daemon;
+    GPtrArray *policies; /* GdGroupPolicy *, by file_name (strcmp order) */
+} GdConfig;
+
+void gd_config_free(GdConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdConfig, gd_config_free)
+
+/* Loads <root>/etc/groupd/groupd.conf (missing: the defaults; a symlink is
+ * followed, it is a single file the administrator names) and the
+ * *.group files of GD_CONFIG_{VENDOR,ADMIN,RUNTIME}_DIR under root (NULL or
+ * "" for "/"):
+ *   - a file in a later directory replaces the one of the same name in an
+ *     earlier one; an empty file, or a symlink to /dev/null, masks it;
+ *   - names that start with '.' or do not end in ".group" are ignored;
+ *   - a symlink is followed only when its target (resolved) is a regular
+ *     file inside one of the directories; any other symlink is refused,
+ *     and so is anything that is not a regular file;
+ *   - no two files may have the same Id=, or the same Name= with different
+ *     ids.
+ * names: the iproute2 group names (NULL: loaded from root). On success
+ * *out is the configuration and 0 is returned; otherwise -EINVAL with
+ * every message appended to errors (may be NULL) and *out NULL. */
+int gd_config_load(const char *root, const GdGroupNames *names, GdConfig **out, GPtrArray *errors);
+
+/* Paths under the root, the group directories in the order they apply. */
+#define GD_CONFIG_FILE        "etc/groupd/groupd.conf"
+#define GD_CONFIG_VENDOR_DIR  "usr/lib/groupd/groups.d"
+#define GD_CONFIG_ADMIN_DIR   "etc/groupd/groups.d"
+#define GD_CONFIG_RUNTIME_DIR "run/groupd/groups.d"
+
+/* The first policy (in file order) whose [Match] matches, or NULL. */
+const GdGroupPolicy *gd_config_first_match(const GdConfig *config, const GdMatchInput *link);
+/* The policy of group id, or NULL. */
+const GdGroupPolicy *gd_config_policy_for_group(const GdConfig *config, uint32_t id);
