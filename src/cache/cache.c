@@ -10,8 +10,15 @@
 
 /* External bursts (someone else's `ip link set group …`) are published
  * once they pause for this long, but at least this often. */
-#define COALESCE_QUIET_MS            20
-#define COALESCE_MAX_MS              250
+#define COALESCE_QUIET_MS 20
+#define COALESCE_MAX_MS   250
+/* After one of groupd's own operations the kernel goes on for a while
+ * (linkwatch, IPv6 link-local addresses on links just set up): that tail
+ * is published as one batch, so an operation costs a bounded number of
+ * signals whatever the number of members. */
+#define SETTLE_WINDOW_MS             3000
+#define SETTLE_QUIET_MS              300
+#define SETTLE_MAX_MS                2500
 #define REQUEST_TIMEOUT_MS           10000
 #define EVENT_DATAGRAMS_PER_DISPATCH 64
 /* The dump socket receives one reply and one ack per refreshed link in a
@@ -38,6 +45,7 @@ struct GdCache {
     guint resync_timer;
     guint resync_backoff_ms;
     gint64 pending_since;
+    gint64 settle_until; /* monotonic; the tail of an operation until then */
     GdCacheChangedFunc on_changed;
     gpointer user_data;
 };
@@ -431,15 +439,18 @@ static void schedule_publish(GdCache *cache)
     if (cache->hold > 0 || gd_change_set_is_empty(cache->pending))
         return;
     gint64 now = g_get_monotonic_time();
+    gboolean settling = now < cache->settle_until;
+    guint quiet_ms = settling ? SETTLE_QUIET_MS : COALESCE_QUIET_MS;
+    guint max_ms = settling ? SETTLE_MAX_MS : COALESCE_MAX_MS;
     if (cache->pending_since == 0)
         cache->pending_since = now;
-    if ((now - cache->pending_since) / 1000 >= COALESCE_MAX_MS) {
+    if ((now - cache->pending_since) / 1000 >= max_ms) {
         publish(cache);
         return;
     }
     /* Restart the quiet-period timer on every new batch of events. */
     g_clear_handle_id(&cache->coalesce_timer, g_source_remove);
-    cache->coalesce_timer = g_timeout_add(COALESCE_QUIET_MS, coalesce_timeout_cb, cache);
+    cache->coalesce_timer = g_timeout_add(quiet_ms, coalesce_timeout_cb, cache);
 }
 
 static gboolean resync_retry_cb(gpointer user_data)
@@ -525,6 +536,7 @@ void gd_cache_release(GdCache *cache)
     cache->hold = 0;
     publish(cache);
     cache->hold = held;
+    cache->settle_until = g_get_monotonic_time() + SETTLE_WINDOW_MS * 1000;
 }
 
 GdChangeSet *gd_cache_take_changes(GdCache *cache)
