@@ -71,11 +71,18 @@ try:
             line = line.strip()
             if not line:
                 continue
-            result = json.loads(line).get("result", "")
-            if result in ("OK", "EXPECTEDFAIL"):
+            entry = json.loads(line)
+            result = entry.get("result", "")
+            # GTest cases are TAP lines of the test's output: count each one.
+            cases = [l for l in (entry.get("stdout") or "").splitlines()
+                     if l.startswith("ok ") or l.startswith("not ok ")]
+            passed = sum(1 for l in cases if l.startswith("ok ") and "# SKIP" not in l)
+            ok += passed
+            bad += len(cases) - passed
+            if result not in ("OK", "EXPECTEDFAIL") and len(cases) == passed:
+                bad += 1  # FAIL, ERROR, TIMEOUT, SKIP, UNEXPECTEDPASS with no failed case
+            elif not cases and result in ("OK", "EXPECTEDFAIL"):
                 ok += 1
-            else:  # FAIL, ERROR, TIMEOUT, SKIP, UNEXPECTEDPASS
-                bad += 1
 except FileNotFoundError:
     pass
 print(ok, bad)

@@ -56,8 +56,14 @@ static gboolean parse_log_level(const char *text, GLogLevelFlags *out)
 static void cache_changed_cb(GdCache *cache, gpointer user_data)
 {
     Daemon *daemon = user_data;
-    if (daemon->bus)
-        gd_bus_publish(daemon->bus);
+    if (!daemon->bus)
+        return;
+    gd_bus_publish(daemon->bus);
+    if (daemon->ready) {
+        g_autoptr(GArray) groups = gd_cache_group_ids(cache);
+        sd_notifyf(0, "STATUS=Managing %u links in %u groups (%u resyncs)",
+                   gd_cache_link_count(cache), groups->len, gd_cache_resync_count(cache));
+    }
 }
 
 static gboolean quit_cb(gpointer user_data)
