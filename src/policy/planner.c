@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * The pure planner: policies + link snapshot + overrides → plan → ops/JSON. */
+#include "planner.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* The [Link] attributes, in the order of the config documentation. */
+typedef enum {
+    ATTR_MTU,
+    ATTR_STATE,
+    ATTR_HWADDR,
+    ATTR_TXQLEN,
+    N_ATTRS,
+} Attr;
+
+static const char *const attr_keys[N_ATTRS] = {"MTU", "State", "MACAddress", "TxQueueLength"};
+
+/* The single attribute attr of from, into *out; FALSE when from does not
+ * set it. Lets the per-attribute questions reuse gd_link_matches_change(). */
+static gboolean attr_only(const GdNlLinkChange *from, Attr attr, GdNlLinkChange *out)
+{
+    memset(out, 0, sizeof(*out));
+    switch (attr) {
+    case ATTR_MTU:
+        out->set_mtu = from->set_mtu;
+        out->mtu = from->mtu;
+        return from->set_mtu;
+    case ATTR_STATE:
+        out->set_state = from->set_state;
+        out->up = from->up;
+        return from->set_state;
+    case ATTR_HWADDR:
+        out->set_hwaddr = from->set_hwaddr;
+        memcpy(out->hwaddr, from->hwaddr, sizeof(out->hwaddr));
+        out->hwaddr_len = from->hwaddr_len;
+        return from->set_hwaddr;
+    case ATTR_TXQLEN:
+        out->set_txqlen = from->set_txqlen;
+        out->txqlen = from->txqlen;
+        return from->set_txqlen;
+    case N_ATTRS:
+        break;
+    }
+    return FALSE;
+}
+
+static void merge_change(GdNlLinkChange *into, const GdNlLinkChange *over)
+{
+    for (Attr a = 0; a < N_ATTRS; a++) {
+        GdNlLinkChange one;
+        if (!attr_only(over, a, &one))
+            continue;
+        switch (a) {
+        case ATTR_MTU:
+            into->set_mtu = true;
+            into->mtu = one.mtu;
+            break;
+        case ATTR_STATE:
+            into->set_state = true;
+            into->up = one.up;
+            break;
+        case ATTR_HWADDR:
+            into->set_hwaddr = true;
+            memcpy(into->hwaddr, one.hwaddr, sizeof(into->hwaddr));
+            into->hwaddr_len = one.hwaddr_len;
+            break;
+        case ATTR_TXQLEN:
+            into->set_txqlen = true;
+            into->txqlen = one.txqlen;
+            break;
+        case N_ATTRS:
+            break;
+        }
+    }
+}
+
+gboolean gd_plan_change_is_empty(const GdNlLinkChange *change)
+{
+    return !change->set_mtu && !change->set_state && !change->set_hwaddr && !change->set_txqlen;
+}
+
+void gd_plan_match_input(const GdLink *link, const char *type, const char *driver,
+                         GdMatchInput *match)
+{
+    memset(match, 0, sizeof(*match));
+    match->name = link->nl.name;
+    match->kind = link->nl.kind;
+    match->type = type;
+    match->driver = driver;
+    match->hwaddr = link->nl.hwaddr_len ? link->nl.hwaddr : NULL;
+    match->hwaddr_len = link->nl.hwaddr_len;
+    match->group = link->nl.group;
+}
+
+/* ---- plan structs ---- */
+
+static void addr_add_free(GdPlanAddrAdd *add)
+{
+    g_array_unref(add->targets);
+    g_ptr_array_unref(add->names);
+    g_free(add);
+}
+
+static void plan_group_free(GdPlanGroup *group)
+{
+    if (!group)
+        return;
+    g_free(group->name);
+    g_array_unref(group->moves);
+    g_array_unref(group->members);
+    g_ptr_array_unref(group->addr_adds);
+    g_ptr_array_unref(group->problems);
+    g_free(group);
+}
+
+void gd_plan_free(GdPlan *plan)
+{
+    if (!plan)
+        return;
+    g_clear_pointer(&plan->groups, g_ptr_array_unref);
+    g_free(plan);
+}
+
+static GdPlanGroup *plan_group_new(const GdGroupPolicy *policy, GHashTable *overrides)
+{
+    GdPlanGroup *group = g_new0(GdPlanGroup, 1);
+    group->id = policy->id;
+    group->name = g_strdup(policy->name);
+    group->desired = policy->link;
+    const GdNlLinkChange *override =
+        overrides ? g_hash_table_lookup(overrides, GUINT_TO_POINTER(policy->id)) : NULL;
+    if (override) {
+        merge_change(&group->desired, override);
+        group->overridden = TRUE;
+    }
+    group->moves = g_array_new(FALSE, FALSE, sizeof(GdPlanMove));
+    group->members = g_array_new(FALSE, FALSE, sizeof(GdNlLink));
+    group->addr_adds = g_ptr_array_new_with_free_func((GDestroyNotify)addr_add_free);
+    return group;
+}
+
+/* ---- planning ---- */
+
+static int compare_facts(gconstpointer a, gconstpointer b)
+{
+    const GdPlanLinkFacts *x = *(const GdPlanLinkFacts *const *)a;
+    const GdPlanLinkFacts *y = *(const GdPlanLinkFacts *const *)b;
+    return (x->link->nl.ifindex > y->link->nl.ifindex) -
+           (x->link->nl.ifindex < y->link->nl.ifindex);
+}
+
+static gboolean has_every_addr(const GdLink *link, const GArray *addrs)
+{
+    for (guint i = 0; i < addrs->len; i++)
+        if (!gd_link_has_addr(link, &g_array_index(addrs, GdNlAddr, i)))
+            return FALSE;
+    return TRUE;
+}
+
+/* future: GdLink *, ascending ifindex. */
+static void plan_change(GdPlanGroup *group, GPtrArray *future)
+{
+    for (Attr a = 0; a < N_ATTRS; a++) {
+        GdNlLinkChange one;
+        if (!attr_only(&group->desired, a, &one))
+            continue;
+        for (guint i = 0; i < future->len; i++) {
+            if (!gd_link_matches_change(future->pdata[i], &one)) {
+                merge_change(&group->change, &one);
+                break;
+            }
+        }
+    }
+    /* Validate only what is sent: an attribute nobody lacks is not in the
+     * message, so a member's limit on it cannot stop the kernel. */
+    if (gd_plan_change_is_empty(&group->change))
+        group->problems = g_ptr_array_new_with_free_func(g_free);
+    else
+        group->problems = gd_op_validate_change(future, &group->change);
+}
+
+static void plan_addresses(GdPlanGroup *group, const GArray *addrs, GPtrArray *future)
+{
+    for (guint a = 0; a < addrs->len; a++) {
+        const GdNlAddr *addr = &g_array_index(addrs, GdNlAddr, a);
+        GdPlanAddrAdd *add = NULL;
+        for (guint i = 0; i < future->len; i++) {
+            const GdLink *link = future->pdata[i];
+            if (gd_link_has_addr(link, addr))
+                continue;
+            if (!add) {
+                add = g_new0(GdPlanAddrAdd, 1);
+                add->addr = *addr;
+                add->addr.ifindex = 0;
+                add->targets = g_array_new(FALSE, FALSE, sizeof(int));
+                add->names = g_ptr_array_new_with_free_func(g_free);
+                g_ptr_array_add(group->addr_adds, add);
+            }
+            g_array_append_val(add->targets, link->nl.ifindex);
+            g_ptr_array_add(add->names, g_strdup(link->nl.name));
+        }
+    }
+}
+
+int gd_plan_build(const GdConfig *config, const GdPlanLinkFacts *facts, guint n,
+                  GHashTable *overrides, GdPlan **out)
+{
+    g_autoptr(GPtrArray) sorted = g_ptr_array_sized_new(n);
+    *out = NULL;
+    for (guint i = 0; i < n; i++) {
+        if (!facts[i].link)
+            return -EINVAL;
+        g_ptr_array_add(sorted, (gpointer)&facts[i]);
+    }
+    g_ptr_array_sort(sorted, compare_facts);
+    for (guint i = 1; i < sorted->len; i++)
+        if (compare_facts(&sorted->pdata[i - 1], &sorted->pdata[i]) == 0)
+            return -EINVAL;
+
+    /* Membership first: each link's policy, decided once. */
+    g_autofree const GdGroupPolicy **owner = g_new0(const GdGroupPolicy *, MAX(n, 1));
+    for (guint i = 0; i < sorted->len; i++) {
+        const GdPlanLinkFacts *f = sorted->pdata[i];
+        owner[i] = gd_config_first_match(config, &f->match);
+    }
+
+    g_autoptr(GdPlan) plan = g_new0(GdPlan, 1);
+    plan->groups = g_ptr_array_new_with_free_func((GDestroyNotify)plan_group_free);
+    for (guint p = 0; p < config->policies->len; p++) {
+        const GdGroupPolicy *policy = config->policies->pdata[p];
+        GdPlanGroup *group = plan_group_new(policy, overrides);
+        g_ptr_array_add(plan->groups, group);
+        g_autoptr(GPtrArray) future = g_ptr_array_new();
+
+        for (guint i = 0; i < sorted->len; i++) {
+            const GdLink *link = ((const GdPlanLinkFacts *)sorted->pdata[i])->link;
+            gboolean in_group = link->nl.group == policy->id;
+            if (in_group) {
+                group->n_current++;
+                if (!gd_link_matches_change(link, &group->desired) ||
+                    !has_every_addr(link, policy->addresses))
+                    group->drifted++;
+            }
+            /* Unmatched links already in the group stay: the group
+             * message reaches them whether we like it or not. */
+            if (owner[i] != policy && !(in_group && !owner[i]))
+                continue;
+            g_ptr_array_add(future, (gpointer)link);
+            g_array_append_val(group->members, link->nl);
+            if (!in_group) {
+                GdPlanMove move = {.ifindex = link->nl.ifindex, .from = link->nl.group};
+                g_strlcpy(move.name, link->nl.name, sizeof(move.name));
+                g_array_append_val(group->moves, move);
+            }
+        }
+        plan_change(group, future);
+        plan_addresses(group, policy->addresses, future);
+    }
+    *out = g_steal_pointer(&plan);
+    return 0;
+}
+
+const GdPlanGroup *gd_plan_group(const GdPlan *plan, uint32_t id)
+{
+    for (guint i = 0; i < plan->groups->len; i++) {
+        const GdPlanGroup *group = plan->groups->pdata[i];
+        if (group->id == id)
+            return group;
+    }
+    return NULL;
+}
+
+gboolean gd_plan_is_empty(const GdPlan *plan)
+{
+    for (guint i = 0; i < plan->groups->len; i++) {
+        const GdPlanGroup *group = plan->groups->pdata[i];
+        if (group->moves->len > 0 || !gd_plan_change_is_empty(&group->change) ||
+            group->addr_adds->len > 0)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* ---- operations ---- */
+
+GPtrArray *gd_plan_to_ops(const GdPlan *plan)
+{
+    GPtrArray *ops = g_ptr_array_new_with_free_func((GDestroyNotify)gd_op_free);
+    /* Moves first: the group messages must reach the members they bring. */
+    for (guint i = 0; i < plan->groups->len; i++) {
+        const GdPlanGroup *group = plan->groups->pdata[i];
+        if (group->moves->len == 0)
+            continue;
+        GdOp *op = gd_op_new(GD_OP_SET_LINK_GROUP, group->id);
+        for (guint m = 0; m < group->moves->len; m++)
+            g_array_append_val(op->targets, g_array_index(group->moves, GdPlanMove, m).ifindex);
+        g_ptr_array_add(ops, op);
+    }
+    for (guint i = 0; i < plan->groups->len; i++) {
+        const GdPlanGroup *group = plan->groups->pdata[i];
+        if (gd_plan_change_is_empty(&group->change))
+            continue;
+        GdOp *op = gd_op_new(GD_OP_GROUP_CHANGE, group->id);
+        op->change = group->change;
+        for (guint m = 0; m < group->members->len; m++)
+            g_array_append_val(op->targets, g_array_index(group->members, GdNlLink, m).ifindex);
+        g_ptr_array_add(ops, op);
+    }
+    /* Addresses last: a State=up in the group message comes before them. */
+    for (guint i = 0; i < plan->groups->len; i++) {
+        const GdPlanGroup *group = plan->groups->pdata[i];
+        for (guint a = 0; a < group->addr_adds->len; a++) {
+            const GdPlanAddrAdd *add = group->addr_adds->pdata[a];
+            GdOp *op = gd_op_new(GD_OP_ADDR_ADD, group->id);
+            op->addr = add->addr;
+            g_array_append_vals(op->targets, add->targets->data, add->targets->len);
+            g_ptr_array_add(ops, op);
+        }
+    }
+    return ops;
+}
+
+/* ---- JSON ---- */
+
+/* A JSON string; NULL is null. Interface names are bytes, not UTF-8: an
+ * invalid byte becomes U+FFFD so that the document stays valid. */
+static void json_string(GString *s, const char *text)
+{
+    if (!text) {
+        g_string_append(s, "null");
+        return;
+    }
+    g_string_append_c(s, '"');
+    for (const char *p = text; *p;) {
+        gunichar c = g_utf8_get_char_validated(p, -1);
+        if (c == (gunichar)-1 || c == (gunichar)-2) {
+            g_string_append(s, "\\ufffd");
+            p++;
+            continue;
+        }
+        const char *next = g_utf8_next_char(p);
+        switch (c) {
+        case '"':
+            g_string_append(s, "\\\"");
+            break;
+        case '\\':
+            g_string_append(s, "\\\\");
+            break;
+        case '\n':
+            g_string_append(s, "\\n");
+            break;
+        case '\r':
+            g_string_append(s, "\\r");
+            break;
+        case '\t':
+            g_string_append(s, "\\t");
+            break;
+        default:
+            if (c < 0x20)
+                g_string_append_printf(s, "\\u%04x", c);
+            else
+                g_string_append_len(s, p, next - p);
+            break;
+        }
+        p = next;
+    }
+    g_string_append_c(s, '"');
+}
+
+/* The JSON value of attr in change (which sets it). */
+static void json_attr_value(GString *s, const GdNlLinkChange *change, Attr attr)
+{
+    switch (attr) {
+    case ATTR_MTU:
+        g_string_append_printf(s, "%u", change->mtu);
+        break;
+    case ATTR_STATE:
+        json_string(s, change->up ? "up" : "down");
+        break;
+    case ATTR_HWADDR:
+        if (change->hwaddr_len == 0) {
+            g_string_append(s, "null");
+        } else {
+            g_autofree char *text = gd_nl_hwaddr_format(change->hwaddr, change->hwaddr_len);
+            json_string(s, text);
+        }
+        break;
+    case ATTR_TXQLEN:
+        g_string_append_printf(s, "%u", change->txqlen);
+        break;
+    case N_ATTRS:
+        break;
+    }
+}
+
+/* A link's current attributes, all set: the "from" side. */
+static GdNlLinkChange link_state(const GdNlLink *nl)
+{
+    GdNlLinkChange state = {
+        .set_mtu = true,
+        .mtu = nl->mtu,
+        .set_state = true,
+        .up = (nl->flags & IFF_UP) != 0,
+        .set_hwaddr = true,
+        .hwaddr_len = nl->hwaddr_len,
+        .set_txqlen = true,
+        .txqlen = nl->txqlen,
+    };
+    memcpy(state.hwaddr, nl->hwaddr, sizeof(state.hwaddr));
+    return state;
+}
+
+static void json_desired(GString *s, const GdNlLinkChange *change)
+{
+    gboolean first = TRUE;
+    g_string_append_c(s, '{');
+    for (Attr a = 0; a < N_ATTRS; a++) {
+        GdNlLinkChange one;
+        if (!attr_only(change, a, &one))
+            continue;
+        g_string_append_printf(s, "%s\"%s\":", first ? "" : ",", attr_keys[a]);
+        json_attr_value(s, change, a);
+        first = FALSE;
+    }
+    g_string_append_c(s, '}');
+}
+
+typedef struct {
+    char *value;      /* JSON text */
+    GPtrArray *names; /* const char *, into the plan */
+} Bucket;
+
+static void bucket_free(Bucket *bucket)
+{
+    g_free(bucket->value);
+    g_ptr_array_unref(bucket->names);
+    g_free(bucket);
+}
+
+/* "from": the members lacking attr, grouped by their current value. */
+static void json_from(GString *s, const GdPlanGroup *group, Attr attr)
+{
+    g_autoptr(GPtrArray) buckets = g_ptr_array_new_with_free_func((GDestroyNotify)bucket_free);
+    g_autoptr(GHashTable) by_value = g_hash_table_new(g_str_hash, g_str_equal);
+    GdNlLinkChange want;
+    attr_only(&group->change, attr, &want);
+    for (guint i = 0; i < group->members->len; i++) {
+        const GdNlLink *nl = &g_array_index(group->members, GdNlLink, i);
+        GdLink view = {.nl = *nl};
+        if (gd_link_matches_change(&view, &want))
+            continue;
+        GdNlLinkChange state = link_state(nl);
+        g_autoptr(GString) value = g_string_new(NULL);
+        json_attr_value(value, &state, attr);
+        Bucket *bucket = g_hash_table_lookup(by_value, value->str);
+        if (!bucket) {
+            bucket = g_new0(Bucket, 1);
+            bucket->value = g_strdup(value->str);
+            bucket->names = g_ptr_array_new();
+            g_ptr_array_add(buckets, bucket);
+            g_hash_table_insert(by_value, bucket->value, bucket);
+        }
+        g_ptr_array_add(bucket->names, (gpointer)nl->name);
+    }
+    g_string_append_c(s, '[');
+    for (guint b = 0; b < buckets->len; b++) {
+        const Bucket *bucket = buckets->pdata[b];
+        g_string_append_printf(s, "%s{\"value\":%s,\"links\":[", b ? "," : "", bucket->value);
+        for (guint i = 0; i < bucket->names->len; i++) {
+            if (i)
+                g_string_append_c(s, ',');
+            json_string(s, bucket->names->pdata[i]);
+        }
+        g_string_append(s, "]}");
+    }
+    g_string_append_c(s, ']');
+}
+
+static void json_change(GString *s, const GdPlanGroup *group)
+{
+    if (gd_plan_change_is_empty(&group->change)) {
+        g_string_append(s, "null");
+        return;
+    }
+    gboolean first = TRUE;
+    g_string_append_c(s, '{');
+    for (Attr a = 0; a < N_ATTRS; a++) {
+        GdNlLinkChange one;
+        if (!attr_only(&group->change, a, &one))
+            continue;
+        g_string_append_printf(s, "%s\"%s\":{\"to\":", first ? "" : ",", attr_keys[a]);
+        json_attr_value(s, &group->change, a);
+        g_string_append(s, ",\"from\":");
+        json_from(s, group, a);
+        g_string_append_c(s, '}');
+        first = FALSE;
+    }
+    g_string_append_c(s, '}');
+}
+
+static void json_strings(GString *s, GPtrArray *strings)
+{
+    g_string_append_c(s, '[');
+    for (guint i = 0; i < strings->len; i++) {
+        if (i)
+            g_string_append_c(s, ',');
+        json_string(s, strings->pdata[i]);
+    }
+    g_string_append_c(s, ']');
+}
+
+static void json_group(GString *s, const GdPlanGroup *group)
+{
+    g_string_append_printf(s, "{\"id\":%u,\"name\":", group->id);
+    json_string(s, group->name);
+    g_string_append_printf(
+        s, ",\"members\":%u,\"drifted\":%u,\"override\":%s,\"desired\":", group->members->len,
+        group->drifted, group->overridden ? "true" : "false");
+    json_desired(s, &group->desired);
+
+    g_string_append(s, ",\"moves\":[");
+    for (guint i = 0; i < group->moves->len; i++) {
+        const GdPlanMove *move = &g_array_index(group->moves, GdPlanMove, i);
+        g_string_append(s, i ? ",{\"link\":" : "{\"link\":");
+        json_string(s, move->name);
+        g_string_append_printf(s, ",\"from\":%u}", move->from);
+    }
+    g_string_append(s, "],\"change\":");
+    json_change(s, group);
+
+    g_string_append(s, ",\"addresses\":[");
+    for (guint i = 0; i < group->addr_adds->len; i++) {
+        const GdPlanAddrAdd *add = group->addr_adds->pdata[i];
+        g_autofree char *text = gd_nl_addr_format(&add->addr);
+        g_string_append(s, i ? ",{\"address\":" : "{\"address\":");
+        json_string(s, text);
+        g_string_append(s, ",\"links\":");
+        json_strings(s, add->names);
+        g_string_append_c(s, '}');
+    }
+    g_string_append(s, "],\"problems\":");
+    json_strings(s, group->problems);
+    g_string_append_c(s, '}');
+}
+
+char *gd_plan_to_json(const GdPlan *plan)
+{
+    GString *s = g_string_new("{\"groups\":[");
+    for (guint i = 0; i < plan->groups->len; i++) {
+        if (i)
+            g_string_append_c(s, ',');
+        json_group(s, plan->groups->pdata[i]);
+    }
+    g_string_append(s, "]}");
+    return g_string_free(s, FALSE);
+}
