@@ -8,6 +8,7 @@
 
 #include "cache/cache.h"
 #include "config/group-names.h"
+#include "policy/engine.h"
 #include "policy/ops.h"
 
 #include <gio/gio.h>
@@ -49,13 +50,15 @@ typedef struct GdBus GdBus;
 
 /* Exports the objects on conn (the name is owned by the caller). */
 GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdExecutor *executor, GdGroupNames *names,
-                  const GdBusOptions *options);
+                  GdEngine *engine, const GdBusOptions *options);
 void gd_bus_free(GdBus *bus);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdBus, gd_bus_free)
 
 /* Publishes the cache's pending changes: LinksChanged, group objects,
  * PropertiesChanged. The cache's changed callback. */
 void gd_bus_publish(GdBus *bus);
+/* The engine's policies, drift or errors changed: group objects follow. */
+void gd_bus_policy_changed(GdBus *bus);
 
 /* ---- internal to bus/ ---- */
 
@@ -70,7 +73,8 @@ void gd_auth_check(GdAuth *auth, GDBusMethodInvocation *invocation, GdAuthDoneFu
 
 #define GD_TYPE_GROUP_IFACE (gd_group_iface_get_type())
 G_DECLARE_FINAL_TYPE(GdGroupIface, gd_group_iface, GD, GROUP_IFACE, GDBusInterfaceSkeleton)
-GdGroupIface *gd_group_iface_new(GdCache *cache, GdGroupNames *names, uint32_t id);
+GdGroupIface *gd_group_iface_new(GdCache *cache, GdGroupNames *names, GdEngine *engine,
+                                 uint32_t id);
 uint32_t gd_group_iface_get_id(GdGroupIface *iface);
 /* Recomputes the properties from the cache and emits one PropertiesChanged
  * for what differs; members_changed invalidates Members. */

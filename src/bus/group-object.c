@@ -13,7 +13,12 @@ struct _GdGroupIface {
     GDBusInterfaceSkeleton parent;
     GdCache *cache;
     GdGroupNames *names;
+    GdEngine *engine;
     uint32_t id;
+    /* Published policy state. */
+    GVariant *policy;
+    guint drifted;
+    char *last_error;
     /* What was last published. */
     guint member_count;
     guint mtu;
@@ -63,8 +68,48 @@ static GVariant *members_variant(GdGroupIface *self)
     return g_variant_builder_end(&b);
 }
 
+static GVariant *policy_variant(GdGroupIface *self, guint *drifted, const char **last_error)
+{
+    GdEngineGroupState state;
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+    gboolean has = self->engine && gd_engine_group_state(self->engine, self->id, &state);
+    *drifted = has ? state.drifted : 0;
+    *last_error = has ? state.last_error : "";
+    if (!has)
+        return g_variant_ref_sink(g_variant_builder_end(&b));
+    g_variant_builder_add(&b, "{sv}", "File", g_variant_new_string(state.file));
+    if (state.desired.set_mtu)
+        g_variant_builder_add(&b, "{sv}", "MTU", g_variant_new_uint32(state.desired.mtu));
+    if (state.desired.set_state)
+        g_variant_builder_add(&b, "{sv}", "State",
+                              g_variant_new_string(state.desired.up ? "up" : "down"));
+    if (state.desired.set_hwaddr) {
+        g_autofree char *mac = gd_nl_hwaddr_format(state.desired.hwaddr, state.desired.hwaddr_len);
+        g_variant_builder_add(&b, "{sv}", "MACAddress", g_variant_new_string(mac));
+    }
+    if (state.desired.set_txqlen)
+        g_variant_builder_add(&b, "{sv}", "TxQueueLength",
+                              g_variant_new_uint32(state.desired.txqlen));
+    GVariantBuilder addrs;
+    g_variant_builder_init(&addrs, G_VARIANT_TYPE("as"));
+    for (guint i = 0; state.addresses && i < state.addresses->len; i++) {
+        g_autofree char *text = gd_nl_addr_format(&g_array_index(state.addresses, GdNlAddr, i));
+        g_variant_builder_add(&addrs, "s", text);
+    }
+    g_variant_builder_add(&b, "{sv}", "Addresses", g_variant_builder_end(&addrs));
+    g_variant_builder_add(&b, "{sv}", "Overridden", g_variant_new_boolean(state.overridden));
+    return g_variant_ref_sink(g_variant_builder_end(&b));
+}
+
 static GVariant *property_value(GdGroupIface *self, const char *name)
 {
+    if (g_str_equal(name, "Policy"))
+        return g_variant_ref(self->policy);
+    if (g_str_equal(name, "Drifted"))
+        return g_variant_new_uint32(self->drifted);
+    if (g_str_equal(name, "LastError"))
+        return g_variant_new_string(self->last_error);
     if (g_str_equal(name, "Id"))
         return g_variant_new_uint32(self->id);
     if (g_str_equal(name, "Name"))
@@ -129,6 +174,8 @@ static void gd_group_iface_finalize(GObject *object)
 {
     GdGroupIface *self = GD_GROUP_IFACE(object);
     g_free(self->name);
+    g_free(self->last_error);
+    g_clear_pointer(&self->policy, g_variant_unref);
     G_OBJECT_CLASS(gd_group_iface_parent_class)->finalize(object);
 }
 
@@ -152,13 +199,17 @@ static char *group_name(GdGroupNames *names, uint32_t id)
     return g_strdup(name ? name : "");
 }
 
-GdGroupIface *gd_group_iface_new(GdCache *cache, GdGroupNames *names, uint32_t id)
+GdGroupIface *gd_group_iface_new(GdCache *cache, GdGroupNames *names, GdEngine *engine, uint32_t id)
 {
     GdGroupIface *self = g_object_new(GD_TYPE_GROUP_IFACE, NULL);
     Summary s;
+    const char *last_error;
     self->cache = cache;
     self->names = names;
+    self->engine = engine;
     self->id = id;
+    self->policy = policy_variant(self, &self->drifted, &last_error);
+    self->last_error = g_strdup(last_error);
     self->name = group_name(names, id);
     summarize(self, &s);
     self->member_count = s.member_count;
@@ -201,6 +252,26 @@ void gd_group_iface_refresh(GdGroupIface *self, gboolean members_changed)
         g_free(self->name);
         self->name = g_steal_pointer(&name);
         g_variant_builder_add(&changed, "{sv}", "Name", g_variant_new_string(self->name));
+        any = TRUE;
+    }
+    guint drifted;
+    const char *last_error;
+    g_autoptr(GVariant) policy = policy_variant(self, &drifted, &last_error);
+    if (!g_variant_equal(policy, self->policy)) {
+        g_variant_unref(self->policy);
+        self->policy = g_variant_ref(policy);
+        g_variant_builder_add(&changed, "{sv}", "Policy", policy);
+        any = TRUE;
+    }
+    if (drifted != self->drifted) {
+        self->drifted = drifted;
+        g_variant_builder_add(&changed, "{sv}", "Drifted", g_variant_new_uint32(drifted));
+        any = TRUE;
+    }
+    if (!g_str_equal(last_error, self->last_error)) {
+        g_free(self->last_error);
+        self->last_error = g_strdup(last_error);
+        g_variant_builder_add(&changed, "{sv}", "LastError", g_variant_new_string(last_error));
         any = TRUE;
     }
     GVariant *changed_v = g_variant_builder_end(&changed);

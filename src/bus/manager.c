@@ -17,6 +17,7 @@ struct GdBus {
     GdCache *cache;
     GdExecutor *executor;
     GdGroupNames *names;
+    GdEngine *engine;
     GdBusOptions options;
     GdAuth *auth;
     GdBusManager *manager;
@@ -32,6 +33,11 @@ typedef struct {
     GdOp *op;
     GHashTable *already; /* ifindexes that matched the change before it ran */
     GPtrArray *names;    /* target names by index of op->targets */
+    /* A SetGroup on a policy group: the override it replaced, to restore
+     * when the kernel refuses the change. */
+    gboolean overrode;
+    gboolean had_override;
+    GdNlLinkChange previous_override;
 } Call;
 
 static void call_free(Call *call)
@@ -84,7 +90,7 @@ static void group_object_add(GdBus *bus, uint32_t id)
 {
     g_autofree char *path = g_strdup_printf(GD_BUS_GROUP_PATH_PREFIX "%u", id);
     g_autoptr(GDBusObjectSkeleton) object = g_dbus_object_skeleton_new(path);
-    g_autoptr(GdGroupIface) iface = gd_group_iface_new(bus->cache, bus->names, id);
+    g_autoptr(GdGroupIface) iface = gd_group_iface_new(bus->cache, bus->names, bus->engine, id);
     g_dbus_object_skeleton_add_interface(object, G_DBUS_INTERFACE_SKELETON(iface));
     g_dbus_object_manager_server_export(bus->object_manager, object);
     g_hash_table_insert(bus->groups, GUINT_TO_POINTER(id), g_steal_pointer(&object));
@@ -103,6 +109,50 @@ static GdGroupIface *group_iface(GDBusObjectSkeleton *object)
     GdGroupIface *iface = ifaces ? ifaces->data : NULL;
     g_list_free_full(ifaces, g_object_unref);
     return iface;
+}
+
+/* A group is an object while it has members or a policy. */
+static gboolean group_wanted(GdBus *bus, uint32_t id)
+{
+    GdEngineGroupState state;
+    return gd_cache_group_size(bus->cache, id) > 0 ||
+           (bus->engine && gd_engine_group_state(bus->engine, id, &state));
+}
+
+static void update_counters(GdBus *bus)
+{
+    guint64 requests, sends;
+    gd_executor_counters(bus->executor, &requests, &sends);
+    gd_bus_manager_set_netlink_requests(bus->manager, requests);
+    gd_bus_manager_set_netlink_sends(bus->manager, sends);
+}
+
+void gd_bus_policy_changed(GdBus *bus)
+{
+    g_autoptr(GHashTable) ids = g_hash_table_new(NULL, NULL);
+    GHashTableIter iter;
+    gpointer key, value;
+    g_hash_table_iter_init(&iter, bus->groups);
+    while (g_hash_table_iter_next(&iter, &key, NULL))
+        g_hash_table_add(ids, key);
+    if (bus->engine) {
+        g_autoptr(GArray) policy_ids = gd_engine_policy_groups(bus->engine);
+        for (guint i = 0; i < policy_ids->len; i++)
+            g_hash_table_add(ids, GUINT_TO_POINTER(g_array_index(policy_ids, uint32_t, i)));
+    }
+    g_hash_table_iter_init(&iter, ids);
+    while (g_hash_table_iter_next(&iter, &key, NULL)) {
+        uint32_t id = GPOINTER_TO_UINT(key);
+        value = g_hash_table_lookup(bus->groups, key);
+        gboolean wanted = group_wanted(bus, id);
+        if (!wanted && value)
+            group_object_remove(bus, id);
+        else if (wanted && !value)
+            group_object_add(bus, id);
+        else if (value)
+            gd_group_iface_refresh(group_iface(value), FALSE);
+    }
+    update_counters(bus);
 }
 
 void gd_bus_publish(GdBus *bus)
@@ -158,10 +208,10 @@ void gd_bus_publish(GdBus *bus)
     while (g_hash_table_iter_next(&iter, &key, NULL)) {
         uint32_t id = GPOINTER_TO_UINT(key);
         GDBusObjectSkeleton *object = g_hash_table_lookup(bus->groups, key);
-        guint size = gd_cache_group_size(bus->cache, id);
-        if (size == 0 && object)
+        gboolean wanted = group_wanted(bus, id);
+        if (!wanted && object)
             group_object_remove(bus, id);
-        else if (size > 0 && !object)
+        else if (wanted && !object)
             group_object_add(bus, id);
         else if (object)
             gd_group_iface_refresh(group_iface(object),
@@ -170,6 +220,7 @@ void gd_bus_publish(GdBus *bus)
 
     gd_bus_manager_set_link_count(bus->manager, gd_cache_link_count(bus->cache));
     gd_bus_manager_set_resync_count(bus->manager, gd_cache_resync_count(bus->cache));
+    update_counters(bus);
     g_debug("publication %u: %u links changed, %u removed, %u groups touched%s", bus->publications,
             n_changed, n_removed, g_hash_table_size(touched), set->resync ? " (resync)" : "");
 }
@@ -355,6 +406,9 @@ static void group_change_done(GdOp *op, gpointer user_data)
         return;
     }
 
+    if (call->overrode && bus->engine)
+        gd_engine_restore_override(bus->engine, op->group, &call->previous_override,
+                                   call->had_override);
     /* The kernel stopped at a member and kept what it changed before:
      * re-read the members and tell which is which. */
     gd_cache_process_events(bus->cache);
@@ -513,6 +567,11 @@ static void do_set_group(GdBus *bus, GDBusMethodInvocation *invocation)
     call->op = gd_op_new(GD_OP_GROUP_CHANGE, id);
     call->op->change = change;
     call->already = g_hash_table_new(NULL, NULL);
+    /* On a policy group the change is the desired state from now on, so
+     * drift repair (queued behind this call, or later) keeps it. */
+    call->overrode =
+        bus->engine && gd_engine_set_override(bus->engine, id, &change, &call->previous_override,
+                                              &call->had_override);
     for (guint i = 0; i < members->len; i++) {
         const GdLink *link = members->pdata[i];
         g_array_append_val(call->op->targets, link->nl.ifindex);
@@ -649,6 +708,38 @@ static void do_group_address(GdBus *bus, GDBusMethodInvocation *invocation, gboo
     submit(call, address_done);
 }
 
+static void reload_done_cb(GdEngine *engine, const char *plan_json, const char *error,
+                           gpointer user_data)
+{
+    g_autoptr(GDBusMethodInvocation) invocation = user_data;
+    if (error && !plan_json) {
+        return_error(invocation, GD_BUS_ERROR_INVALID_ARGS,
+                     "the configuration has errors; the running one stays:\n%s", error);
+        return;
+    }
+    if (error) {
+        return_error(invocation, GD_BUS_ERROR_PARTIALLY_APPLIED,
+                     "the configuration was loaded, but the kernel refused part of it (groupd "
+                     "retries with back-off):\n%s",
+                     error);
+        return;
+    }
+    g_dbus_method_invocation_return_value(invocation,
+                                          g_variant_new("(s)", plan_json ? plan_json : "{}"));
+}
+
+static void do_reload(GdBus *bus, GDBusMethodInvocation *invocation)
+{
+    guint32 flags;
+    g_variant_get(g_dbus_method_invocation_get_parameters(invocation), "(u)", &flags);
+    if (flags & ~1u) {
+        return_error(invocation, GD_BUS_ERROR_INVALID_ARGS,
+                     "unknown flags 0x%x (known: 1, dry run)", flags & ~1u);
+        return;
+    }
+    gd_engine_reload(bus->engine, (flags & 1) != 0, reload_done_cb, g_object_ref(invocation));
+}
+
 static void authorized_cb(GDBusMethodInvocation *invocation, gboolean allowed, gpointer user_data)
 {
     GdBus *bus = user_data;
@@ -667,6 +758,8 @@ static void authorized_cb(GDBusMethodInvocation *invocation, gboolean allowed, g
         do_group_address(bus, invocation, TRUE);
     else if (g_str_equal(method, "RemoveGroupAddress"))
         do_group_address(bus, invocation, FALSE);
+    else if (g_str_equal(method, "Reload"))
+        do_reload(bus, invocation);
     else
         g_assert_not_reached();
 }
@@ -698,7 +791,22 @@ static gboolean handle_group_address(GdBusManager *skeleton, GDBusMethodInvocati
     return begin_mutation(bus, invocation);
 }
 
+static gboolean handle_reload(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
+                              guint32 flags, GdBus *bus)
+{
+    return begin_mutation(bus, invocation);
+}
+
 /* ---- reads ---- */
+
+static gboolean handle_plan(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
+                            gpointer user_data)
+{
+    GdBus *bus = user_data;
+    g_autofree char *json = gd_engine_plan_json(bus->engine);
+    gd_bus_manager_complete_plan(skeleton, invocation, json);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
 
 static gboolean handle_list_groups(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
                                    gpointer user_data)
@@ -774,7 +882,7 @@ static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *i
 /* ---- lifecycle ---- */
 
 GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdExecutor *executor, GdGroupNames *names,
-                  const GdBusOptions *options)
+                  GdEngine *engine, const GdBusOptions *options)
 {
     GdBus *bus = g_new0(GdBus, 1);
     g_autoptr(GError) error = NULL;
@@ -783,6 +891,7 @@ GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdExecutor *executor, G
     bus->cache = cache;
     bus->executor = executor;
     bus->names = names;
+    bus->engine = engine;
     bus->options = *options;
     if (bus->options.max_pending == 0)
         bus->options.max_pending = 64;
@@ -796,6 +905,8 @@ GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdExecutor *executor, G
     g_signal_connect(bus->manager, "handle-list-groups", G_CALLBACK(handle_list_groups), bus);
     g_signal_connect(bus->manager, "handle-list-links", G_CALLBACK(handle_list_links), bus);
     g_signal_connect(bus->manager, "handle-get-link", G_CALLBACK(handle_get_link), bus);
+    g_signal_connect(bus->manager, "handle-plan", G_CALLBACK(handle_plan), bus);
+    g_signal_connect(bus->manager, "handle-reload", G_CALLBACK(handle_reload), bus);
     g_signal_connect(bus->manager, "handle-set-link-group", G_CALLBACK(handle_set_link_group), bus);
     g_signal_connect(bus->manager, "handle-set-group", G_CALLBACK(handle_set_group), bus);
     g_signal_connect(bus->manager, "handle-add-group-address", G_CALLBACK(handle_group_address),
@@ -810,6 +921,15 @@ GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdExecutor *executor, G
     g_autoptr(GArray) ids = gd_cache_group_ids(cache);
     for (guint i = 0; i < ids->len; i++)
         group_object_add(bus, g_array_index(ids, uint32_t, i));
+    if (engine) {
+        g_autoptr(GArray) policy_ids = gd_engine_policy_groups(engine);
+        for (guint i = 0; i < policy_ids->len; i++) {
+            uint32_t id = g_array_index(policy_ids, uint32_t, i);
+            if (!g_hash_table_contains(bus->groups, GUINT_TO_POINTER(id)))
+                group_object_add(bus, id);
+        }
+    }
+    update_counters(bus);
     g_dbus_object_manager_server_set_connection(bus->object_manager, conn);
     /* What the cache gathered before the bus existed is in the objects. */
     gd_change_set_free(gd_cache_take_changes(cache));

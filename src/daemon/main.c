@@ -2,7 +2,9 @@
  * groupd: options, wiring, sd_notify, signals. */
 #include "bus/bus.h"
 #include "cache/cache.h"
+#include "config/config.h"
 #include "config/group-names.h"
+#include "policy/engine.h"
 #include "policy/ops.h"
 
 #include <errno.h>
@@ -17,8 +19,11 @@ typedef struct {
     GMainLoop *loop;
     GdCache *cache;
     GdBus *bus;
+    GdEngine *engine;
     int exit_code;
     gboolean ready;
+    gboolean name_owned;
+    gboolean applied; /* the first apply finished */
 } Daemon;
 
 static GLogLevelFlags log_threshold = G_LOG_LEVEL_MESSAGE;
@@ -59,11 +64,57 @@ static void cache_changed_cb(GdCache *cache, gpointer user_data)
     if (!daemon->bus)
         return;
     gd_bus_publish(daemon->bus);
+    if (daemon->engine)
+        gd_engine_links_changed(daemon->engine);
     if (daemon->ready) {
         g_autoptr(GArray) groups = gd_cache_group_ids(cache);
         sd_notifyf(0, "STATUS=Managing %u links in %u groups (%u resyncs)",
                    gd_cache_link_count(cache), groups->len, gd_cache_resync_count(cache));
     }
+}
+
+static void engine_changed_cb(GdEngine *engine, gpointer user_data)
+{
+    Daemon *daemon = user_data;
+    if (daemon->bus)
+        gd_bus_policy_changed(daemon->bus);
+}
+
+static void notify_ready(Daemon *daemon)
+{
+    /* Ready means: on the bus, and the policies applied once. */
+    if (daemon->ready || !daemon->name_owned || !daemon->applied)
+        return;
+    daemon->ready = TRUE;
+    g_autoptr(GArray) groups = gd_cache_group_ids(daemon->cache);
+    g_message("ready: %u links in %u groups", gd_cache_link_count(daemon->cache), groups->len);
+    sd_notifyf(0, "READY=1\nSTATUS=Managing %u links in %u groups",
+               gd_cache_link_count(daemon->cache), groups->len);
+}
+
+static void first_apply_done_cb(GdEngine *engine, const char *plan, const char *error,
+                                gpointer user_data)
+{
+    Daemon *daemon = user_data;
+    if (error)
+        g_warning("the first apply did not fully succeed (retrying with back-off):\n%s", error);
+    daemon->applied = TRUE;
+    notify_ready(daemon);
+}
+
+static void reload_done_cb(GdEngine *engine, const char *plan, const char *error,
+                           gpointer user_data)
+{
+    if (!error)
+        g_message("reload on SIGHUP applied");
+}
+
+static gboolean reload_cb(gpointer user_data)
+{
+    Daemon *daemon = user_data;
+    g_message("reloading on SIGHUP");
+    gd_engine_reload(daemon->engine, FALSE, reload_done_cb, daemon);
+    return G_SOURCE_CONTINUE;
 }
 
 static gboolean quit_cb(gpointer user_data)
@@ -84,11 +135,9 @@ static gboolean watchdog_cb(gpointer user_data)
 static void name_acquired_cb(GDBusConnection *conn, const char *name, gpointer user_data)
 {
     Daemon *daemon = user_data;
-    g_message("owning %s; ready", name);
-    daemon->ready = TRUE;
-    g_autoptr(GArray) groups = gd_cache_group_ids(daemon->cache);
-    sd_notifyf(0, "READY=1\nSTATUS=Managing %u links in %u groups",
-               gd_cache_link_count(daemon->cache), groups->len);
+    g_message("owning %s", name);
+    daemon->name_owned = TRUE;
+    notify_ready(daemon);
 }
 
 static void name_lost_cb(GDBusConnection *conn, const char *name, gpointer user_data)
@@ -126,7 +175,7 @@ int main(int argc, char **argv)
     g_autofree char *bus_address = NULL;
     g_autofree char *bus_kind = NULL;
     g_autofree char *admin_group = NULL;
-    gint64 rcvbuf = GD_NL_DEFAULT_RCVBUF;
+    gint64 rcvbuf = 0;
     gboolean skip_validation = FALSE;
     gboolean show_version = FALSE;
     g_autoptr(GError) error = NULL;
@@ -165,25 +214,41 @@ int main(int argc, char **argv)
         fprintf(stderr, "groupd: unknown log level \"%s\"\n", log_level);
         return 2;
     }
-    if (rcvbuf < 4096 || rcvbuf > G_MAXINT32 / 2) {
+    if (rcvbuf != 0 && (rcvbuf < 4096 || rcvbuf > G_MAXINT32 / 2)) {
         fprintf(stderr, "groupd: --netlink-rcvbuf must be between 4096 and %d\n", G_MAXINT32 / 2);
         return 2;
-    }
-    gint64 admin_gid = -1;
-    if (admin_group) {
-        struct group *gr = getgrnam(admin_group);
-        if (!gr) {
-            fprintf(stderr, "groupd: no such Unix group \"%s\"\n", admin_group);
-            return 2;
-        }
-        admin_gid = gr->gr_gid;
     }
     g_log_set_writer_func(log_writer, NULL, NULL);
     if (skip_validation)
         g_warning("--test-skip-validation: changes members will refuse are sent anyway");
 
-    Daemon daemon = {.loop = g_main_loop_new(NULL, FALSE)};
     g_autoptr(GdGroupNames) names = gd_group_names_load(config_root);
+    g_autoptr(GPtrArray) config_errors = g_ptr_array_new_with_free_func(g_free);
+    GdConfig *config = NULL;
+    if (gd_config_load(config_root, names, &config, config_errors) < 0) {
+        /* A bad configuration never runs: say everything that is wrong. */
+        for (guint i = 0; i < config_errors->len; i++)
+            fprintf(stderr, "groupd: %s\n", (char *)config_errors->pdata[i]);
+        fprintf(stderr, "groupd: refusing to start with a bad configuration\n");
+        return 1;
+    }
+    if (rcvbuf == 0)
+        rcvbuf = config->daemon.netlink_receive_buffer;
+    gint64 admin_gid = -1;
+    const char *admin = admin_group ? admin_group : config->daemon.admin_group;
+    if (admin && *admin) {
+        struct group *gr = getgrnam(admin);
+        if (gr)
+            admin_gid = gr->gr_gid;
+        else if (admin_group) {
+            fprintf(stderr, "groupd: no such Unix group \"%s\"\n", admin_group);
+            gd_config_free(config);
+            return 2;
+        } else
+            g_message("admin group \"%s\" does not exist: only root may change links", admin);
+    }
+
+    Daemon daemon = {.loop = g_main_loop_new(NULL, FALSE)};
     g_autoptr(GdExecutor) executor = NULL;
     r = gd_executor_new(&executor);
     if (r < 0) {
@@ -210,12 +275,16 @@ int main(int argc, char **argv)
         .admin_gid = admin_gid,
         .max_pending = 64,
     };
-    daemon.bus = gd_bus_new(conn, daemon.cache, executor, names, &options);
+    daemon.engine = gd_engine_new(daemon.cache, executor, names, config_root, config,
+                                  engine_changed_cb, &daemon);
+    daemon.bus = gd_bus_new(conn, daemon.cache, executor, names, daemon.engine, &options);
+    gd_engine_start(daemon.engine, first_apply_done_cb, &daemon);
     guint owner = g_bus_own_name_on_connection(conn, GD_BUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
                                                name_acquired_cb, name_lost_cb, &daemon, NULL);
 
     g_unix_signal_add(SIGTERM, quit_cb, &daemon);
     g_unix_signal_add(SIGINT, quit_cb, &daemon);
+    g_unix_signal_add(SIGHUP, reload_cb, &daemon);
     guint64 watchdog_usec = 0;
     if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0)
         g_timeout_add((guint)(watchdog_usec / 2000), watchdog_cb, NULL);
@@ -224,6 +293,7 @@ int main(int argc, char **argv)
 
     g_bus_unown_name(owner);
     g_clear_pointer(&daemon.bus, gd_bus_free);
+    g_clear_pointer(&daemon.engine, gd_engine_free);
     g_dbus_connection_flush_sync(conn, NULL, NULL);
     g_clear_pointer(&executor, gd_executor_free);
     gd_cache_free(daemon.cache);

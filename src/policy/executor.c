@@ -17,7 +17,9 @@ struct GdExecutor {
     GdNlSocket *sock; /* used by one worker at a time */
     GQueue queue;     /* of Job */
     gboolean running;
-    gboolean freed; /* freed while a job ran: the job's end frees it */
+    gboolean freed;   /* freed while a job ran: the job's end frees it */
+    guint64 requests; /* rtnetlink requests sent */
+    guint64 sends;    /* sendmsg() calls */
 };
 
 typedef struct {
@@ -123,6 +125,8 @@ static void job_finished_cb(GObject *source, GAsyncResult *result, gpointer user
     }
     executor->running = FALSE;
     GdOp *op = job->op;
+    executor->sends++;
+    executor->requests += op->kind == GD_OP_GROUP_CHANGE ? 1 : op->targets->len;
     g_debug("%s on group %u: %s; queued %.2f ms, kernel %.2f ms, back on the loop after %.2f ms",
             gd_op_kind_name(op->kind), op->group, op->error < 0 ? g_strerror(-op->error) : "done",
             (op->started_at - op->submitted_at) / 1000.0, op->kernel_usec / 1000.0,
@@ -155,6 +159,12 @@ void gd_executor_submit(GdExecutor *executor, GdOp *op, GdOpDoneFunc done, gpoin
     job->user_data = user_data;
     g_queue_push_tail(&executor->queue, job);
     run_next(executor);
+}
+
+void gd_executor_counters(GdExecutor *executor, guint64 *requests, guint64 *sends)
+{
+    *requests = executor->requests;
+    *sends = executor->sends;
 }
 
 guint gd_executor_pending(GdExecutor *executor)

@@ -66,3 +66,5 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdExecutor, gd_executor_free)
 void gd_executor_submit(GdExecutor *executor, GdOp *op, GdOpDoneFunc done, gpointer user_data);
 /* Operations queued or running. */
 guint gd_executor_pending(GdExecutor *executor);
+/* rtnetlink requests sent and the sendmsg() calls that carried them. */
+void gd_executor_counters(GdExecutor *executor, guint64 *requests, guint64 *sends);

@@ -1,0 +1,622 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * The policy engine: plan, apply, repair, back off, reload. */
+#include "engine.h"
+
+#include "policy/facts.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Back-off after the kernel refused a group's change: 1 s, 2 s, 4 s… */
+#define BACKOFF_FIRST_MS 1000
+#define BACKOFF_MAX_MS   60000
+/* Applies in a row that the kernel accepted but the links did not keep
+ * (something else changes them back): then it counts as a refusal. */
+#define MAX_UNCONVERGED 3
+
+typedef enum {
+    TRIGGER_START,
+    TRIGGER_RELOAD,
+    TRIGGER_CHANGED, /* hot-plug or drift */
+    TRIGGER_RETRY,
+} Trigger;
+
+typedef struct {
+    guint failures;
+    gint64 retry_at; /* monotonic µs; 0: no back-off */
+    char *last_error;
+    guint unconverged;
+    guint drifted;
+    gboolean failed_now; /* during one apply */
+    gboolean sent_now;
+} GroupState;
+
+typedef struct {
+    GdEngineDoneFunc done;
+    gpointer user_data;
+} Waiter;
+
+struct GdEngine {
+    GdCache *cache;
+    GdExecutor *executor;
+    const GdGroupNames *names;
+    char *root;
+    GdConfig *config;
+    GHashTable *overrides; /* id → GdNlLinkChange * */
+    GHashTable *facts;     /* ifindex → GdLinkFacts * */
+    GHashTable *groups;    /* id → GroupState * */
+    GdEngineChangedFunc changed;
+    gpointer user_data;
+
+    guint debounce_timer;
+    guint retry_timer;
+    /* The apply in progress. */
+    gboolean applying;
+    GPtrArray *ops; /* GdOp *, what is left to run */
+    guint next_op;
+    GdPlan *plan;
+    char *plan_json;
+    GString *errors;
+    GArray *waiters; /* Waiter, answered when this apply ends */
+    /* Asked for while applying: another apply afterwards. */
+    gboolean again;
+    Trigger again_trigger;
+    GArray *next_waiters;
+};
+
+static void group_state_free(gpointer data)
+{
+    GroupState *gs = data;
+    g_free(gs->last_error);
+    g_free(gs);
+}
+
+static GroupState *group_state(GdEngine *engine, uint32_t id)
+{
+    GroupState *gs = g_hash_table_lookup(engine->groups, GUINT_TO_POINTER(id));
+    if (!gs) {
+        gs = g_new0(GroupState, 1);
+        gs->last_error = g_strdup("");
+        g_hash_table_insert(engine->groups, GUINT_TO_POINTER(id), gs);
+    }
+    return gs;
+}
+
+static void notify(GdEngine *engine)
+{
+    if (engine->changed)
+        engine->changed(engine, engine->user_data);
+}
+
+GdEngine *gd_engine_new(GdCache *cache, GdExecutor *executor, const GdGroupNames *names,
+                        const char *config_root, GdConfig *config, GdEngineChangedFunc changed,
+                        gpointer user_data)
+{
+    GdEngine *engine = g_new0(GdEngine, 1);
+    engine->cache = cache;
+    engine->executor = executor;
+    engine->names = names;
+    engine->root = g_strdup(config_root);
+    engine->config = config;
+    engine->overrides = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    engine->facts = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    engine->groups = g_hash_table_new_full(NULL, NULL, NULL, group_state_free);
+    engine->changed = changed;
+    engine->user_data = user_data;
+    engine->waiters = g_array_new(FALSE, FALSE, sizeof(Waiter));
+    engine->next_waiters = g_array_new(FALSE, FALSE, sizeof(Waiter));
+    return engine;
+}
+
+void gd_engine_free(GdEngine *engine)
+{
+    if (!engine)
+        return;
+    /* An apply still running ends unanswered: the daemon is exiting, and
+     * the executor drops its queue. */
+    g_clear_handle_id(&engine->debounce_timer, g_source_remove);
+    g_clear_handle_id(&engine->retry_timer, g_source_remove);
+    if (engine->applying) {
+        engine->applying = FALSE;
+        engine->changed = NULL;
+    }
+    g_clear_pointer(&engine->ops, g_ptr_array_unref);
+    g_clear_pointer(&engine->plan, gd_plan_free);
+    g_free(engine->plan_json);
+    if (engine->errors)
+        g_string_free(engine->errors, TRUE);
+    g_array_unref(engine->waiters);
+    g_array_unref(engine->next_waiters);
+    g_hash_table_unref(engine->overrides);
+    g_hash_table_unref(engine->facts);
+    g_hash_table_unref(engine->groups);
+    gd_config_free(engine->config);
+    g_free(engine->root);
+    g_free(engine);
+}
+
+const GdDaemonConfig *gd_engine_daemon_config(GdEngine *engine)
+{
+    return &engine->config->daemon;
+}
+
+/* ---- planning ---- */
+
+static const GdLinkFacts *link_facts(GdEngine *engine, const GdLink *link)
+{
+    GdLinkFacts *facts = g_hash_table_lookup(engine->facts, GINT_TO_POINTER(link->nl.ifindex));
+    if (!facts) {
+        /* Type and driver do not change during a link's life: read once. */
+        facts = g_new0(GdLinkFacts, 1);
+        gd_link_facts_read(NULL, &link->nl, facts);
+        g_hash_table_insert(engine->facts, GINT_TO_POINTER(link->nl.ifindex), facts);
+    }
+    return facts;
+}
+
+static GdPlan *build_plan(GdEngine *engine, const GdConfig *config, GHashTable *overrides)
+{
+    g_autoptr(GPtrArray) links = gd_cache_links(engine->cache);
+    g_autofree GdPlanLinkFacts *input = g_new0(GdPlanLinkFacts, MAX(links->len, 1));
+    GdPlan *plan = NULL;
+
+    if (g_hash_table_size(engine->facts) > links->len + 64) {
+        /* Forget links that are gone. */
+        GHashTableIter iter;
+        gpointer key;
+        g_hash_table_iter_init(&iter, engine->facts);
+        while (g_hash_table_iter_next(&iter, &key, NULL))
+            if (!gd_cache_link_by_index(engine->cache, GPOINTER_TO_INT(key)))
+                g_hash_table_iter_remove(&iter);
+    }
+    for (guint i = 0; i < links->len; i++) {
+        const GdLink *link = links->pdata[i];
+        const GdLinkFacts *facts = link_facts(engine, link);
+        input[i].link = link;
+        gd_plan_match_input(link, facts->type, facts->driver, &input[i].match);
+    }
+    int r = gd_plan_build(config, input, links->len, overrides, &plan);
+    g_assert(r == 0); /* the cache has unique ifindexes */
+    return plan;
+}
+
+char *gd_engine_plan_json(GdEngine *engine)
+{
+    g_autoptr(GdPlan) plan = build_plan(engine, engine->config, engine->overrides);
+    return gd_plan_to_json(plan);
+}
+
+/* Drift counts from a fresh plan; TRUE when any changed. */
+static gboolean update_drift(GdEngine *engine, const GdPlan *plan)
+{
+    gboolean any = FALSE;
+    for (guint i = 0; i < plan->groups->len; i++) {
+        const GdPlanGroup *pg = plan->groups->pdata[i];
+        GroupState *gs = group_state(engine, pg->id);
+        if (gs->drifted != pg->drifted) {
+            gs->drifted = pg->drifted;
+            any = TRUE;
+        }
+    }
+    return any;
+}
+
+/* ---- applying ---- */
+
+static void set_error(GdEngine *engine, uint32_t id, const char *message)
+{
+    GroupState *gs = group_state(engine, id);
+    gs->failed_now = TRUE;
+    if (!g_str_equal(gs->last_error, message)) {
+        g_free(gs->last_error);
+        gs->last_error = g_strdup(message);
+        g_warning("group %u: apply: %s", id, message);
+    }
+    if (engine->errors)
+        g_string_append_printf(engine->errors, "%sgroup %u: %s", engine->errors->len ? "\n" : "",
+                               id, message);
+}
+
+static char *describe_failure(GdEngine *engine, const GdOp *op)
+{
+    if (op->kind == GD_OP_GROUP_CHANGE || !op->acks)
+        return g_strdup_printf("%s refused: %s (errno %d)%s%s", gd_op_kind_name(op->kind),
+                               g_strerror(-op->error), -op->error, op->extack ? ": " : "",
+                               op->extack ? op->extack : "");
+    GString *s = g_string_new(NULL);
+    guint failed = 0;
+    for (guint i = 0; i < op->targets->len; i++) {
+        const GdNlAck *ack = &op->acks[i];
+        if (ack->error == 0)
+            continue;
+        if (failed++ < 8) {
+            int ifindex = g_array_index(op->targets, int, i);
+            GdLink *link = gd_cache_link_by_index(engine->cache, ifindex);
+            g_string_append_printf(s, "%s%s: %s%s%s", failed > 1 ? ", " : "",
+                                   link ? link->nl.name : "(gone)", g_strerror(-ack->error),
+                                   ack->extack ? ", " : "", ack->extack ? ack->extack : "");
+        }
+    }
+    if (failed > 8)
+        g_string_append_printf(s, " and %u more", failed - 8);
+    char *text = g_strdup_printf("%s refused on %u of %u links: %s", gd_op_kind_name(op->kind),
+                                 failed, op->targets->len, s->str);
+    g_string_free(s, TRUE);
+    return text;
+}
+
+static gboolean op_failed(const GdOp *op)
+{
+    if (op->error < 0)
+        return TRUE;
+    if (op->acks)
+        for (guint i = 0; i < op->targets->len; i++)
+            if (op->acks[i].error < 0)
+                return TRUE;
+    return FALSE;
+}
+
+static void run_next_op(GdEngine *engine);
+static void reconcile(GdEngine *engine, Trigger trigger, GdEngineDoneFunc done, gpointer user_data);
+
+static gboolean retry_cb(gpointer user_data)
+{
+    GdEngine *engine = user_data;
+    engine->retry_timer = 0;
+    reconcile(engine, TRIGGER_RETRY, NULL, NULL);
+    return G_SOURCE_REMOVE;
+}
+
+static void schedule_retry(GdEngine *engine)
+{
+    gint64 earliest = 0;
+    GHashTableIter iter;
+    gpointer value;
+    g_hash_table_iter_init(&iter, engine->groups);
+    while (g_hash_table_iter_next(&iter, NULL, &value)) {
+        GroupState *gs = value;
+        if (gs->retry_at && (!earliest || gs->retry_at < earliest))
+            earliest = gs->retry_at;
+    }
+    g_clear_handle_id(&engine->retry_timer, g_source_remove);
+    if (!earliest)
+        return;
+    gint64 delay_ms = MAX(0, (earliest - g_get_monotonic_time()) / 1000) + 1;
+    engine->retry_timer = g_timeout_add((guint)delay_ms, retry_cb, engine);
+}
+
+static void finish_apply(GdEngine *engine)
+{
+    gint64 now = g_get_monotonic_time();
+    gboolean changed = FALSE;
+    GHashTableIter iter;
+    gpointer key, value;
+
+    g_hash_table_iter_init(&iter, engine->groups);
+    while (g_hash_table_iter_next(&iter, &key, &value)) {
+        GroupState *gs = value;
+        if (gs->failed_now) {
+            gs->failures++;
+            guint backoff = BACKOFF_FIRST_MS << MIN(gs->failures - 1, 6u);
+            backoff = MIN(backoff, (guint)BACKOFF_MAX_MS);
+            gs->retry_at = now + (gint64)backoff * 1000;
+            g_message("group %u: retrying in %u ms (attempt %u failed)", GPOINTER_TO_UINT(key),
+                      backoff, gs->failures);
+            changed = TRUE;
+        } else if (gs->sent_now) {
+            if (gs->failures || gs->last_error[0])
+                changed = TRUE;
+            gs->failures = 0;
+            gs->retry_at = 0;
+            g_free(gs->last_error);
+            gs->last_error = g_strdup("");
+        }
+        gs->failed_now = gs->sent_now = FALSE;
+    }
+
+    g_autoptr(GArray) waiters = g_steal_pointer(&engine->waiters);
+    engine->waiters = g_array_new(FALSE, FALSE, sizeof(Waiter));
+    g_autofree char *json = g_steal_pointer(&engine->plan_json);
+    g_autofree char *errors = NULL;
+    if (engine->errors && engine->errors->len)
+        errors = g_strdup(engine->errors->str);
+    if (engine->errors) {
+        g_string_free(engine->errors, TRUE);
+        engine->errors = NULL;
+    }
+    g_clear_pointer(&engine->ops, g_ptr_array_unref);
+    g_clear_pointer(&engine->plan, gd_plan_free);
+    engine->applying = FALSE;
+
+    schedule_retry(engine);
+    if (changed)
+        notify(engine);
+    for (guint i = 0; i < waiters->len; i++) {
+        Waiter *w = &g_array_index(waiters, Waiter, i);
+        w->done(engine, json, errors, w->user_data);
+    }
+    if (engine->again) {
+        engine->again = FALSE;
+        g_autoptr(GArray) next = g_steal_pointer(&engine->next_waiters);
+        engine->next_waiters = g_array_new(FALSE, FALSE, sizeof(Waiter));
+        reconcile(engine, engine->again_trigger, NULL, NULL);
+        for (guint i = 0; i < next->len; i++) {
+            Waiter *w = &g_array_index(next, Waiter, i);
+            if (engine->applying)
+                g_array_append_val(engine->waiters, *w);
+            else
+                w->done(engine, NULL, NULL, w->user_data);
+        }
+    }
+}
+
+static void op_done_cb(GdOp *op, gpointer user_data)
+{
+    GdEngine *engine = user_data;
+    if (!engine->applying) {
+        /* The engine was freed meanwhile (exit). */
+        gd_op_free(op);
+        return;
+    }
+    if (op->kind == GD_OP_SET_LINK_GROUP) {
+        /* No event tells of a DOWN link's group change: read them back. */
+        gd_cache_process_events(engine->cache);
+        gd_cache_refresh_links(engine->cache, (const int *)(void *)op->targets->data,
+                               op->targets->len);
+    }
+    gd_cache_release(engine->cache);
+    if (op_failed(op)) {
+        g_autofree char *message = describe_failure(engine, op);
+        set_error(engine, op->group, message);
+    } else {
+        g_debug("group %u: apply: %s on %u links done in %.1f ms", op->group,
+                gd_op_kind_name(op->kind), op->targets->len, op->kernel_usec / 1000.0);
+    }
+    gd_op_free(op);
+    run_next_op(engine);
+}
+
+static void run_next_op(GdEngine *engine)
+{
+    if (engine->next_op >= engine->ops->len) {
+        finish_apply(engine);
+        return;
+    }
+    GdOp *op = engine->ops->pdata[engine->next_op];
+    engine->ops->pdata[engine->next_op++] = NULL;
+    gd_cache_hold(engine->cache);
+    gd_executor_submit(engine->executor, op, op_done_cb, engine);
+}
+
+static gboolean keep_op(GdEngine *engine, Trigger trigger, const GdOp *op, gint64 now)
+{
+    const GdPlanGroup *pg = gd_plan_group(engine->plan, op->group);
+    GroupState *gs = group_state(engine, op->group);
+    if (gs->retry_at > now)
+        return FALSE; /* backing off; the retry timer comes back */
+    if ((trigger == TRIGGER_CHANGED || trigger == TRIGGER_RETRY) &&
+        !engine->config->daemon.repair_drift && pg && pg->moves->len == 0)
+        return FALSE; /* drift is not repaired; new members still join */
+    if (op->kind == GD_OP_GROUP_CHANGE && pg && pg->problems->len > 0) {
+        g_autofree char *list = gd_format_names(pg->problems, 8);
+        g_autofree char *message =
+            g_strdup_printf("group change not sent: members would refuse it: %s", list);
+        set_error(engine, op->group, message);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static void reconcile(GdEngine *engine, Trigger trigger, GdEngineDoneFunc done, gpointer user_data)
+{
+    Waiter waiter = {done, user_data};
+    if (engine->applying) {
+        /* After the current apply, plan again from what it left. */
+        if (!engine->again || trigger < engine->again_trigger)
+            engine->again_trigger = trigger;
+        engine->again = TRUE;
+        if (done)
+            g_array_append_val(engine->next_waiters, waiter);
+        return;
+    }
+    g_clear_handle_id(&engine->debounce_timer, g_source_remove);
+
+    engine->plan = build_plan(engine, engine->config, engine->overrides);
+    engine->plan_json = gd_plan_to_json(engine->plan);
+    gboolean drift_changed = update_drift(engine, engine->plan);
+    gint64 now = g_get_monotonic_time();
+
+    g_autoptr(GPtrArray) all = gd_plan_to_ops(engine->plan);
+    engine->ops = g_ptr_array_new_with_free_func((GDestroyNotify)gd_op_free);
+    engine->errors = g_string_new(NULL);
+    engine->next_op = 0;
+    engine->applying = TRUE;
+    if (done)
+        g_array_append_val(engine->waiters, waiter);
+
+    /* Groups the plan leaves alone have converged. */
+    for (guint i = 0; i < engine->plan->groups->len; i++) {
+        const GdPlanGroup *pg = engine->plan->groups->pdata[i];
+        if (pg->moves->len == 0 && gd_plan_change_is_empty(&pg->change) && pg->addr_adds->len == 0)
+            group_state(engine, pg->id)->unconverged = 0;
+    }
+    g_autoptr(GHashTable) counted = g_hash_table_new(NULL, NULL);
+    for (guint i = 0; i < all->len; i++) {
+        GdOp *op = all->pdata[i];
+        if (!keep_op(engine, trigger, op, now))
+            continue;
+        GroupState *gs = group_state(engine, op->group);
+        if (g_hash_table_add(counted, GUINT_TO_POINTER(op->group)) &&
+            ++gs->unconverged > MAX_UNCONVERGED) {
+            set_error(engine, op->group,
+                      "the kernel accepted the change but the links do not keep it");
+            gs->unconverged = 0;
+            continue;
+        }
+        gs->sent_now = TRUE;
+        all->pdata[i] = NULL;
+        g_ptr_array_add(engine->ops, op);
+    }
+    if (engine->ops->len > 0)
+        g_message("apply (%s): %u operations",
+                  trigger == TRIGGER_START    ? "start"
+                  : trigger == TRIGGER_RELOAD ? "reload"
+                  : trigger == TRIGGER_RETRY  ? "retry"
+                                              : "links changed",
+                  engine->ops->len);
+    if (drift_changed)
+        notify(engine);
+    run_next_op(engine);
+}
+
+/* ---- entry points ---- */
+
+void gd_engine_start(GdEngine *engine, GdEngineDoneFunc done, gpointer user_data)
+{
+    reconcile(engine, TRIGGER_START, done, user_data);
+}
+
+static gboolean debounce_cb(gpointer user_data)
+{
+    GdEngine *engine = user_data;
+    engine->debounce_timer = 0;
+    reconcile(engine, TRIGGER_CHANGED, NULL, NULL);
+    return G_SOURCE_REMOVE;
+}
+
+void gd_engine_links_changed(GdEngine *engine)
+{
+    if (engine->debounce_timer || engine->config->policies->len == 0)
+        return;
+    engine->debounce_timer =
+        g_timeout_add(MAX(engine->config->daemon.drift_debounce_msec, 10u), debounce_cb, engine);
+}
+
+void gd_engine_reload(GdEngine *engine, gboolean dry_run, GdEngineDoneFunc done, gpointer user_data)
+{
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+    GdConfig *config = NULL;
+    if (gd_config_load(engine->root, engine->names, &config, errors) < 0) {
+        g_ptr_array_add(errors, NULL);
+        g_autofree char *text = g_strjoinv("\n", (char **)errors->pdata);
+        g_warning("reload refused, the running configuration stays:\n%s", text);
+        done(engine, NULL, text, user_data);
+        return;
+    }
+    if (dry_run) {
+        g_autoptr(GdConfig) owned = config;
+        g_autoptr(GdPlan) plan = build_plan(engine, config, NULL);
+        g_autofree char *json = gd_plan_to_json(plan);
+        done(engine, json, NULL, user_data);
+        return;
+    }
+    g_message("reload: %u group policies", config->policies->len);
+    gd_config_free(engine->config);
+    engine->config = config;
+    g_hash_table_remove_all(engine->overrides);
+    /* A new configuration gets a fresh chance; groups without a policy
+     * any more are forgotten. */
+    g_hash_table_remove_all(engine->groups);
+    g_clear_handle_id(&engine->retry_timer, g_source_remove);
+    notify(engine);
+    reconcile(engine, TRIGGER_RELOAD, done, user_data);
+}
+
+gboolean gd_engine_set_override(GdEngine *engine, uint32_t id, const GdNlLinkChange *change,
+                                GdNlLinkChange *previous, gboolean *had_previous)
+{
+    if (!gd_config_policy_for_group(engine->config, id))
+        return FALSE;
+    GdNlLinkChange *current = g_hash_table_lookup(engine->overrides, GUINT_TO_POINTER(id));
+    *had_previous = current != NULL;
+    if (current)
+        *previous = *current;
+    else
+        current = g_new0(GdNlLinkChange, 1);
+    if (change->set_mtu) {
+        current->set_mtu = true;
+        current->mtu = change->mtu;
+    }
+    if (change->set_state) {
+        current->set_state = true;
+        current->up = change->up;
+    }
+    if (change->set_hwaddr) {
+        current->set_hwaddr = true;
+        memcpy(current->hwaddr, change->hwaddr, sizeof(current->hwaddr));
+        current->hwaddr_len = change->hwaddr_len;
+    }
+    if (change->set_txqlen) {
+        current->set_txqlen = true;
+        current->txqlen = change->txqlen;
+    }
+    g_hash_table_replace(engine->overrides, GUINT_TO_POINTER(id), current);
+    notify(engine);
+    return TRUE;
+}
+
+void gd_engine_restore_override(GdEngine *engine, uint32_t id, const GdNlLinkChange *previous,
+                                gboolean had_previous)
+{
+    if (had_previous)
+        g_hash_table_replace(engine->overrides, GUINT_TO_POINTER(id),
+                             g_memdup2(previous, sizeof(*previous)));
+    else
+        g_hash_table_remove(engine->overrides, GUINT_TO_POINTER(id));
+    notify(engine);
+}
+
+static void merge(GdNlLinkChange *into, const GdNlLinkChange *over)
+{
+    if (over->set_mtu) {
+        into->set_mtu = true;
+        into->mtu = over->mtu;
+    }
+    if (over->set_state) {
+        into->set_state = true;
+        into->up = over->up;
+    }
+    if (over->set_hwaddr) {
+        into->set_hwaddr = true;
+        memcpy(into->hwaddr, over->hwaddr, sizeof(into->hwaddr));
+        into->hwaddr_len = over->hwaddr_len;
+    }
+    if (over->set_txqlen) {
+        into->set_txqlen = true;
+        into->txqlen = over->txqlen;
+    }
+}
+
+gboolean gd_engine_group_state(GdEngine *engine, uint32_t id, GdEngineGroupState *state)
+{
+    const GdGroupPolicy *policy = gd_config_policy_for_group(engine->config, id);
+    memset(state, 0, sizeof(*state));
+    state->last_error = "";
+    if (!policy)
+        return FALSE;
+    state->has_policy = TRUE;
+    state->file = policy->path;
+    state->desired = policy->link;
+    state->addresses = policy->addresses;
+    const GdNlLinkChange *override = g_hash_table_lookup(engine->overrides, GUINT_TO_POINTER(id));
+    if (override) {
+        merge(&state->desired, override);
+        state->overridden = TRUE;
+    }
+    GroupState *gs = g_hash_table_lookup(engine->groups, GUINT_TO_POINTER(id));
+    if (gs) {
+        state->drifted = gs->drifted;
+        state->last_error = gs->last_error;
+    }
+    return TRUE;
+}
+
+GArray *gd_engine_policy_groups(GdEngine *engine)
+{
+    GArray *ids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    for (guint i = 0; i < engine->config->policies->len; i++) {
+        const GdGroupPolicy *policy = engine->config->policies->pdata[i];
+        g_array_append_val(ids, policy->id);
+    }
+    return ids;
+}

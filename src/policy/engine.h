@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * policy/engine: keeps the kernel in line with the group policies. Owns the
+ * running configuration and the runtime overrides; plans (planner.c) on
+ * start, on reload, and after the cache published changes (hot-plug,
+ * drift), debounced; runs the plan's operations through the executor; backs
+ * off per group when the kernel refuses. May call: cache, config, planner,
+ * executor. Never includes GDBus.
+ */
+#pragma once
+
+#include "cache/cache.h"
+#include "config/config.h"
+#include "policy/ops.h"
+#include "policy/planner.h"
+
+#include <glib.h>
+
+typedef struct GdEngine GdEngine;
+
+/* Called when what the engine reports changed: policies, drift, errors. */
+typedef void (*GdEngineChangedFunc)(GdEngine *engine, gpointer user_data);
+/* Called when an apply (or a dry run) finished. error: NULL on success, or
+ * the errors (of the configuration, or of the kernel), one per line. */
+typedef void (*GdEngineDoneFunc)(GdEngine *engine, const char *plan_json, const char *error,
+                                 gpointer user_data);
+
+/* Takes config. config_root: where reloads read from (NULL: "/"). */
+GdEngine *gd_engine_new(GdCache *cache, GdExecutor *executor, const GdGroupNames *names,
+                        const char *config_root, GdConfig *config, GdEngineChangedFunc changed,
+                        gpointer user_data);
+void gd_engine_free(GdEngine *engine);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdEngine, gd_engine_free)
+
+const GdDaemonConfig *gd_engine_daemon_config(GdEngine *engine);
+
+/* The first apply; done runs when its operations were answered. */
+void gd_engine_start(GdEngine *engine, GdEngineDoneFunc done, gpointer user_data);
+
+/* The cache published changes: reconcile after the debounce. */
+void gd_engine_links_changed(GdEngine *engine);
+
+/* Loads the configuration again. Bad: done gets every error and the
+ * running configuration stays. Dry run: done gets the plan of the new
+ * configuration and nothing is written. Otherwise the new configuration
+ * replaces the old, overrides are dropped, and done runs after the apply. */
+void gd_engine_reload(GdEngine *engine, gboolean dry_run, GdEngineDoneFunc done,
+                      gpointer user_data);
+
+/* The current plan as JSON (what would change now). */
+char *gd_engine_plan_json(GdEngine *engine);
+
+/* A SetGroup on a policy group: its set fields become the group's desired
+ * state until the next reload. Returns FALSE (and does nothing) when the
+ * group has no policy. gd_engine_drop_override() undoes it (the kernel
+ * refused the change). */
+gboolean gd_engine_set_override(GdEngine *engine, uint32_t id, const GdNlLinkChange *change,
+                                GdNlLinkChange *previous, gboolean *had_previous);
+void gd_engine_restore_override(GdEngine *engine, uint32_t id, const GdNlLinkChange *previous,
+                                gboolean had_previous);
+
+/* What the bus shows of a group. */
+typedef struct {
+    gboolean has_policy;
+    const char *file;       /* the policy's file */
+    GdNlLinkChange desired; /* [Link] with the override merged in */
+    GArray *addresses;      /* GdNlAddr, the policy's (not owned) */
+    gboolean overridden;
+    guint drifted;
+    const char *last_error; /* "" when none */
+} GdEngineGroupState;
+
+/* FALSE when the group has no policy (state is zeroed, last_error ""). */
+gboolean gd_engine_group_state(GdEngine *engine, uint32_t id, GdEngineGroupState *state);
+/* Ids of the groups that have a policy, in config order. */
+GArray *gd_engine_policy_groups(GdEngine *engine);
