@@ -563,6 +563,10 @@ def expected_group(links, gid, name=""):
         "MTU": mtus.pop() if len(mtus) == 1 else 0,
         "State": "mixed" if len(ups) == 2 else ("up" if ups == {True} else "down"),
         "TxQueueLength": txqs.pop() if len(txqs) == 1 else 0,
+        # A group without a policy file.
+        "Policy": {},
+        "Drifted": 0,
+        "LastError": "",
     }
 
 
@@ -573,3 +577,208 @@ def wait_operstate(netns, name, state, timeout=10):
         timeout,
         what=f"{name} to be {state}",
     )
+
+
+# ---- declarative policies (issue 3): config roots, Reload, Plan, Policy ----
+
+VENDOR_DIR = "usr/lib/groupd/groups.d"
+ADMIN_DIR = "etc/groupd/groups.d"
+RUNTIME_DIR = "run/groupd/groups.d"
+CONF_FILE = "etc/groupd/groupd.conf"
+IPROUTE2_GROUP_FILE = "etc/iproute2/group"
+_WHERE = {"vendor": VENDOR_DIR, "admin": ADMIN_DIR, "runtime": RUNTIME_DIR}
+
+
+def policy_text(gid=None, name=None, match=None, mtu=None, state=None, txqlen=None, mac=None,
+                addresses=(), extra=""):
+    """A *.group file. match: {"Name": "ifb*", ...} (the [Match] keys as written)."""
+    lines = ["[Group]"]
+    if name is not None:
+        lines.append(f"Name={name}")
+    if gid is not None:
+        lines.append(f"Id={gid}")
+    if match:
+        lines.append("[Match]")
+        lines += [f"{k}={v}" for k, v in match.items()]
+    link = [("MTU", mtu), ("State", state), ("TxQueueLength", txqlen), ("MACAddress", mac)]
+    if any(v is not None for _, v in link):
+        lines.append("[Link]")
+        lines += [f"{k}={v}" for k, v in link if v is not None]
+    if addresses:
+        lines.append("[Address]")
+        lines.append("Address=" + " ".join(addresses))
+    text = "\n".join(lines) + "\n"
+    return text + extra
+
+
+class ConfigRoot:
+    """A --config-root directory: groupd.conf, the three groups.d
+    directories and an iproute2 group file, all under one private path."""
+
+    def __init__(self, workdir, name="root"):
+        self.path = Path(workdir) / name
+        self.path.mkdir(mode=0o755)
+
+    def __str__(self):
+        return str(self.path)
+
+    def __fspath__(self):
+        return str(self.path)
+
+    def dir(self, where="admin"):
+        d = self.path / _WHERE[where]
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def group_path(self, file_name, where="admin"):
+        """The path as groupd names it in messages."""
+        return self.path / _WHERE[where] / file_name
+
+    def write_group(self, file_name, text, where="admin"):
+        path = self.dir(where) / file_name
+        tmp = path.with_name("." + file_name + ".tmp")
+        tmp.write_text(text)
+        tmp.rename(path)
+        return path
+
+    def remove_group(self, file_name, where="admin"):
+        (self.path / _WHERE[where] / file_name).unlink()
+
+    def mask_group(self, file_name, where="admin", how="empty"):
+        path = self.dir(where) / file_name
+        if path.exists() or path.is_symlink():
+            path.unlink()
+        if how == "empty":
+            path.write_text("")
+        elif how == "devnull":
+            path.symlink_to("/dev/null")
+        else:
+            raise ValueError(how)
+        return path
+
+    @property
+    def conf_path(self):
+        return self.path / CONF_FILE
+
+    def write_conf(self, text):
+        self.conf_path.parent.mkdir(parents=True, exist_ok=True)
+        self.conf_path.write_text(text)
+        return self.conf_path
+
+    def daemon_conf(self, repair_drift=True, debounce="0.2", extra=""):
+        return self.write_conf(
+            "[Daemon]\n"
+            f"RepairDrift={'yes' if repair_drift else 'no'}\n"
+            f"DriftDebounceSec={debounce}\n" + extra
+        )
+
+    @property
+    def iproute2_path(self):
+        return self.path / IPROUTE2_GROUP_FILE
+
+    def write_iproute2_groups(self, names):
+        """names: {id: name}; "0 default" is always there."""
+        self.iproute2_path.parent.mkdir(parents=True, exist_ok=True)
+        lines = ["0\tdefault"] + [f"{gid}\t{n}" for gid, n in sorted(names.items()) if gid != 0]
+        self.iproute2_path.write_text("\n".join(lines) + "\n")
+        return self.iproute2_path
+
+
+def unwrap_variants(d):
+    """busctl's {"key": {"type": t, "data": v}} → {"key": v}."""
+    return {k: (v["data"] if isinstance(v, dict) and "data" in v and "type" in v else v)
+            for k, v in d.items()}
+
+
+def reload(client, flags=0):
+    """Manager.Reload(u flags) with busctl; returns the plan JSON, parsed."""
+    out = client.call("Reload", "u", flags)
+    assert len(out) == 1 and isinstance(out[0], str), f"Reload returned {out!r}"
+    return json.loads(out[0])
+
+
+def reload_error(client, flags=0):
+    """Manager.Reload with gdbus: (error name or None, message or output)."""
+    return client.gdbus("Reload", f"uint32 {flags}")
+
+
+def get_plan(client):
+    out = client.call("Plan")
+    assert len(out) == 1 and isinstance(out[0], str), f"Plan returned {out!r}"
+    return json.loads(out[0])
+
+
+def plan_group(plan, gid):
+    entries = [g for g in plan["groups"] if g["id"] == gid]
+    assert len(entries) == 1, f"plan has {len(entries)} entries for group {gid}: {plan!r}"[:2000]
+    return entries[0]
+
+
+def group_policy(client, gid):
+    return unwrap_variants(client.group_property(gid, "Policy"))
+
+
+def netlink_counters(client):
+    """(NetlinkRequests, NetlinkSends)."""
+    return (client.manager_property("NetlinkRequests"), client.manager_property("NetlinkSends"))
+
+
+def group_object_paths(client):
+    return {p for p, ifaces in client.managed_objects().items() if GROUP_IFACE in ifaces}
+
+
+def group_object_exists(client, gid):
+    return f"{GROUP_PATH_PREFIX}{gid}" in group_object_paths(client)
+
+
+def policy_violations(netns, names, gid, mtu=None, up=None, txqlen=None, addresses=()):
+    """The links of names that are not in group gid or lack the policy:
+    [(name, reason)]."""
+    links = netns.links_by_name()
+    addrs = netns.addrs() if addresses else {}
+    bad = []
+    for n in names:
+        l = links.get(n)
+        if l is None:
+            bad.append((n, "missing"))
+            continue
+        if l["group_id"] != gid:
+            bad.append((n, f"group {l['group_id']}"))
+        elif mtu is not None and l["mtu"] != mtu:
+            bad.append((n, f"mtu {l['mtu']}"))
+        elif up is not None and is_up(l) != up:
+            bad.append((n, "up" if is_up(l) else "down"))
+        elif txqlen is not None and l["txqlen"] != txqlen:
+            bad.append((n, f"txqlen {l['txqlen']}"))
+        else:
+            missing = [a for a in addresses if a not in addrs.get(n, [])]
+            if missing:
+                bad.append((n, f"lacks {missing}"))
+    return bad
+
+
+def wait_policy(netns, names, gid, timeout=10, **policy):
+    """Polls until every link of names shows the policy; fails with the
+    first offenders."""
+    deadline = time.monotonic() + timeout
+    while True:
+        bad = policy_violations(netns, names, gid, **policy)
+        if not bad:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"after {timeout} s, {len(bad)} of {len(names)} links do not show the policy of "
+                f"group {gid} {policy}: {bad[:10]}"
+            )
+        time.sleep(0.2)
+
+
+def stays(predicate, duration, interval=0.1, what="condition"):
+    """predicate() holds for the whole duration (checked every interval)."""
+    deadline = time.monotonic() + duration
+    while True:
+        value = predicate()
+        assert value, f"{what} stopped holding"
+        if time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
