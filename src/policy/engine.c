@@ -336,17 +336,12 @@ static void finish_apply(GdEngine *engine)
         w->done(engine, json, errors, w->user_data);
     }
     if (engine->again) {
+        /* Callers that asked while this apply ran are answered by the next
+         * one, which plans from what this one left. */
         engine->again = FALSE;
-        g_autoptr(GArray) next = g_steal_pointer(&engine->next_waiters);
-        engine->next_waiters = g_array_new(FALSE, FALSE, sizeof(Waiter));
+        g_array_append_vals(engine->waiters, engine->next_waiters->data, engine->next_waiters->len);
+        g_array_set_size(engine->next_waiters, 0);
         reconcile(engine, engine->again_trigger, NULL, NULL);
-        for (guint i = 0; i < next->len; i++) {
-            Waiter *w = &g_array_index(next, Waiter, i);
-            if (engine->applying)
-                g_array_append_val(engine->waiters, *w);
-            else
-                w->done(engine, NULL, NULL, w->user_data);
-        }
     }
 }
 
