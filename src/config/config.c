@@ -822,6 +822,15 @@ static GdGroupPolicy *parse_group_file(Report *r, const char *data, gsize len,
         if (!gp.has_name && known)
             policy->name = g_strdup(known);
     }
+    /* The group message reaches every member of group 0: lo, the uplink and
+     * every link nobody configured. D-Bus changes it only when forced; a
+     * policy may move links into it but never change it. */
+    if (*id_known && policy->id == 0 &&
+        (policy->link.set_mtu || policy->link.set_state || policy->link.set_hwaddr ||
+         policy->link.set_txqlen || policy->addresses->len > 0))
+        report_key(r, "Group", "Id",
+                   "group 0 (default) holds every link nobody configured, lo and the uplink "
+                   "included: its policy may not have [Link] or [Address] settings");
     return policy;
 }
 

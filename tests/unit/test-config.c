@@ -381,6 +381,12 @@ static const struct {
     {"[Group]\nId=1\n[Link]\nMTU=0x10\n", {BAD ": [Link] MTU: \"0x10\" is not a number"}},
     {"[Group]\nId=1\n[Link]\nTxQueueLength=4294967296\n",
      {BAD ": [Link] TxQueueLength: \"4294967296\" is out of range (0..4294967295)"}},
+    {"[Group]\nId=0\n[Link]\nMTU=1400\n",
+     {BAD ": [Group] Id: group 0 (default) holds every link nobody configured, lo and the uplink "
+          "included: its policy may not have [Link] or [Address] settings"}},
+    {"[Group]\nName=default\n[Address]\nAddress=10.0.0.1/24\n",
+     {BAD ": [Group] Id: group 0 (default) holds every link nobody configured, lo and the uplink "
+          "included: its policy may not have [Link] or [Address] settings"}},
     {"[Group]\nId=1\n[Link]\nState=sideways\n",
      {BAD ": [Link] State: \"sideways\" is not \"up\" or \"down\""}},
     {"[Group]\nId=1\n[Link]\nState=UP\n", {BAD ": [Link] State: \"UP\" is not \"up\" or \"down\""}},

@@ -3,12 +3,14 @@
 """Summarise `ip -j link` / `ip -j address` output (on stdin) and check it.
 
   ip -j link show group 100 | ipsum.py links [--count N] [--mtu M] [--up N]
-                                              [--txqlen Q] [--mac MAC]
+                                              [--txqlen Q] [--mac MAC] [--group G]
+                                              [--name GLOB]
   ip -j addr show group 100 | ipsum.py addr ADDR/PLEN [--count N]
 
 Prints a one-line summary; exits 1 (saying why) when a check fails.
 """
 import argparse
+import fnmatch
 import json
 import sys
 from collections import Counter
@@ -27,10 +29,14 @@ def main():
     ap.add_argument("--up", type=int, help="how many must be administratively up")
     ap.add_argument("--txqlen", type=int)
     ap.add_argument("--mac")
+    ap.add_argument("--group", help="the group every link must be in (as ip prints it: 300, default)")
+    ap.add_argument("--name", help="only the links whose name matches this shell glob")
     a = ap.parse_args()
     # iproute2 6.1 prints an empty object for each link a filter such as
     # `group 100` leaves out: keep only the real entries.
     data = [d for d in json.load(sys.stdin) if d.get("ifname")]
+    if a.name is not None:
+        data = [d for d in data if fnmatch.fnmatchcase(d["ifname"], a.name)]
     bad = []
 
     if a.mode == "links":
@@ -39,7 +45,10 @@ def main():
         up = sum(1 for link in data if "UP" in link.get("flags", []))
         txq = Counter(link.get("txqlen") for link in data)
         mac = Counter(link.get("address") for link in data)
+        group = Counter(link.get("group") for link in data)
         summary = f"{n} links; mtu: {fmt(mtu)}; admin up: {up}/{n}; txqlen: {fmt(txq)}"
+        if a.group is not None:
+            summary = f"{n} links; group: {fmt(group)}" + summary[summary.index(";"):]
         if a.mac is not None or len(mac) <= 4:
             summary += f"; mac: {fmt(mac)}"
         print(summary)
@@ -53,6 +62,8 @@ def main():
             bad.append(f"expected every txqlen {a.txqlen}")
         if a.mac is not None and set(mac) != {a.mac.lower()}:
             bad.append(f"expected every mac {a.mac}")
+        if a.group is not None and set(group) != {a.group}:
+            bad.append(f"expected every link in group {a.group}")
     else:
         local, _, plen = a.address.partition("/")
         have = [link["ifname"] for link in data
