@@ -76,6 +76,8 @@ G_DECLARE_FINAL_TYPE(GdGroupIface, gd_group_iface, GD, GROUP_IFACE, GDBusInterfa
 GdGroupIface *gd_group_iface_new(GdCache *cache, GdGroupNames *names, GdEngine *engine,
                                  uint32_t id);
 uint32_t gd_group_iface_get_id(GdGroupIface *iface);
+/* A group's name: its policy's Name=, else the iproute2 file's, else NULL. */
+const char *gd_bus_group_name(GdGroupNames *names, GdEngine *engine, uint32_t id);
 /* Recomputes the properties from the cache and emits one PropertiesChanged
  * for what differs; members_changed invalidates Members. */
 void gd_group_iface_refresh(GdGroupIface *iface, gboolean members_changed);

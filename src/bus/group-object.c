@@ -193,9 +193,15 @@ static void gd_group_iface_init(GdGroupIface *self)
 {
 }
 
-static char *group_name(GdGroupNames *names, uint32_t id)
+const char *gd_bus_group_name(GdGroupNames *names, GdEngine *engine, uint32_t id)
 {
-    const char *name = gd_group_names_name(names, id);
+    const char *name = engine ? gd_engine_group_name(engine, id) : NULL;
+    return name ? name : gd_group_names_name(names, id);
+}
+
+static char *group_name(GdGroupIface *self)
+{
+    const char *name = gd_bus_group_name(self->names, self->engine, self->id);
     return g_strdup(name ? name : "");
 }
 
@@ -210,7 +216,7 @@ GdGroupIface *gd_group_iface_new(GdCache *cache, GdGroupNames *names, GdEngine *
     self->id = id;
     self->policy = policy_variant(self, &self->drifted, &last_error);
     self->last_error = g_strdup(last_error);
-    self->name = group_name(names, id);
+    self->name = group_name(self);
     summarize(self, &s);
     self->member_count = s.member_count;
     self->mtu = s.mtu;
@@ -229,7 +235,7 @@ void gd_group_iface_refresh(GdGroupIface *self, gboolean members_changed)
     Summary s;
     GVariantBuilder changed;
     gboolean any = FALSE;
-    g_autofree char *name = group_name(self->names, self->id);
+    g_autofree char *name = group_name(self);
 
     summarize(self, &s);
     g_variant_builder_init(&changed, G_VARIANT_TYPE("a{sv}"));

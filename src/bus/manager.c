@@ -254,6 +254,8 @@ static gboolean parse_options(GVariant *options, gboolean *force, GError **error
 static gboolean resolve_group(GdBus *bus, const char *text, uint32_t *id, GError **error)
 {
     int r = gd_group_names_resolve(bus->names, text, id);
+    if (r == -ENOENT && bus->engine)
+        r = gd_engine_resolve_name(bus->engine, text, id);
     if (r == -ENOENT)
         *error = gd_bus_error_from_errno(r, FALSE, NULL, "no group named \"%.64s\"", text);
     else if (r < 0)
@@ -264,7 +266,7 @@ static gboolean resolve_group(GdBus *bus, const char *text, uint32_t *id, GError
 
 static const char *group_label(GdBus *bus, uint32_t id, char *buf, size_t size)
 {
-    const char *name = gd_group_names_name(bus->names, id);
+    const char *name = gd_bus_group_name(bus->names, bus->engine, id);
     if (name)
         g_snprintf(buf, size, "%u (%s)", id, name);
     else
@@ -817,7 +819,7 @@ static gboolean handle_list_groups(GdBusManager *skeleton, GDBusMethodInvocation
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(usu)"));
     for (guint i = 0; i < ids->len; i++) {
         uint32_t id = g_array_index(ids, uint32_t, i);
-        const char *name = gd_group_names_name(bus->names, id);
+        const char *name = gd_bus_group_name(bus->names, bus->engine, id);
         g_variant_builder_add(&b, "(usu)", id, name ? name : "",
                               gd_cache_group_size(bus->cache, id));
     }
@@ -857,7 +859,7 @@ static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *i
         g_variant_builder_add(&addrs, "s", text);
     }
     g_autofree char *mac = gd_nl_hwaddr_format(link->nl.hwaddr, link->nl.hwaddr_len);
-    const char *group_name = gd_group_names_name(bus->names, link->nl.group);
+    const char *group_name = gd_bus_group_name(bus->names, bus->engine, link->nl.group);
     g_variant_builder_add(&b, "{sv}", "Index", g_variant_new_int32(link->nl.ifindex));
     g_variant_builder_add(&b, "{sv}", "Name", g_variant_new_string(link->nl.name));
     g_variant_builder_add(&b, "{sv}", "Group", g_variant_new_uint32(link->nl.group));

@@ -327,6 +327,9 @@ static void finish_apply(GdEngine *engine)
     g_clear_pointer(&engine->ops, g_ptr_array_unref);
     g_clear_pointer(&engine->plan, gd_plan_free);
     engine->applying = FALSE;
+    /* Drifted tells what is true now that the operations ran. */
+    g_autoptr(GdPlan) after = build_plan(engine, engine->config, engine->overrides);
+    changed |= update_drift(engine, after);
 
     schedule_retry(engine);
     if (changed)
@@ -383,6 +386,37 @@ static void run_next_op(GdEngine *engine)
     gd_executor_submit(engine->executor, op, op_done_cb, engine);
 }
 
+/* The planner gives one address op per policy address; a group's
+ * addresses all go in one sendmsg(). */
+static GPtrArray *merge_address_ops(GPtrArray *ops)
+{
+    GPtrArray *merged = g_ptr_array_new_with_free_func((GDestroyNotify)gd_op_free);
+    GdOp *current = NULL;
+    for (guint i = 0; i < ops->len; i++) {
+        GdOp *op = ops->pdata[i];
+        ops->pdata[i] = NULL;
+        if (op->kind != GD_OP_ADDR_ADD) {
+            current = NULL;
+            g_ptr_array_add(merged, op);
+            continue;
+        }
+        if (!current || current->group != op->group) {
+            current = gd_op_new(GD_OP_ADDR_ADD, op->group);
+            current->addrs = g_array_new(FALSE, FALSE, sizeof(GdNlAddr));
+            g_ptr_array_add(merged, current);
+        }
+        for (guint t = 0; t < op->targets->len; t++) {
+            GdNlAddr addr = op->addr;
+            addr.ifindex = g_array_index(op->targets, int, t);
+            g_array_append_val(current->targets, addr.ifindex);
+            g_array_append_val(current->addrs, addr);
+        }
+        gd_op_free(op);
+    }
+    g_ptr_array_unref(ops);
+    return merged;
+}
+
 static gboolean keep_op(GdEngine *engine, Trigger trigger, const GdOp *op, gint64 now)
 {
     const GdPlanGroup *pg = gd_plan_group(engine->plan, op->group);
@@ -421,7 +455,7 @@ static void reconcile(GdEngine *engine, Trigger trigger, GdEngineDoneFunc done, 
     gboolean drift_changed = update_drift(engine, engine->plan);
     gint64 now = g_get_monotonic_time();
 
-    g_autoptr(GPtrArray) all = gd_plan_to_ops(engine->plan);
+    g_autoptr(GPtrArray) all = merge_address_ops(gd_plan_to_ops(engine->plan));
     engine->ops = g_ptr_array_new_with_free_func((GDestroyNotify)gd_op_free);
     engine->errors = g_string_new(NULL);
     engine->next_op = 0;
@@ -614,4 +648,22 @@ GArray *gd_engine_policy_groups(GdEngine *engine)
         g_array_append_val(ids, policy->id);
     }
     return ids;
+}
+
+const char *gd_engine_group_name(GdEngine *engine, uint32_t id)
+{
+    const GdGroupPolicy *policy = gd_config_policy_for_group(engine->config, id);
+    return policy ? policy->name : NULL;
+}
+
+int gd_engine_resolve_name(GdEngine *engine, const char *name, uint32_t *id)
+{
+    for (guint i = 0; i < engine->config->policies->len; i++) {
+        const GdGroupPolicy *policy = engine->config->policies->pdata[i];
+        if (policy->name && g_str_equal(policy->name, name)) {
+            *id = policy->id;
+            return 0;
+        }
+    }
+    return -ENOENT;
 }

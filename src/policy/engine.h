@@ -72,5 +72,9 @@ typedef struct {
 
 /* FALSE when the group has no policy (state is zeroed, last_error ""). */
 gboolean gd_engine_group_state(GdEngine *engine, uint32_t id, GdEngineGroupState *state);
+/* The name a policy gives group id (Name=), or NULL. */
+const char *gd_engine_group_name(GdEngine *engine, uint32_t id);
+/* The group a policy names name, 0 on success or -ENOENT. */
+int gd_engine_resolve_name(GdEngine *engine, const char *name, uint32_t *id);
 /* Ids of the groups that have a policy, in config order. */
 GArray *gd_engine_policy_groups(GdEngine *engine);

@@ -83,7 +83,7 @@ static void run_per_link(GdNlSocket *sock, GdOp *op)
         if (op->kind == GD_OP_SET_LINK_GROUP) {
             gd_nl_put_link_set_group(slot, seq, ifindex, op->group);
         } else {
-            GdNlAddr addr = op->addr;
+            GdNlAddr addr = op->addrs ? g_array_index(op->addrs, GdNlAddr, i) : op->addr;
             addr.ifindex = ifindex;
             gd_nl_put_addr(slot, seq, op->kind == GD_OP_ADDR_ADD ? RTM_NEWADDR : RTM_DELADDR,
                            &addr);

@@ -24,6 +24,8 @@ void gd_op_free(GdOp *op)
             gd_nl_ack_clear(&op->acks[i]);
     g_free(op->acks);
     g_array_unref(op->targets);
+    if (op->addrs)
+        g_array_unref(op->addrs);
     g_free(op->extack);
     g_free(op);
 }

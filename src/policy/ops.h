@@ -24,6 +24,9 @@ typedef struct {
     GdNlLinkChange change; /* GD_OP_GROUP_CHANGE */
     GdNlAddr addr;         /* address ops; ifindex is set per target */
     GArray *targets;       /* int ifindexes for per-link ops */
+    /* Address ops carrying several addresses: one GdNlAddr per target
+     * (ifindex set), in the same order. NULL: addr for every target. */
+    GArray *addrs;
 
     /* Filled by the executor. */
     int error;     /* transport error or the group message's error */
