@@ -380,7 +380,7 @@ c0=$(nl_counters)
 plan_call --not-empty call net.groupd1 /net/groupd1 net.groupd1.Manager Reload u 0
 c1=$(nl_counters)
 echo "   groupd sent $(nl_delta "$c0" "$c1"): the $POL moves in one, MTU + State + TxQueueLength"
-echo "   in ONE group-scoped message, and each address to the $POL members in one"
+echo "   in ONE group-scoped message, and both addresses to the $POL members in one"
 check "" link show group 300 -- links --count "$POL" --group 300 --mtu 1450 --up "$POL" --txqlen 500
 check "" address show group 300 -- addr 10.30.0.1/24 --count "$POL"
 check "" address show group 300 -- addr fd00:30::1/64 --count "$POL"
