@@ -403,14 +403,16 @@ static void group_change_done(GdOp *op, gpointer user_data)
          * next read already sees them. */
         g_dbus_method_invocation_return_value(g_steal_pointer(&call->invocation), NULL);
         gd_cache_release(bus->cache);
+        if (call->overrode)
+            gd_engine_override_done(bus->engine, op->group, TRUE, NULL, FALSE);
         g_message("group %s: changed %u members in %.1f ms", label, op->targets->len,
                   op->kernel_usec / 1000.0);
         return;
     }
 
-    if (call->overrode && bus->engine)
-        gd_engine_restore_override(bus->engine, op->group, &call->previous_override,
-                                   call->had_override);
+    if (call->overrode)
+        gd_engine_override_done(bus->engine, op->group, FALSE, &call->previous_override,
+                                call->had_override);
     /* The kernel stopped at a member and kept what it changed before:
      * re-read the members and tell which is which. */
     gd_cache_process_events(bus->cache);

@@ -45,6 +45,7 @@ struct GdEngine {
     GHashTable *overrides; /* id → GdNlLinkChange * */
     GHashTable *facts;     /* ifindex → GdLinkFacts * */
     GHashTable *groups;    /* id → GroupState * */
+    GHashTable *inflight;  /* id → count of SetGroup calls the kernel has not answered */
     GdEngineChangedFunc changed;
     gpointer user_data;
 
@@ -101,6 +102,7 @@ GdEngine *gd_engine_new(GdCache *cache, GdExecutor *executor, const GdGroupNames
     engine->overrides = g_hash_table_new_full(NULL, NULL, NULL, g_free);
     engine->facts = g_hash_table_new_full(NULL, NULL, NULL, g_free);
     engine->groups = g_hash_table_new_full(NULL, NULL, NULL, group_state_free);
+    engine->inflight = g_hash_table_new(NULL, NULL);
     engine->changed = changed;
     engine->user_data = user_data;
     engine->waiters = g_array_new(FALSE, FALSE, sizeof(Waiter));
@@ -130,6 +132,7 @@ void gd_engine_free(GdEngine *engine)
     g_hash_table_unref(engine->overrides);
     g_hash_table_unref(engine->facts);
     g_hash_table_unref(engine->groups);
+    g_hash_table_unref(engine->inflight);
     gd_config_free(engine->config);
     g_free(engine->root);
     g_free(engine);
@@ -285,10 +288,19 @@ static void schedule_retry(GdEngine *engine)
     engine->retry_timer = g_timeout_add((guint)delay_ms, retry_cb, engine);
 }
 
+static gboolean group_converged(const GdPlan *plan, uint32_t id)
+{
+    const GdPlanGroup *pg = gd_plan_group(plan, id);
+    return !pg ||
+           (pg->moves->len == 0 && gd_plan_change_is_empty(&pg->change) && pg->addr_adds->len == 0);
+}
+
 static void finish_apply(GdEngine *engine)
 {
     gint64 now = g_get_monotonic_time();
     gboolean changed = FALSE;
+    /* What is true now that the operations ran: Drifted, convergence. */
+    g_autoptr(GdPlan) after = build_plan(engine, engine->config, engine->overrides);
     GHashTableIter iter;
     gpointer key, value;
 
@@ -303,13 +315,21 @@ static void finish_apply(GdEngine *engine)
             g_message("group %u: retrying in %u ms (attempt %u failed)", GPOINTER_TO_UINT(key),
                       backoff, gs->failures);
             changed = TRUE;
-        } else if (gs->sent_now) {
+        } else if (gs->sent_now || (gs->retry_at && gs->retry_at <= now &&
+                                    group_converged(after, GPOINTER_TO_UINT(key)))) {
+            /* Sent and accepted, or due for a retry but converged meanwhile
+             * (its members left, say): nothing to retry. */
             if (gs->failures || gs->last_error[0])
                 changed = TRUE;
             gs->failures = 0;
             gs->retry_at = 0;
             g_free(gs->last_error);
             gs->last_error = g_strdup("");
+        } else if (gs->retry_at && gs->retry_at <= now) {
+            /* Due, but nothing was sent (RepairDrift=no, a SetGroup in
+             * flight): the next change of links tries again; a timer in
+             * the past would fire at once, forever. */
+            gs->retry_at = 0;
         }
         gs->failed_now = gs->sent_now = FALSE;
     }
@@ -327,8 +347,6 @@ static void finish_apply(GdEngine *engine)
     g_clear_pointer(&engine->ops, g_ptr_array_unref);
     g_clear_pointer(&engine->plan, gd_plan_free);
     engine->applying = FALSE;
-    /* Drifted tells what is true now that the operations ran. */
-    g_autoptr(GdPlan) after = build_plan(engine, engine->config, engine->overrides);
     changed |= update_drift(engine, after);
 
     schedule_retry(engine);
@@ -423,6 +441,8 @@ static gboolean keep_op(GdEngine *engine, Trigger trigger, const GdOp *op, gint6
     GroupState *gs = group_state(engine, op->group);
     if (gs->retry_at > now)
         return FALSE; /* backing off; the retry timer comes back */
+    if (g_hash_table_contains(engine->inflight, GUINT_TO_POINTER(op->group)))
+        return FALSE; /* a SetGroup on it is with the kernel */
     if ((trigger == TRIGGER_CHANGED || trigger == TRIGGER_RETRY) &&
         !engine->config->daemon.repair_drift && pg && pg->moves->len == 0)
         return FALSE; /* drift is not repaired; new members still join */
@@ -580,19 +600,30 @@ gboolean gd_engine_set_override(GdEngine *engine, uint32_t id, const GdNlLinkCha
         current->txqlen = change->txqlen;
     }
     g_hash_table_replace(engine->overrides, GUINT_TO_POINTER(id), current);
+    guint count = GPOINTER_TO_UINT(g_hash_table_lookup(engine->inflight, GUINT_TO_POINTER(id)));
+    g_hash_table_insert(engine->inflight, GUINT_TO_POINTER(id), GUINT_TO_POINTER(count + 1));
     notify(engine);
     return TRUE;
 }
 
-void gd_engine_restore_override(GdEngine *engine, uint32_t id, const GdNlLinkChange *previous,
-                                gboolean had_previous)
+void gd_engine_override_done(GdEngine *engine, uint32_t id, gboolean applied,
+                             const GdNlLinkChange *previous, gboolean had_previous)
 {
-    if (had_previous)
-        g_hash_table_replace(engine->overrides, GUINT_TO_POINTER(id),
-                             g_memdup2(previous, sizeof(*previous)));
+    gpointer key = GUINT_TO_POINTER(id);
+    guint count = GPOINTER_TO_UINT(g_hash_table_lookup(engine->inflight, key));
+    if (count > 1)
+        g_hash_table_insert(engine->inflight, key, GUINT_TO_POINTER(count - 1));
     else
-        g_hash_table_remove(engine->overrides, GUINT_TO_POINTER(id));
-    notify(engine);
+        g_hash_table_remove(engine->inflight, key);
+    if (!applied) {
+        if (had_previous)
+            g_hash_table_replace(engine->overrides, key, g_memdup2(previous, sizeof(*previous)));
+        else
+            g_hash_table_remove(engine->overrides, key);
+        notify(engine);
+    }
+    /* What was left out meanwhile gets its turn. */
+    gd_engine_links_changed(engine);
 }
 
 static void merge(GdNlLinkChange *into, const GdNlLinkChange *over)

@@ -52,12 +52,13 @@ char *gd_engine_plan_json(GdEngine *engine);
 
 /* A SetGroup on a policy group: its set fields become the group's desired
  * state until the next reload. Returns FALSE (and does nothing) when the
- * group has no policy. gd_engine_drop_override() undoes it (the kernel
- * refused the change). */
+ * group has no policy. Until gd_engine_override_done() the group is left
+ * out of applies: a repair must neither undo the call nor repeat it.
+ * applied FALSE (the kernel refused) restores the previous override. */
 gboolean gd_engine_set_override(GdEngine *engine, uint32_t id, const GdNlLinkChange *change,
                                 GdNlLinkChange *previous, gboolean *had_previous);
-void gd_engine_restore_override(GdEngine *engine, uint32_t id, const GdNlLinkChange *previous,
-                                gboolean had_previous);
+void gd_engine_override_done(GdEngine *engine, uint32_t id, gboolean applied,
+                             const GdNlLinkChange *previous, gboolean had_previous);
 
 /* What the bus shows of a group. */
 typedef struct {

@@ -782,3 +782,20 @@ def stays(predicate, duration, interval=0.1, what="condition"):
         if time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+_TRANSIENT_ADDR_KEYS = ("tentative", "dadfailed", "optimistic")
+
+
+def stable_snapshot(netns):
+    """netns.snapshot() without what the kernel changes on its own shortly
+    after a link goes up: operstate (linkwatch) and the IPv6 DAD flags
+    (a link-local address stops being tentative)."""
+    snap = netns.snapshot()
+    for link in snap["links"].values():
+        link.pop("operstate", None)
+    for addrs in snap["addrs"].values():
+        for a in addrs:
+            for k in _TRANSIENT_ADDR_KEYS:
+                a.pop(k, None)
+    return snap
