@@ -301,18 +301,6 @@ static gboolean empty_value(Report *r, const Item *item)
     return TRUE;
 }
 
-/* As iproute2 writes names in its group file (and ip(8) must not read them
- * as numbers). */
-static gboolean valid_group_name(const char *name)
-{
-    if (!*name || strlen(name) > 255 || g_ascii_isdigit(name[0]))
-        return FALSE;
-    for (const char *p = name; *p; p++)
-        if (!g_ascii_isalnum(*p) && !strchr("_-.:", *p))
-            return FALSE;
-    return TRUE;
-}
-
 static const char *names_source(const GdGroupNames *names)
 {
     const char *source = names ? gd_group_names_source(names) : NULL;
@@ -661,7 +649,7 @@ static void parse_group_key(GroupParse *gp, const Item *item)
     Report *r = gp->r;
     if (g_str_equal(item->key, "Name")) {
         gp->has_name = TRUE;
-        if (!valid_group_name(item->value)) {
+        if (!gd_group_names_valid_name(item->value)) {
             report_key(r, item->section, item->key,
                        "\"%s\" is not a group name (letters, digits, \"_-.:\"; not starting "
                        "with a digit)",

@@ -47,7 +47,7 @@ static gboolean parse_id(const char *text, uint32_t *out)
     return TRUE;
 }
 
-static gboolean valid_name(const char *name)
+gboolean gd_group_names_valid_name(const char *name)
 {
     if (!*name || strlen(name) > 255 || g_ascii_isdigit(name[0]))
         return FALSE;
@@ -97,7 +97,7 @@ GdGroupNames *gd_group_names_parse(const char *data, gsize len, GPtrArray *warni
                 extra = TRUE;
         }
         uint32_t id;
-        if (nf != 2 || extra || !parse_id(f[0], &id) || !valid_name(f[1])) {
+        if (nf != 2 || extra || !parse_id(f[0], &id) || !gd_group_names_valid_name(f[1])) {
             if (warnings)
                 g_ptr_array_add(
                     warnings,

@@ -20,6 +20,9 @@ GdGroupNames *gd_group_names_load(const char *root);
 void gd_group_names_free(GdGroupNames *names);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdGroupNames, gd_group_names_free)
 
+/* Whether name is a group name as iproute2 writes them: letters, digits
+ * and "_-.:", not starting with a digit (ip(8) would read a number). */
+gboolean gd_group_names_valid_name(const char *name);
 /* The name of a group, or NULL when it has none. */
 const char *gd_group_names_name(const GdGroupNames *names, uint32_t id);
 /* "100", "0x64" or a name → id. -EINVAL for an empty or malformed text,
