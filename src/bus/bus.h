@@ -73,8 +73,10 @@ void gd_auth_check(GdAuth *auth, GDBusMethodInvocation *invocation, GdAuthDoneFu
 
 #define GD_TYPE_GROUP_IFACE (gd_group_iface_get_type())
 G_DECLARE_FINAL_TYPE(GdGroupIface, gd_group_iface, GD, GROUP_IFACE, GDBusInterfaceSkeleton)
-GdGroupIface *gd_group_iface_new(GdCache *cache, GdGroupNames *names, GdEngine *engine,
+GdGroupIface *gd_group_iface_new(GdBus *bus, GdCache *cache, GdGroupNames *names, GdEngine *engine,
                                  uint32_t id);
+/* Publishes at once what replies left for later: reads see their writes. */
+void gd_bus_flush(GdBus *bus);
 uint32_t gd_group_iface_get_id(GdGroupIface *iface);
 /* A group's name: its policy's Name=, else the iproute2 file's, else NULL. */
 const char *gd_bus_group_name(GdGroupNames *names, GdEngine *engine, uint32_t id);

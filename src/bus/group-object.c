@@ -11,6 +11,7 @@
 
 struct _GdGroupIface {
     GDBusInterfaceSkeleton parent;
+    GdBus *bus;
     GdCache *cache;
     GdGroupNames *names;
     GdEngine *engine;
@@ -131,7 +132,12 @@ static GVariant *get_property_cb(GDBusConnection *conn, const char *sender, cons
                                  const char *interface, const char *name, GError **error,
                                  gpointer user_data)
 {
-    GVariant *value = property_value(GD_GROUP_IFACE(user_data), name);
+    GdGroupIface *self = GD_GROUP_IFACE(user_data);
+    /* A caller reading after its own change sees it (see gd_bus_flush). */
+    g_object_ref(self);
+    gd_bus_flush(self->bus);
+    GVariant *value = property_value(self, name);
+    g_object_unref(self);
     if (!value)
         g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "No property %s", name);
     return value;
@@ -205,9 +211,11 @@ static char *group_name(GdGroupIface *self)
     return g_strdup(name ? name : "");
 }
 
-GdGroupIface *gd_group_iface_new(GdCache *cache, GdGroupNames *names, GdEngine *engine, uint32_t id)
+GdGroupIface *gd_group_iface_new(GdBus *bus, GdCache *cache, GdGroupNames *names, GdEngine *engine,
+                                 uint32_t id)
 {
     GdGroupIface *self = g_object_new(GD_TYPE_GROUP_IFACE, NULL);
+    self->bus = bus;
     Summary s;
     const char *last_error;
     self->cache = cache;

@@ -24,6 +24,11 @@ struct GdBus {
     GDBusObjectManagerServer *object_manager;
     GHashTable *groups; /* id → GDBusObjectSkeleton (owned) */
     guint publications;
+    /* Work left after replies: reading what the kernel did into the cache
+     * and publishing it (see defer_release). */
+    GQueue deferred;
+    guint deferred_timer;
+    gboolean flushing;
 };
 
 /* One mutating call from authorization to reply. */
@@ -90,7 +95,8 @@ static void group_object_add(GdBus *bus, uint32_t id)
 {
     g_autofree char *path = g_strdup_printf(GD_BUS_GROUP_PATH_PREFIX "%u", id);
     g_autoptr(GDBusObjectSkeleton) object = g_dbus_object_skeleton_new(path);
-    g_autoptr(GdGroupIface) iface = gd_group_iface_new(bus->cache, bus->names, bus->engine, id);
+    g_autoptr(GdGroupIface) iface =
+        gd_group_iface_new(bus, bus->cache, bus->names, bus->engine, id);
     g_dbus_object_skeleton_add_interface(object, G_DBUS_INTERFACE_SKELETON(iface));
     g_dbus_object_manager_server_export(bus->object_manager, object);
     g_hash_table_insert(bus->groups, GUINT_TO_POINTER(id), g_steal_pointer(&object));
@@ -383,6 +389,61 @@ static gboolean check_capacity(GdBus *bus, GError **error)
 
 /* ---- completion ---- */
 
+/* Publishing a 2048-link change (building LinksChanged, serialising it,
+ * dbus-daemon routing it) right after the reply competes for the CPU with
+ * the reply itself: on 2 cores it made SetGroup 1.33x the raw group
+ * message, deferred 1.05x. The cache is still read at once (the event
+ * source does), and every read of the bus flushes what is deferred first,
+ * so no caller sees the state before its own change. */
+#define DEFER_PUBLICATION_MS 10
+
+typedef struct {
+    GArray *refresh; /* ifindexes to read back (group moves), or NULL */
+} Deferred;
+
+static void run_deferred(GdBus *bus)
+{
+    Deferred *deferred;
+    g_clear_handle_id(&bus->deferred_timer, g_source_remove);
+    bus->flushing = TRUE;
+    while ((deferred = g_queue_pop_head(&bus->deferred))) {
+        if (deferred->refresh) {
+            /* The kernel announces no group change of a DOWN link. */
+            gd_cache_process_events(bus->cache);
+            gd_cache_refresh_links(bus->cache, (const int *)(void *)deferred->refresh->data,
+                                   deferred->refresh->len);
+            g_array_unref(deferred->refresh);
+        }
+        gd_cache_release(bus->cache);
+        g_free(deferred);
+    }
+    bus->flushing = FALSE;
+}
+
+static gboolean deferred_cb(gpointer user_data)
+{
+    GdBus *bus = user_data;
+    bus->deferred_timer = 0;
+    run_deferred(bus);
+    return G_SOURCE_REMOVE;
+}
+
+/* After a reply: release the cache hold (and read back refresh) soon. */
+static void defer_release(GdBus *bus, GArray *refresh)
+{
+    Deferred *deferred = g_new0(Deferred, 1);
+    deferred->refresh = refresh ? g_array_ref(refresh) : NULL;
+    g_queue_push_tail(&bus->deferred, deferred);
+    if (!bus->deferred_timer)
+        bus->deferred_timer = g_timeout_add(DEFER_PUBLICATION_MS, deferred_cb, bus);
+}
+
+void gd_bus_flush(GdBus *bus)
+{
+    if (!bus->flushing && !g_queue_is_empty(&bus->deferred))
+        run_deferred(bus);
+}
+
 static void submit(Call *call, GdOpDoneFunc done)
 {
     gd_cache_hold(call->bus->cache);
@@ -402,7 +463,7 @@ static void group_change_done(GdOp *op, gpointer user_data)
          * after, before the loop dispatches anything else, so a caller's
          * next read already sees them. */
         g_dbus_method_invocation_return_value(g_steal_pointer(&call->invocation), NULL);
-        gd_cache_release(bus->cache);
+        defer_release(bus, NULL);
         if (call->overrode)
             gd_engine_override_done(bus->engine, op->group, TRUE, NULL, FALSE);
         g_message("group %s: changed %u members in %.1f ms", label, op->targets->len,
@@ -509,12 +570,7 @@ static void set_link_group_done(GdOp *op, gpointer user_data)
     for (guint i = 0; i < op->targets->len; i++)
         moved += op->acks[i].error == 0 ? 1 : 0;
     per_link_done(call, moved);
-    /* The kernel announces no group change of a DOWN link: read them back
-     * before the loop answers anything else. */
-    gd_cache_process_events(call->bus->cache);
-    gd_cache_refresh_links(call->bus->cache, (const int *)(void *)op->targets->data,
-                           op->targets->len);
-    gd_cache_release(call->bus->cache);
+    defer_release(call->bus, op->targets);
 }
 
 static void address_done(GdOp *op, gpointer user_data)
@@ -522,7 +578,7 @@ static void address_done(GdOp *op, gpointer user_data)
     g_autoptr(Call) call = user_data;
     call->op = op;
     per_link_done(call, 0);
-    gd_cache_release(call->bus->cache);
+    defer_release(call->bus, NULL);
 }
 
 /* ---- method bodies (after authorization) ---- */
@@ -754,6 +810,8 @@ static void authorized_cb(GDBusMethodInvocation *invocation, gboolean allowed, g
                      bus->options.admin_gid >= 0 ? " and the admin group" : "");
         return;
     }
+    /* Validation reads the cache: it must show the caller's earlier changes. */
+    gd_bus_flush(bus);
     if (g_str_equal(method, "SetGroup"))
         do_set_group(bus, invocation);
     else if (g_str_equal(method, "SetLinkGroup"))
@@ -807,6 +865,7 @@ static gboolean handle_plan(GdBusManager *skeleton, GDBusMethodInvocation *invoc
                             gpointer user_data)
 {
     GdBus *bus = user_data;
+    gd_bus_flush(bus);
     g_autofree char *json = gd_engine_plan_json(bus->engine);
     gd_bus_manager_complete_plan(skeleton, invocation, json);
     return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -816,6 +875,7 @@ static gboolean handle_list_groups(GdBusManager *skeleton, GDBusMethodInvocation
                                    gpointer user_data)
 {
     GdBus *bus = user_data;
+    gd_bus_flush(bus);
     g_autoptr(GArray) ids = gd_cache_group_ids(bus->cache);
     GVariantBuilder b;
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(usu)"));
@@ -833,6 +893,7 @@ static gboolean handle_list_links(GdBusManager *skeleton, GDBusMethodInvocation 
                                   gpointer user_data)
 {
     GdBus *bus = user_data;
+    gd_bus_flush(bus);
     g_autoptr(GPtrArray) links = gd_cache_links(bus->cache);
     GVariantBuilder b;
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(isuus)"));
@@ -846,6 +907,7 @@ static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *i
                                 const char *name, gpointer user_data)
 {
     GdBus *bus = user_data;
+    gd_bus_flush(bus);
     GdLink *link = gd_cache_link_by_name(bus->cache, name);
     if (!link) {
         g_autoptr(GError) error =
@@ -901,6 +963,7 @@ GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdExecutor *executor, G
         bus->options.max_pending = 64;
     bus->auth = gd_auth_new(conn, options->admin_gid);
     bus->groups = g_hash_table_new_full(NULL, NULL, NULL, g_object_unref);
+    g_queue_init(&bus->deferred);
 
     bus->manager = gd_bus_manager_skeleton_new();
     gd_bus_manager_set_version(bus->manager, options->version);
@@ -944,6 +1007,7 @@ void gd_bus_free(GdBus *bus)
 {
     if (!bus)
         return;
+    run_deferred(bus);
     g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(bus->manager));
     g_object_unref(bus->manager);
     g_dbus_object_manager_server_set_connection(bus->object_manager, NULL);
