@@ -135,13 +135,7 @@ class Bus:
             raise AssertionError(f"dbus-daemon did not start: {self.log_path.read_text()}")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        gdlib.terminate(self.proc)
         self._log.close()
 
 

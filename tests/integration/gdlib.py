@@ -27,6 +27,17 @@ class CommandError(AssertionError):
     """A command that had to succeed failed."""
 
 
+def terminate(proc, timeout=10):
+    """Stops a helper process this suite started (SIGTERM, then SIGKILL)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def run(cmd, check=True, timeout=300, input=None, env=None):
     proc = subprocess.run(
         [str(c) for c in cmd],
@@ -430,13 +441,7 @@ class Monitor:
         self.skip = len(self.messages())
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         if not self.file.closed:
             self.file.close()
 
