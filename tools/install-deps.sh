@@ -19,6 +19,8 @@ packages=(
     python3-gi
     # source formatting check
     clang-format
+    # groupctl's --json checked with jq; man pages from scdoc
+    jq scdoc
 )
 # A kernel with modules loads ifb/veth on demand through modprobe.
 if [ -e /proc/modules ]; then
