@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
- * Who may change the network: root, and members of the admin group. The
- * caller's credentials come from the bus daemon (GetConnectionCredentials),
- * never from anything the caller says. */
+ * Who may change the network: root and members of the admin group, from
+ * the caller's credentials as the bus daemon knows them
+ * (GetConnectionCredentials), never from anything the caller says; anyone
+ * else only when polkit, if it is on the bus, authorizes the action
+ * (org.freedesktop.PolicyKit1.Authority.CheckAuthorization with the
+ * caller's bus name as subject). Without polkit: denied. */
 #include "bus.h"
 
 /* Unique names are never reused on a bus, so a cached answer stays true;
@@ -20,6 +23,79 @@ typedef struct {
     GdAuthDoneFunc done;
     gpointer user_data;
 } Check;
+
+/* Polkit may ask the user for a password: give it time. */
+#define POLKIT_INTERACTIVE_TIMEOUT_MS (5 * 60 * 1000)
+#define POLKIT_TIMEOUT_MS             25000
+
+/* One polkit action per kind of change (data/net.groupd1.policy). */
+const char *gd_auth_action_for(const char *method)
+{
+    if (g_str_equal(method, "SetGroup"))
+        return "net.groupd1.set-group";
+    if (g_str_equal(method, "SetLinkGroup"))
+        return "net.groupd1.set-link-group";
+    if (g_str_equal(method, "AddGroupAddress") || g_str_equal(method, "RemoveGroupAddress"))
+        return "net.groupd1.group-address";
+    if (g_str_equal(method, "Reload"))
+        return "net.groupd1.reload";
+    return NULL;
+}
+
+static void check_finish(Check *check, gboolean allowed)
+{
+    check->done(check->invocation, allowed, check->user_data);
+    g_object_unref(check->invocation);
+    g_free(check);
+}
+
+static void polkit_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+    Check *check = user_data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) reply =
+        g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
+    const char *sender = g_dbus_method_invocation_get_sender(check->invocation);
+    gboolean authorized = FALSE, challenge = FALSE;
+
+    if (!reply) {
+        /* No polkit on this bus (or it failed): the credential check said no. */
+        g_debug("caller %s: polkit unavailable (%s); denied", sender, error->message);
+        check_finish(check, FALSE);
+        return;
+    }
+    g_variant_get(reply, "((bb@a{ss}))", &authorized, &challenge, NULL);
+    g_message("caller %s: polkit %s %s%s", sender, authorized ? "authorized" : "refused",
+              gd_auth_action_for(g_dbus_method_invocation_get_method_name(check->invocation)),
+              !authorized && challenge ? " (authentication was possible: call with interactive "
+                                         "authorization allowed)"
+                                       : "");
+    check_finish(check, authorized);
+}
+
+static void ask_polkit(Check *check)
+{
+    GDBusMethodInvocation *invocation = check->invocation;
+    const char *action = gd_auth_action_for(g_dbus_method_invocation_get_method_name(invocation));
+    gboolean interactive =
+        (g_dbus_message_get_flags(g_dbus_method_invocation_get_message(invocation)) &
+         G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION) != 0;
+    if (!action) {
+        check_finish(check, FALSE);
+        return;
+    }
+    GVariantBuilder subject;
+    g_variant_builder_init(&subject, G_VARIANT_TYPE("a{sv}"));
+    g_variant_builder_add(&subject, "{sv}", "name",
+                          g_variant_new_string(g_dbus_method_invocation_get_sender(invocation)));
+    g_dbus_connection_call(
+        check->auth->conn, "org.freedesktop.PolicyKit1", "/org/freedesktop/PolicyKit1/Authority",
+        "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization",
+        g_variant_new("((sa{sv})sa{ss}us)", "system-bus-name", &subject, action, NULL,
+                      interactive ? 1u : 0u, ""),
+        G_VARIANT_TYPE("((bba{ss}))"), G_DBUS_CALL_FLAGS_NONE,
+        interactive ? POLKIT_INTERACTIVE_TIMEOUT_MS : POLKIT_TIMEOUT_MS, NULL, polkit_cb, check);
+}
 
 GdAuth *gd_auth_new(GDBusConnection *conn, gint64 admin_gid)
 {
@@ -57,7 +133,7 @@ static gboolean credentials_allow(GdAuth *auth, GVariant *creds, const char *sen
             if ((gint64)list[i] == auth->admin_gid)
                 return TRUE;
     }
-    g_message("caller %s: uid %u may not change network configuration", sender, uid);
+    g_message("caller %s: uid %u is neither root nor in the admin group", sender, uid);
     return FALSE;
 }
 
@@ -68,21 +144,21 @@ static void credentials_cb(GObject *source, GAsyncResult *result, gpointer user_
     g_autoptr(GVariant) reply =
         g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
     const char *sender = g_dbus_method_invocation_get_sender(check->invocation);
-    gboolean allowed = FALSE;
 
-    if (reply) {
-        g_autoptr(GVariant) creds = g_variant_get_child_value(reply, 0);
-        allowed = credentials_allow(check->auth, creds, sender);
-        if (g_hash_table_size(check->auth->allowed) >= AUTH_CACHE_MAX)
-            g_hash_table_remove_all(check->auth->allowed);
-        g_hash_table_insert(check->auth->allowed, g_strdup(sender),
-                            GINT_TO_POINTER(allowed ? 1 : 2));
-    } else {
+    if (!reply) {
         g_message("caller %s: credentials unavailable (%s); denied", sender, error->message);
+        check_finish(check, FALSE);
+        return;
     }
-    check->done(check->invocation, allowed, check->user_data);
-    g_object_unref(check->invocation);
-    g_free(check);
+    g_autoptr(GVariant) creds = g_variant_get_child_value(reply, 0);
+    gboolean allowed = credentials_allow(check->auth, creds, sender);
+    if (g_hash_table_size(check->auth->allowed) >= AUTH_CACHE_MAX)
+        g_hash_table_remove_all(check->auth->allowed);
+    g_hash_table_insert(check->auth->allowed, g_strdup(sender), GINT_TO_POINTER(allowed ? 1 : 2));
+    if (allowed)
+        check_finish(check, TRUE);
+    else
+        ask_polkit(check);
 }
 
 void gd_auth_check(GdAuth *auth, GDBusMethodInvocation *invocation, GdAuthDoneFunc done,
@@ -94,16 +170,21 @@ void gd_auth_check(GdAuth *auth, GDBusMethodInvocation *invocation, GdAuthDoneFu
         done(invocation, FALSE, user_data);
         return;
     }
-    gpointer cached = g_hash_table_lookup(auth->allowed, sender);
-    if (cached) {
-        done(invocation, GPOINTER_TO_INT(cached) == 1, user_data);
-        return;
-    }
     Check *check = g_new0(Check, 1);
     check->auth = auth;
     check->invocation = g_object_ref(invocation);
     check->done = done;
     check->user_data = user_data;
+    /* Credentials are cached per unique name; polkit's answers are not
+     * (they may be temporary or depend on the session). */
+    gpointer cached = g_hash_table_lookup(auth->allowed, sender);
+    if (cached) {
+        if (GPOINTER_TO_INT(cached) == 1)
+            check_finish(check, TRUE);
+        else
+            ask_polkit(check);
+        return;
+    }
     g_dbus_connection_call(auth->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                            "org.freedesktop.DBus", "GetConnectionCredentials",
                            g_variant_new("(s)", sender), G_VARIANT_TYPE("(a{sv})"),

@@ -67,7 +67,10 @@ typedef void (*GdAuthDoneFunc)(GDBusMethodInvocation *invocation, gboolean allow
 typedef struct GdAuth GdAuth;
 GdAuth *gd_auth_new(GDBusConnection *conn, gint64 admin_gid);
 void gd_auth_free(GdAuth *auth);
-/* Asks the bus for the caller's credentials (cached per unique name). */
+/* The polkit action of a mutating method, or NULL. */
+const char *gd_auth_action_for(const char *method);
+/* Root and the admin group from the caller's credentials (cached per
+ * unique name); anyone else if polkit on the bus authorizes the action. */
 void gd_auth_check(GdAuth *auth, GDBusMethodInvocation *invocation, GdAuthDoneFunc done,
                    gpointer user_data);
 

@@ -806,8 +806,10 @@ static void authorized_cb(GDBusMethodInvocation *invocation, gboolean allowed, g
     const char *method = g_dbus_method_invocation_get_method_name(invocation);
     if (!allowed) {
         return_error(invocation, GD_BUS_ERROR_ACCESS_DENIED,
-                     "%s changes network configuration: only root%s may call it", method,
-                     bus->options.admin_gid >= 0 ? " and the admin group" : "");
+                     "%s changes network configuration: only root%s may call it, or a caller "
+                     "polkit authorizes for %s",
+                     method, bus->options.admin_gid >= 0 ? " and the admin group" : "",
+                     gd_auth_action_for(method));
         return;
     }
     /* Validation reads the cache: it must show the caller's earlier changes. */
