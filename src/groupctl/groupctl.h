@@ -90,6 +90,9 @@ void jw_print(JsonW *w);
 void json_escape(GString *s, const char *text);
 /* Any GVariant as JSON: a{s*} as an object, variants unwrapped. */
 void jw_gvariant(JsonW *w, GVariant *v);
+/* An object of the given keys of an a{sv} dict, in that order (null for a
+ * key the dict lacks): stable keys whatever groupd sends. */
+void jw_dict_object(JsonW *w, GVariant *dict, const char *const *keys, size_t n_keys);
 /* A property value for a human: strings as is, arrays joined with ", ". */
 char *gvariant_text(GVariant *v);
 

@@ -281,3 +281,17 @@ char *gvariant_text(GVariant *v)
     }
     return g_variant_print(v, FALSE);
 }
+
+void jw_dict_object(JsonW *w, GVariant *dict, const char *const *keys, size_t n_keys)
+{
+    jw_obj_begin(w);
+    for (size_t k = 0; k < n_keys; k++) {
+        g_autoptr(GVariant) v = g_variant_lookup_value(dict, keys[k], NULL);
+        jw_key(w, keys[k]);
+        if (v)
+            jw_gvariant(w, v);
+        else
+            jw_null(w);
+    }
+    jw_obj_end(w);
+}

@@ -63,16 +63,7 @@ int verb_list(Ctl *ctl, int argc, char **argv)
             GVariant *g = groups->pdata[i];
             static const char *const keys[] = {"Id",  "Name",  "MemberCount",
                                                "MTU", "State", "Drifted"};
-            jw_obj_begin(&w);
-            for (size_t k = 0; k < G_N_ELEMENTS(keys); k++) {
-                g_autoptr(GVariant) v = g_variant_lookup_value(g, keys[k], NULL);
-                jw_key(&w, keys[k]);
-                if (v)
-                    jw_gvariant(&w, v);
-                else
-                    jw_null(&w);
-            }
-            jw_obj_end(&w);
+            jw_dict_object(&w, g, keys, G_N_ELEMENTS(keys));
         }
         jw_arr_end(&w);
         jw_obj_end(&w);

@@ -26,16 +26,7 @@ int verb_show(Ctl *ctl, int argc, char **argv)
     if (ctl->json) {
         JsonW w;
         jw_init(&w);
-        jw_obj_begin(&w);
-        for (size_t k = 0; k < G_N_ELEMENTS(keys); k++) {
-            g_autoptr(GVariant) v = g_variant_lookup_value(props, keys[k], NULL);
-            jw_key(&w, keys[k]);
-            if (v)
-                jw_gvariant(&w, v);
-            else
-                jw_null(&w);
-        }
-        jw_obj_end(&w);
+        jw_dict_object(&w, props, keys, G_N_ELEMENTS(keys));
         jw_print(&w);
         return EXIT_OK;
     }
