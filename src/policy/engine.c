@@ -571,27 +571,6 @@ void gd_engine_reload(GdEngine *engine, gboolean dry_run, GdEngineDoneFunc done,
     reconcile(engine, TRIGGER_RELOAD, done, user_data);
 }
 
-static void merge(GdNlLinkChange *into, const GdNlLinkChange *over)
-{
-    if (over->set_mtu) {
-        into->set_mtu = true;
-        into->mtu = over->mtu;
-    }
-    if (over->set_state) {
-        into->set_state = true;
-        into->up = over->up;
-    }
-    if (over->set_hwaddr) {
-        into->set_hwaddr = true;
-        memcpy(into->hwaddr, over->hwaddr, sizeof(into->hwaddr));
-        into->hwaddr_len = over->hwaddr_len;
-    }
-    if (over->set_txqlen) {
-        into->set_txqlen = true;
-        into->txqlen = over->txqlen;
-    }
-}
-
 gboolean gd_engine_set_override(GdEngine *engine, uint32_t id, const GdNlLinkChange *change,
                                 GdNlLinkChange *previous, gboolean *had_previous)
 {
@@ -603,7 +582,7 @@ gboolean gd_engine_set_override(GdEngine *engine, uint32_t id, const GdNlLinkCha
         *previous = *current;
     else
         current = g_new0(GdNlLinkChange, 1);
-    merge(current, change);
+    gd_link_change_merge(current, change);
     g_hash_table_replace(engine->overrides, GUINT_TO_POINTER(id), current);
     guint count = GPOINTER_TO_UINT(g_hash_table_lookup(engine->inflight, GUINT_TO_POINTER(id)));
     g_hash_table_insert(engine->inflight, GUINT_TO_POINTER(id), GUINT_TO_POINTER(count + 1));
@@ -644,7 +623,7 @@ gboolean gd_engine_group_state(GdEngine *engine, uint32_t id, GdEngineGroupState
     state->addresses = policy->addresses;
     const GdNlLinkChange *override = g_hash_table_lookup(engine->overrides, GUINT_TO_POINTER(id));
     if (override) {
-        merge(&state->desired, override);
+        gd_link_change_merge(&state->desired, override);
         state->overridden = TRUE;
     }
     GroupState *gs = g_hash_table_lookup(engine->groups, GUINT_TO_POINTER(id));

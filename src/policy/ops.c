@@ -82,6 +82,27 @@ GPtrArray *gd_op_validate_change(GPtrArray *members, const GdNlLinkChange *chang
     return problems;
 }
 
+void gd_link_change_merge(GdNlLinkChange *into, const GdNlLinkChange *over)
+{
+    if (over->set_mtu) {
+        into->set_mtu = true;
+        into->mtu = over->mtu;
+    }
+    if (over->set_state) {
+        into->set_state = true;
+        into->up = over->up;
+    }
+    if (over->set_hwaddr) {
+        into->set_hwaddr = true;
+        memcpy(into->hwaddr, over->hwaddr, sizeof(into->hwaddr));
+        into->hwaddr_len = over->hwaddr_len;
+    }
+    if (over->set_txqlen) {
+        into->set_txqlen = true;
+        into->txqlen = over->txqlen;
+    }
+}
+
 gboolean gd_link_matches_change(const GdLink *link, const GdNlLinkChange *change)
 {
     if (change->set_mtu && link->nl.mtu != change->mtu)

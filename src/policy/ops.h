@@ -49,6 +49,8 @@ const char *gd_op_kind_name(GdOpKind kind);
 /* Problems that make change fail on some members, each naming the member
  * ("veth0: MTU 70000 above its maximum 65535"). Empty when none. */
 GPtrArray *gd_op_validate_change(GPtrArray *members, const GdNlLinkChange *change);
+/* Copies the attributes over sets into into (over wins). */
+void gd_link_change_merge(GdNlLinkChange *into, const GdNlLinkChange *over);
 /* Whether link already shows every attribute of change. */
 gboolean gd_link_matches_change(const GdLink *link, const GdNlLinkChange *change);
 gboolean gd_link_has_addr(const GdLink *link, const GdNlAddr *addr);

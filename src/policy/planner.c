@@ -45,36 +45,6 @@ static gboolean attr_only(const GdNlLinkChange *from, Attr attr, GdNlLinkChange 
     return FALSE;
 }
 
-static void merge_change(GdNlLinkChange *into, const GdNlLinkChange *over)
-{
-    for (Attr a = 0; a < N_ATTRS; a++) {
-        GdNlLinkChange one;
-        if (!attr_only(over, a, &one))
-            continue;
-        switch (a) {
-        case ATTR_MTU:
-            into->set_mtu = true;
-            into->mtu = one.mtu;
-            break;
-        case ATTR_STATE:
-            into->set_state = true;
-            into->up = one.up;
-            break;
-        case ATTR_HWADDR:
-            into->set_hwaddr = true;
-            memcpy(into->hwaddr, one.hwaddr, sizeof(into->hwaddr));
-            into->hwaddr_len = one.hwaddr_len;
-            break;
-        case ATTR_TXQLEN:
-            into->set_txqlen = true;
-            into->txqlen = one.txqlen;
-            break;
-        case N_ATTRS:
-            break;
-        }
-    }
-}
-
 gboolean gd_plan_change_is_empty(const GdNlLinkChange *change)
 {
     return !change->set_mtu && !change->set_state && !change->set_hwaddr && !change->set_txqlen;
@@ -131,7 +101,7 @@ static GdPlanGroup *plan_group_new(const GdGroupPolicy *policy, GHashTable *over
     const GdNlLinkChange *override =
         overrides ? g_hash_table_lookup(overrides, GUINT_TO_POINTER(policy->id)) : NULL;
     if (override) {
-        merge_change(&group->desired, override);
+        gd_link_change_merge(&group->desired, override);
         group->overridden = TRUE;
     }
     group->moves = g_array_new(FALSE, FALSE, sizeof(GdPlanMove));
@@ -167,7 +137,7 @@ static void plan_change(GdPlanGroup *group, GPtrArray *future)
             continue;
         for (guint i = 0; i < future->len; i++) {
             if (!gd_link_matches_change(future->pdata[i], &one)) {
-                merge_change(&group->change, &one);
+                gd_link_change_merge(&group->change, &one);
                 break;
             }
         }
