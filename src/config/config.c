@@ -838,6 +838,22 @@ GdGroupPolicy *gd_group_policy_parse(const char *path, const char *data, gsize l
 /* ---- files ---- */
 
 /* Reads an open regular file of at most MAX_FILE_SIZE bytes. */
+/* Configuration decides what a privileged daemon does to the network: it
+ * must be root's (or the daemon's own user's), and writable by nobody else. */
+static gboolean trusted(Report *r, const struct stat *st)
+{
+    if (st->st_uid != 0 && st->st_uid != geteuid()) {
+        report_file(r, "owned by uid %u, not root: refused", (unsigned)st->st_uid);
+        return FALSE;
+    }
+    if ((st->st_mode & S_IWOTH) || ((st->st_mode & S_IWGRP) && st->st_gid != 0)) {
+        report_file(r, "writable by users other than root (mode %04o): refused",
+                    (unsigned)(st->st_mode & 07777));
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static gboolean read_fd(Report *r, int fd, char **data, gsize *len)
 {
     struct stat st;
@@ -849,6 +865,8 @@ static gboolean read_fd(Report *r, int fd, char **data, gsize *len)
         report_file(r, "not a regular file");
         return FALSE;
     }
+    if (!trusted(r, &st))
+        return FALSE;
     /* The size is a hint: the file may change while it is read. */
     g_autoptr(GByteArray) buf = g_byte_array_sized_new((guint)MIN(st.st_size, MAX_FILE_SIZE) + 1);
     for (;;) {
@@ -961,6 +979,12 @@ static void list_group_dir(const char *dir, GHashTable *files, GPtrArray *real_d
             report_file(&r, "not a directory");
         else
             report_file(&r, "cannot open: %s", g_strerror(errno));
+        return;
+    }
+    struct stat st;
+    if (fstat(dirfd(d), &st) < 0 || !trusted(&r, &st)) {
+        /* A directory others may write to could hold anything: none of it. */
+        closedir(d);
         return;
     }
     char *real = realpath(dir, NULL);

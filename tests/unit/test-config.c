@@ -1135,6 +1135,27 @@ static void test_load_not_a_directory(Tree *t, gconstpointer data)
     g_assert_null(config);
 }
 
+static void test_load_writable_by_others(Tree *t, gconstpointer data)
+{
+    /* A file or directory others may write to is refused, with every other
+     * error, and nothing of the configuration is used. */
+    tree_write(t, ADMIN "10-a.group", "[Group]\nId=1\n");
+    tree_write(t, ADMIN "20-b.group", "[Group]\nId=2\n");
+    tree_write(t, RUNTIME "30-c.group", "[Group]\nId=3\n");
+    g_autofree char *file = tree_path(t, ADMIN "20-b.group");
+    g_autofree char *dir = tree_path(t, "run/groupd/groups.d");
+    g_assert_cmpint(chmod(file, 0666), ==, 0);
+    g_assert_cmpint(chmod(dir, 0777), ==, 0);
+    g_autoptr(GPtrArray) errors = new_errors();
+    g_autoptr(GdConfig) config = tree_load(t, errors);
+    g_autofree char *m1 =
+        msg(t, ADMIN "20-b.group", ": writable by users other than root (mode 0666): refused");
+    g_autofree char *m2 =
+        msg(t, "run/groupd/groups.d", ": writable by users other than root (mode 0777): refused");
+    assert_errors(errors, (const char *const[]){m2, m1, NULL});
+    g_assert_null(config);
+}
+
 static void test_load_first_match(Tree *t, gconstpointer data)
 {
     tree_write(t, ADMIN "10-ppp.group", "[Group]\nName=ppp\n[Match]\nName=ppp*\n");
@@ -1193,6 +1214,7 @@ int main(int argc, char **argv)
     TREE_TEST("/config/load/bad-files", test_load_bad_files);
     TREE_TEST("/config/load/bad-daemon-conf", test_load_bad_daemon_conf);
     TREE_TEST("/config/load/not-a-directory", test_load_not_a_directory);
+    TREE_TEST("/config/load/writable-by-others", test_load_writable_by_others);
     TREE_TEST("/config/load/first-match", test_load_first_match);
     return g_test_run();
 }
