@@ -26,7 +26,7 @@ struct GdBus {
     guint publications;
     /* Work left after replies: reading what the kernel did into the cache
      * and publishing it (see defer_release). */
-    GQueue deferred;
+    guint deferred_releases;
     guint deferred_timer;
     gboolean flushing;
 };
@@ -397,26 +397,12 @@ static gboolean check_capacity(GdBus *bus, GError **error)
  * so no caller sees the state before its own change. */
 #define DEFER_PUBLICATION_MS 10
 
-typedef struct {
-    GArray *refresh; /* ifindexes to read back (group moves), or NULL */
-} Deferred;
-
 static void run_deferred(GdBus *bus)
 {
-    Deferred *deferred;
     g_clear_handle_id(&bus->deferred_timer, g_source_remove);
     bus->flushing = TRUE;
-    while ((deferred = g_queue_pop_head(&bus->deferred))) {
-        if (deferred->refresh) {
-            /* The kernel announces no group change of a DOWN link. */
-            gd_cache_process_events(bus->cache);
-            gd_cache_refresh_links(bus->cache, (const int *)(void *)deferred->refresh->data,
-                                   deferred->refresh->len);
-            g_array_unref(deferred->refresh);
-        }
+    for (; bus->deferred_releases > 0; bus->deferred_releases--)
         gd_cache_release(bus->cache);
-        g_free(deferred);
-    }
     bus->flushing = FALSE;
 }
 
@@ -428,19 +414,17 @@ static gboolean deferred_cb(gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
-/* After a reply: release the cache hold (and read back refresh) soon. */
-static void defer_release(GdBus *bus, GArray *refresh)
+/* After a reply: release the cache hold (and so publish) soon. */
+static void defer_release(GdBus *bus)
 {
-    Deferred *deferred = g_new0(Deferred, 1);
-    deferred->refresh = refresh ? g_array_ref(refresh) : NULL;
-    g_queue_push_tail(&bus->deferred, deferred);
+    bus->deferred_releases++;
     if (!bus->deferred_timer)
         bus->deferred_timer = g_timeout_add(DEFER_PUBLICATION_MS, deferred_cb, bus);
 }
 
 void gd_bus_flush(GdBus *bus)
 {
-    if (!bus->flushing && !g_queue_is_empty(&bus->deferred))
+    if (!bus->flushing && bus->deferred_releases > 0)
         run_deferred(bus);
 }
 
@@ -463,7 +447,7 @@ static void group_change_done(GdOp *op, gpointer user_data)
          * after, before the loop dispatches anything else, so a caller's
          * next read already sees them. */
         g_dbus_method_invocation_return_value(g_steal_pointer(&call->invocation), NULL);
-        defer_release(bus, NULL);
+        defer_release(bus);
         if (call->overrode)
             gd_engine_override_done(bus->engine, op->group, TRUE, NULL, FALSE);
         g_message("group %s: changed %u members in %.1f ms", label, op->targets->len,
@@ -569,8 +553,16 @@ static void set_link_group_done(GdOp *op, gpointer user_data)
     guint moved = 0;
     for (guint i = 0; i < op->targets->len; i++)
         moved += op->acks[i].error == 0 ? 1 : 0;
+    /* A move can create or remove group objects, and a Get on an object
+     * that is not exported yet is answered by GDBus itself, before any
+     * flush of ours: publish before the reply. The kernel announces no
+     * group change of a DOWN link, so they are read back first. */
+    gd_bus_flush(call->bus);
+    gd_cache_process_events(call->bus->cache);
+    gd_cache_refresh_links(call->bus->cache, (const int *)(void *)op->targets->data,
+                           op->targets->len);
+    gd_cache_release(call->bus->cache);
     per_link_done(call, moved);
-    defer_release(call->bus, op->targets);
 }
 
 static void address_done(GdOp *op, gpointer user_data)
@@ -578,7 +570,7 @@ static void address_done(GdOp *op, gpointer user_data)
     g_autoptr(Call) call = user_data;
     call->op = op;
     per_link_done(call, 0);
-    defer_release(call->bus, NULL);
+    defer_release(call->bus);
 }
 
 /* ---- method bodies (after authorization) ---- */
@@ -965,7 +957,6 @@ GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdExecutor *executor, G
         bus->options.max_pending = 64;
     bus->auth = gd_auth_new(conn, options->admin_gid);
     bus->groups = g_hash_table_new_full(NULL, NULL, NULL, g_object_unref);
-    g_queue_init(&bus->deferred);
 
     bus->manager = gd_bus_manager_skeleton_new();
     gd_bus_manager_set_version(bus->manager, options->version);
