@@ -9,7 +9,9 @@
 
 #include <errno.h>
 #include <glib-unix.h>
+#include <cap-ng.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <locale.h>
 #include <stdio.h>
 #include <systemd/sd-daemon.h>
@@ -115,6 +117,33 @@ static gboolean reload_cb(gpointer user_data)
     g_message("reloading on SIGHUP");
     gd_engine_reload(daemon->engine, FALSE, reload_done_cb, daemon);
     return G_SOURCE_CONTINUE;
+}
+
+/* Once the sockets are open, groupd needs CAP_NET_ADMIN (the kernel checks
+ * it on every rtnetlink change, at sendmsg() time) and nothing else: run
+ * as root by hand, it keeps only that; under its unit it has only that. */
+static void drop_capabilities(void)
+{
+    if (capng_get_caps_process() < 0) {
+        g_warning("cannot read this process's capabilities; keeping them");
+        return;
+    }
+    if (capng_have_capabilities(CAPNG_SELECT_CAPS) == CAPNG_NONE)
+        return;
+    gboolean net_admin = capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_ADMIN);
+    capng_clear(CAPNG_SELECT_ALL);
+    if (net_admin)
+        capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
+                     CAP_NET_ADMIN);
+    /* The bounding set needs CAP_SETPCAP, which the unit does not grant
+     * (its CapabilityBoundingSet= already holds only CAP_NET_ADMIN). */
+    int r = capng_apply(CAPNG_SELECT_ALL);
+    if (r < 0)
+        r = capng_apply(CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT);
+    if (r < 0)
+        g_warning("dropping capabilities failed (%d); keeping them", r);
+    else
+        g_message("capabilities dropped: %s", net_admin ? "only CAP_NET_ADMIN left" : "none left");
 }
 
 static gboolean quit_cb(gpointer user_data)
@@ -268,6 +297,7 @@ int main(int argc, char **argv)
         return 1;
     }
     g_dbus_connection_set_exit_on_close(conn, FALSE);
+    drop_capabilities();
 
     const GdBusOptions options = {
         .version = GROUPD_VERSION,
