@@ -165,9 +165,12 @@ static GVariant *iface_get_properties(GDBusInterfaceSkeleton *skeleton)
     GDBusInterfaceInfo *info = gd_bus_group_interface_info();
     GVariantBuilder b;
     g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
-    for (guint i = 0; info->properties[i]; i++)
-        g_variant_builder_add(&b, "{sv}", info->properties[i]->name,
-                              property_value(self, info->properties[i]->name));
+    for (guint i = 0; info->properties[i]; i++) {
+        /* property_value() returns a new reference, floating or not. */
+        g_autoptr(GVariant) value =
+            g_variant_ref_sink(property_value(self, info->properties[i]->name));
+        g_variant_builder_add(&b, "{sv}", info->properties[i]->name, value);
+    }
     return g_variant_builder_end(&b);
 }
 

@@ -615,7 +615,7 @@ static void do_set_group(GdBus *bus, GDBusMethodInvocation *invocation)
 
     Call *call = g_new0(Call, 1);
     call->bus = bus;
-    call->invocation = g_object_ref(invocation);
+    call->invocation = invocation; /* the reply consumes the handler's reference */
     call->op = gd_op_new(GD_OP_GROUP_CHANGE, id);
     call->op->change = change;
     call->already = g_hash_table_new(NULL, NULL);
@@ -696,7 +696,7 @@ static void do_set_link_group(GdBus *bus, GDBusMethodInvocation *invocation)
     g_ptr_array_unref(call->names);
     call->names = g_steal_pointer(&copies);
     call->bus = bus;
-    call->invocation = g_object_ref(invocation);
+    call->invocation = invocation; /* the reply consumes the handler's reference */
     guard = NULL;
     submit(call, set_link_group_done);
 }
@@ -755,7 +755,7 @@ static void do_group_address(GdBus *bus, GDBusMethodInvocation *invocation, gboo
         return;
     }
     call->bus = bus;
-    call->invocation = g_object_ref(invocation);
+    call->invocation = invocation; /* the reply consumes the handler's reference */
     guard = NULL;
     submit(call, address_done);
 }

@@ -289,6 +289,9 @@ int main(int argc, char **argv)
         g_critical("reading links from the kernel: %s", g_strerror(-r));
         return 1;
     }
+    /* Capabilities are per thread: drop them before GDBus, GTask and the
+     * signal sources start any. */
+    drop_capabilities();
     g_autoptr(GDBusConnection) conn =
         connect_bus(bus_address, bus_kind ? bus_kind : "system", &error);
     if (!conn) {
@@ -297,7 +300,6 @@ int main(int argc, char **argv)
         return 1;
     }
     g_dbus_connection_set_exit_on_close(conn, FALSE);
-    drop_capabilities();
 
     const GdBusOptions options = {
         .version = GROUPD_VERSION,
