@@ -58,10 +58,10 @@ stage "build"
 meson compile -C "$BUILD" || fail_stage "the build failed"
 
 # --- unit tests --------------------------------------------------------------
-stage "unit tests (meson test --suite unit)"
+stage "unit tests and fuzz corpus replay (meson test --suite unit --suite fuzz)"
 rm -f "$BUILD/meson-logs/testlog.json"
 meson_rc=0
-meson test -C "$BUILD" --suite unit --print-errorlogs </dev/null || meson_rc=$?
+meson test -C "$BUILD" --suite unit --suite fuzz --print-errorlogs </dev/null || meson_rc=$?
 read -r u_pass u_fail < <("$PY" - "$BUILD/meson-logs/testlog.json" <<'EOF'
 import json, sys
 ok = bad = 0

@@ -61,12 +61,27 @@ static void add_name(GdGroupNames *names, uint32_t id, const char *name)
 {
     const char *old = g_hash_table_lookup(names->by_id, GUINT_TO_POINTER(id));
     gpointer owner;
+    g_autofree char *renamed = NULL;
     if (old && g_hash_table_lookup_extended(names->by_name, old, NULL, &owner) &&
-        GPOINTER_TO_UINT(owner) == id)
+        GPOINTER_TO_UINT(owner) == id) {
         g_hash_table_remove(names->by_name, old);
+        renamed = g_strdup(old);
+    }
     char *copy = g_strdup(name);
     g_hash_table_replace(names->by_name, copy, GUINT_TO_POINTER(id));
     g_hash_table_insert(names->by_id, GUINT_TO_POINTER(id), copy);
+    if (renamed && !g_str_equal(renamed, name)) {
+        /* Another id may still carry the old name ("20 dup", "21 dup",
+         * "21 x"): the name resolves to it again. */
+        GHashTableIter iter;
+        gpointer key, value;
+        g_hash_table_iter_init(&iter, names->by_id);
+        while (g_hash_table_iter_next(&iter, &key, &value))
+            if (g_str_equal(value, renamed)) {
+                g_hash_table_replace(names->by_name, value, key);
+                break;
+            }
+    }
 }
 
 GdGroupNames *gd_group_names_parse(const char *data, gsize len, GPtrArray *warnings)

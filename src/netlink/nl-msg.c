@@ -8,6 +8,7 @@
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -188,10 +189,19 @@ static void attr_string(const struct nlattr *attr, char *out, size_t size)
  * of the message; such a message is truncated. */
 static bool attrs_complete(const struct nlmsghdr *nlh, unsigned offset)
 {
-    const struct nlattr *attr;
-    const char *next = mnl_nlmsg_get_payload_offset(nlh, offset);
-    mnl_attr_for_each(attr, nlh, offset) next = (const char *)mnl_attr_next(attr);
-    return next >= (const char *)mnl_nlmsg_get_payload_tail(nlh);
+    /* libmnl walks attributes up to MNL_ALIGN(nlmsg_len): an attribute may
+     * then end up to 3 bytes past the message. Every attribute must lie
+     * within nlmsg_len, and together they must fill the message. */
+    const char *end = (const char *)nlh + nlh->nlmsg_len;
+    const char *p = mnl_nlmsg_get_payload_offset(nlh, offset);
+    while (p < end) {
+        const struct nlattr *attr = (const struct nlattr *)p;
+        if (end - p < (ptrdiff_t)sizeof(*attr) || attr->nla_len < sizeof(*attr) ||
+            attr->nla_len > end - p)
+            return false;
+        p += MNL_ALIGN(attr->nla_len);
+    }
+    return true;
 }
 
 int gd_nl_parse_link(const struct nlmsghdr *nlh, GdNlLink *out)

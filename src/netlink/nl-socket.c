@@ -167,8 +167,9 @@ int gd_nl_socket_drain(GdNlSocket *sock, guint max_datagrams, GdNlMessageFunc fu
         }
         if (n < 0)
             return (int)n;
+        int left = (int)n;
         for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)sock->buffer;
-             mnl_nlmsg_ok(nlh, (int)n); nlh = mnl_nlmsg_next(nlh, (int *)&n))
+             mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
             func(nlh, user_data);
     }
     return overrun ? -ENOBUFS : 0;
@@ -215,8 +216,9 @@ int gd_nl_transact(GdNlSocket *sock, const void *buf, size_t len, uint32_t first
             r = (int)got;
             goto lost;
         }
+        int left = (int)got;
         for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)sock->buffer;
-             mnl_nlmsg_ok(nlh, (int)got); nlh = mnl_nlmsg_next(nlh, (int *)&got)) {
+             mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
             uint32_t slot = nlh->nlmsg_seq - first_seq;
             if (nlh->nlmsg_pid != sock->portid || slot >= n)
                 continue; /* a late answer to an earlier, abandoned request */
@@ -267,8 +269,9 @@ int gd_nl_dump(GdNlSocket *sock, struct nlmsghdr *request, GdNlMessageFunc func,
             }
             if (got < 0)
                 return (int)got;
+            int left = (int)got;
             for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)sock->buffer;
-                 mnl_nlmsg_ok(nlh, (int)got); nlh = mnl_nlmsg_next(nlh, (int *)&got)) {
+                 mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
                 if (nlh->nlmsg_seq != request->nlmsg_seq || nlh->nlmsg_pid != sock->portid)
                     continue;
                 if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
