@@ -103,7 +103,8 @@ static GVariant *policy_variant(GdGroupIface *self, guint *drifted, const char *
     return g_variant_ref_sink(g_variant_builder_end(&b));
 }
 
-static GVariant *property_value(GdGroupIface *self, const char *name)
+/* Floating, or (Policy) a full reference. */
+static GVariant *make_property_value(GdGroupIface *self, const char *name)
 {
     if (g_str_equal(name, "Policy"))
         return g_variant_ref(self->policy);
@@ -126,6 +127,15 @@ static GVariant *property_value(GdGroupIface *self, const char *name)
     if (g_str_equal(name, "TxQueueLength"))
         return g_variant_new_uint32(self->txqlen);
     return NULL;
+}
+
+/* A new full reference to the value of a property, or NULL. */
+static GVariant *property_value(GdGroupIface *self, const char *name)
+{
+    GVariant *value = make_property_value(self, name);
+    if (value && g_variant_is_floating(value))
+        g_variant_ref_sink(value);
+    return value;
 }
 
 static GVariant *get_property_cb(GDBusConnection *conn, const char *sender, const char *path,
@@ -166,9 +176,7 @@ static GVariant *iface_get_properties(GDBusInterfaceSkeleton *skeleton)
     GVariantBuilder b;
     g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
     for (guint i = 0; info->properties[i]; i++) {
-        /* property_value() returns a new reference, floating or not. */
-        g_autoptr(GVariant) value =
-            g_variant_ref_sink(property_value(self, info->properties[i]->name));
+        g_autoptr(GVariant) value = property_value(self, info->properties[i]->name);
         g_variant_builder_add(&b, "{sv}", info->properties[i]->name, value);
     }
     return g_variant_builder_end(&b);

@@ -324,6 +324,8 @@ int main(int argc, char **argv)
     g_main_loop_run(daemon.loop);
 
     g_bus_unown_name(owner);
+    /* Answer every caller before the objects that answer them go. */
+    gd_executor_shutdown(executor);
     g_clear_pointer(&daemon.bus, gd_bus_free);
     g_clear_pointer(&daemon.engine, gd_engine_free);
     g_dbus_connection_flush_sync(conn, NULL, NULL);

@@ -40,12 +40,27 @@ int gd_executor_new(GdExecutor **out)
     return 0;
 }
 
+void gd_executor_shutdown(GdExecutor *executor)
+{
+    /* Queued operations never reach the kernel: their callers are told. */
+    Job *job;
+    while ((job = g_queue_pop_head(&executor->queue))) {
+        job->op->error = -ECANCELED;
+        job->done(job->op, job->user_data);
+        g_free(job);
+    }
+    /* The running one is in the kernel already: let it finish and answer. */
+    while (executor->running)
+        g_main_context_iteration(NULL, TRUE);
+}
+
 void gd_executor_free(GdExecutor *executor)
 {
     if (!executor)
         return;
-    /* Jobs still queued are dropped unanswered: we are exiting. A running
-     * job keeps the executor alive through its task (see run_next). */
+    /* Jobs still queued are dropped unanswered (gd_executor_shutdown()
+     * answers them). A running job keeps the executor alive through its
+     * task (see job_finished_cb). */
     Job *job;
     while ((job = g_queue_pop_head(&executor->queue))) {
         gd_op_free(job->op);

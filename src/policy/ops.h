@@ -69,6 +69,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdExecutor, gd_executor_free)
  * answered, and owns op from then on. Operations run one at a time, in
  * order. */
 void gd_executor_submit(GdExecutor *executor, GdOp *op, GdOpDoneFunc done, gpointer user_data);
+/* On exit: answers queued operations with -ECANCELED and waits (running
+ * the main loop) for the one in the kernel to finish and be answered. */
+void gd_executor_shutdown(GdExecutor *executor);
 /* Operations queued or running. */
 guint gd_executor_pending(GdExecutor *executor);
 /* rtnetlink requests sent and the sendmsg() calls that carried them. */
