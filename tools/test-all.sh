@@ -62,32 +62,7 @@ stage "unit tests and fuzz corpus replay (meson test --suite unit --suite fuzz)"
 rm -f "$BUILD/meson-logs/testlog.json"
 meson_rc=0
 meson test -C "$BUILD" --suite unit --suite fuzz --print-errorlogs </dev/null || meson_rc=$?
-read -r u_pass u_fail < <("$PY" - "$BUILD/meson-logs/testlog.json" <<'EOF'
-import json, sys
-ok = bad = 0
-try:
-    with open(sys.argv[1]) as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            entry = json.loads(line)
-            result = entry.get("result", "")
-            # GTest cases are TAP lines of the test's output: count each one.
-            cases = [l for l in (entry.get("stdout") or "").splitlines()
-                     if l.startswith("ok ") or l.startswith("not ok ")]
-            passed = sum(1 for l in cases if l.startswith("ok ") and "# SKIP" not in l)
-            ok += passed
-            bad += len(cases) - passed
-            if result not in ("OK", "EXPECTEDFAIL") and len(cases) == passed:
-                bad += 1  # FAIL, ERROR, TIMEOUT, SKIP, UNEXPECTEDPASS with no failed case
-            elif not cases and result in ("OK", "EXPECTEDFAIL"):
-                ok += 1
-except FileNotFoundError:
-    pass
-print(ok, bad)
-EOF
-)
+read -r u_pass u_fail < <("$PY" tools/lib/counts.py meson "$BUILD/meson-logs/testlog.json")
 if [ "$meson_rc" -ne 0 ] && [ "$u_fail" -eq 0 ]; then
     echo "test-all: meson test exited with $meson_rc; counting it as one failure" >&2
     u_fail=1
@@ -106,24 +81,7 @@ rm -f "$junit"
 py_rc=0
 GROUPD_BIN="$ROOT/$BUILD/src/groupd" "$PY" -m pytest -q -p no:cacheprovider \
     --junitxml="$junit" tests/integration </dev/null || py_rc=$?
-read -r i_pass i_fail < <("$PY" - "$junit" <<'EOF'
-import sys
-import xml.etree.ElementTree as ET
-try:
-    root = ET.parse(sys.argv[1]).getroot()
-except (FileNotFoundError, ET.ParseError):
-    print(0, 0)
-    sys.exit()
-suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
-ok = bad = 0
-for s in suites:
-    n = int(s.get("tests", 0))
-    b = sum(int(s.get(k, 0)) for k in ("failures", "errors", "skipped"))
-    ok += n - b
-    bad += b
-print(ok, bad)
-EOF
-)
+read -r i_pass i_fail < <("$PY" tools/lib/counts.py junit "$junit")
 if [ "$py_rc" -ne 0 ] && [ "$i_fail" -eq 0 ]; then
     if [ "$py_rc" -eq 5 ]; then
         echo "test-all: pytest collected no integration test; counting it as one failure" >&2

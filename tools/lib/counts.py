@@ -1,0 +1,57 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Pass/fail counts for the test scripts: prints "PASSED FAILED".
+
+    counts.py meson BUILD/meson-logs/testlog.json
+    counts.py junit FILE.xml
+
+meson: every GTest case (a TAP line of the test's output) counts; a test
+that failed without a failed case (a crash, a timeout) counts one failure, a
+test without TAP output counts one. junit: pytest's report; skipped tests
+count as failed (the tests here never skip). A missing file gives "0 0".
+"""
+import json
+import sys
+import xml.etree.ElementTree as ET
+
+
+def meson(path):
+    ok = bad = 0
+    try:
+        with open(path) as f:
+            lines = [l for l in (line.strip() for line in f) if l]
+    except FileNotFoundError:
+        return 0, 0
+    for line in lines:
+        entry = json.loads(line)
+        result = entry.get("result", "")
+        cases = [l for l in (entry.get("stdout") or "").splitlines()
+                 if l.startswith("ok ") or l.startswith("not ok ")]
+        passed = sum(1 for l in cases if l.startswith("ok ") and "# SKIP" not in l)
+        ok += passed
+        bad += len(cases) - passed
+        if result not in ("OK", "EXPECTEDFAIL") and len(cases) == passed:
+            bad += 1  # FAIL, ERROR, TIMEOUT, SKIP, UNEXPECTEDPASS with no failed case
+        elif not cases and result in ("OK", "EXPECTEDFAIL"):
+            ok += 1
+    return ok, bad
+
+
+def junit(path):
+    try:
+        root = ET.parse(path).getroot()
+    except (FileNotFoundError, ET.ParseError):
+        return 0, 0
+    suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
+    ok = bad = 0
+    for s in suites:
+        n = int(s.get("tests", 0))
+        b = sum(int(s.get(k, 0)) for k in ("failures", "errors", "skipped"))
+        ok += n - b
+        bad += b
+    return ok, bad
+
+
+if __name__ == "__main__":
+    kind, path = sys.argv[1], sys.argv[2]
+    print(*{"meson": meson, "junit": junit}[kind](path))
