@@ -48,6 +48,8 @@ struct GdCache {
     gint64 settle_until; /* monotonic; the tail of an operation until then */
     GdCacheChangedFunc on_changed;
     gpointer user_data;
+    GdCacheLinkWatchFunc link_watch; /* at once, not coalesced */
+    gpointer link_watch_data;
 };
 
 static GdChangeSet *change_set_new(void)
@@ -125,11 +127,18 @@ static void note_membership(GdCache *cache, uint32_t group)
     g_hash_table_add(cache->pending->membership, GUINT_TO_POINTER(group));
 }
 
+static void notify_watch(GdCache *cache, int ifindex, uint32_t group)
+{
+    if (cache->link_watch)
+        cache->link_watch(cache, ifindex, group, cache->link_watch_data);
+}
+
 static void note_changed(GdCache *cache, GdLink *link)
 {
     g_hash_table_add(cache->pending->changed, GINT_TO_POINTER(link->nl.ifindex));
     g_hash_table_remove(cache->pending->removed, GINT_TO_POINTER(link->nl.ifindex));
     note_group(cache, link->nl.group);
+    notify_watch(cache, link->nl.ifindex, link->nl.group);
 }
 
 static void group_add(GdCache *cache, uint32_t group, int ifindex)
@@ -157,6 +166,7 @@ static void link_remove(GdCache *cache, GdLink *link)
     int ifindex = link->nl.ifindex;
     g_debug("link %s: removed", link->nl.name);
     note_membership(cache, link->nl.group);
+    notify_watch(cache, ifindex, link->nl.group);
     group_remove(cache, link->nl.group, ifindex);
     if (g_hash_table_lookup(cache->by_name, link->nl.name) == link)
         g_hash_table_remove(cache->by_name, link->nl.name);
@@ -190,6 +200,7 @@ static void link_update(GdCache *cache, const GdNlLink *nl)
     if (memcmp(&link->nl, nl, sizeof(*nl)) == 0)
         return;
     if (link->nl.group != nl->group) {
+        notify_watch(cache, nl->ifindex, link->nl.group);
         note_membership(cache, link->nl.group);
         note_membership(cache, nl->group);
         group_remove(cache, link->nl.group, nl->ifindex);
@@ -615,6 +626,12 @@ GdLink *gd_cache_link_by_index(GdCache *cache, int ifindex)
 GdLink *gd_cache_link_by_name(GdCache *cache, const char *name)
 {
     return g_hash_table_lookup(cache->by_name, name);
+}
+
+void gd_cache_set_link_watch(GdCache *cache, GdCacheLinkWatchFunc func, gpointer user_data)
+{
+    cache->link_watch = func;
+    cache->link_watch_data = user_data;
 }
 
 guint gd_cache_link_count(GdCache *cache)

@@ -36,6 +36,15 @@ gboolean gd_change_set_is_empty(const GdChangeSet *set);
  * socket is drained and no flush hold is active. */
 typedef void (*GdCacheChangedFunc)(GdCache *cache, gpointer user_data);
 
+/* Called on the main loop for every link whose state or addresses changed
+ * (or that was removed: then it is no longer in the cache), as the event is
+ * applied: before coalescing, for reactions that cannot wait (MPTCP
+ * failover). group: the link's group (its old group when it moved, the
+ * watch is then called for both). Keep it cheap: it runs per event. */
+typedef void (*GdCacheLinkWatchFunc)(GdCache *cache, int ifindex, uint32_t group,
+                                     gpointer user_data);
+void gd_cache_set_link_watch(GdCache *cache, GdCacheLinkWatchFunc func, gpointer user_data);
+
 /* A cache without sockets: fed by gd_cache_apply_message() (unit tests). */
 GdCache *gd_cache_new_detached(void);
 /* Opens the event and dump sockets, subscribes, then dumps links and
