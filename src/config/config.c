@@ -230,15 +230,20 @@ static gboolean known_section(Report *r, GHashTable *unknown, const Item *item,
     return FALSE;
 }
 
-/* The keys each section accepts ([MPTCP]: any, for now). */
+/* The keys each section accepts. [MPTCP] of groupd.conf is "MPTCP",
+ * that of a group file "MPTCP.group". */
 static gboolean known_key(const char *section, const char *key)
 {
-    static const char *const keys[][7] = {
+    static const char *const keys[][14] = {
         {"Daemon", "RepairDrift", "AdminGroup", "NetlinkReceiveBuffer", "DriftDebounceSec", NULL},
         {"Group", "Name", "Id", NULL},
         {"Match", "Name", "Kind", "Type", "Driver", "MACAddress", "Group"},
         {"Link", "MTU", "State", "MACAddress", "TxQueueLength", NULL},
         {"Address", "Address", NULL},
+        {"MPTCP", "Mode", "Preference", "HoldDownSec", "FlapThreshold", "FlapWindowSec",
+         "HoldDownMaxSec", "StaleLossCount", "RelaxRpFilter", "Subflows", "AddAddrAccepted",
+         "Owner", "StallDetectMSec", NULL},
+        {"MPTCP.group", "Endpoint", "Class", "Role", NULL},
     };
     for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
         if (!g_str_equal(keys[i][0], section))
@@ -248,6 +253,15 @@ static gboolean known_key(const char *section, const char *key)
                 return TRUE;
     }
     return FALSE;
+}
+
+int gd_config_check_syntax(const char *path, const char *data, gsize len, GPtrArray *errors)
+{
+    g_autoptr(GPtrArray) own_errors = errors ? NULL : g_ptr_array_new_with_free_func(g_free);
+    Report r = {.path = path, .errors = errors ? errors : own_errors};
+    guint syntax_errors;
+    g_autoptr(GPtrArray) items = scan(&r, data, len, &syntax_errors);
+    return syntax_errors ? -EINVAL : 0;
 }
 
 /* ---- values ---- */
@@ -315,11 +329,89 @@ void gd_daemon_config_init(GdDaemonConfig *config)
     config->admin_group = g_strdup(GD_CONFIG_DEFAULT_ADMIN_GROUP);
     config->netlink_receive_buffer = GD_NL_DEFAULT_RCVBUF;
     config->drift_debounce_msec = GD_CONFIG_DEFAULT_DRIFT_DEBOUNCE_MSEC;
+    config->mptcp = (GdMptcpConfig){
+        .mode = GD_MPTCP_MODE_OFF,
+        .hold_down_msec = 5000,
+        .flap_threshold = 3,
+        .flap_window_msec = 60000,
+        .hold_down_max_msec = 60000,
+        .stale_loss_cnt = 2,
+        .relax_rp_filter = TRUE,
+        .subflows = -1,
+        .add_addr_accepted = -1,
+        .stall_detect_msec = 100,
+    };
 }
 
 void gd_daemon_config_clear(GdDaemonConfig *config)
 {
     g_clear_pointer(&config->admin_group, g_free);
+    g_clear_pointer(&config->mptcp.preference, g_strfreev);
+    g_clear_pointer(&config->mptcp.preference_ids, g_array_unref);
+}
+
+/* ---- MPTCP words ---- */
+
+static const char *const mode_names[] = {
+    [GD_MPTCP_MODE_OFF] = "off",
+    [GD_MPTCP_MODE_FAILOVER] = "failover",
+    [GD_MPTCP_MODE_POWER_SAVE] = "power-save",
+    [GD_MPTCP_MODE_AGGREGATE] = "aggregate",
+};
+
+const char *gd_mptcp_mode_name(GdMptcpMode mode)
+{
+    return (guint)mode < G_N_ELEMENTS(mode_names) ? mode_names[mode] : "off";
+}
+
+int gd_mptcp_mode_parse(const char *text, GdMptcpMode *out)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(mode_names); i++) {
+        if (g_str_equal(text, mode_names[i])) {
+            *out = (GdMptcpMode)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static const struct {
+    const char *name;
+    uint32_t bit;
+} flag_names[] = {
+    {"signal", GD_MPTCP_FLAG_SIGNAL},   {"subflow", GD_MPTCP_FLAG_SUBFLOW},
+    {"backup", GD_MPTCP_FLAG_BACKUP},   {"fullmesh", GD_MPTCP_FLAG_FULLMESH},
+    {"laminar", GD_MPTCP_FLAG_LAMINAR},
+};
+
+int gd_mptcp_flags_parse(const char *text, uint32_t *out, char **bad_word)
+{
+    g_auto(GStrv) words = g_strsplit_set(text, " \t", -1);
+    uint32_t flags = 0;
+    for (guint i = 0; words[i]; i++) {
+        if (!*words[i])
+            continue;
+        guint k = 0;
+        while (k < G_N_ELEMENTS(flag_names) && !g_str_equal(words[i], flag_names[k].name))
+            k++;
+        if (k == G_N_ELEMENTS(flag_names)) {
+            if (bad_word)
+                *bad_word = g_strdup(words[i]);
+            return -EINVAL;
+        }
+        flags |= flag_names[k].bit;
+    }
+    *out = flags;
+    return 0;
+}
+
+GStrv gd_mptcp_flags_names(uint32_t flags)
+{
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+    for (guint k = 0; k < G_N_ELEMENTS(flag_names); k++)
+        if (flags & flag_names[k].bit)
+            g_strv_builder_add(b, flag_names[k].name);
+    return g_strv_builder_end(b);
 }
 
 static gboolean parse_boolean(Report *r, const Item *item, gboolean *out)
@@ -417,6 +509,60 @@ static gboolean parse_seconds(Report *r, const Item *item, guint *out_msec)
     return TRUE;
 }
 
+static void parse_int_or(Report *r, const Item *item, const char *word, int word_value, guint64 min,
+                         guint64 max, int *out)
+{
+    guint64 v;
+    if (word && g_str_equal(item->value, word))
+        *out = word_value;
+    else if (parse_uint(r, item, FALSE, min, max, &v))
+        *out = (int)v;
+}
+
+static void parse_daemon_mptcp_key(Report *r, const Item *item, GdMptcpConfig *m)
+{
+    const char *key = item->key;
+    guint64 v;
+    if (g_str_equal(key, "Mode")) {
+        if (gd_mptcp_mode_parse(item->value, &m->mode) < 0)
+            report_key(r, item->section, key,
+                       "\"%s\" is not one of off, failover, power-save, aggregate", item->value);
+    } else if (g_str_equal(key, "Preference")) {
+        g_auto(GStrv) words = g_strsplit_set(item->value, " \t", -1);
+        g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+        for (guint i = 0; words[i]; i++)
+            if (*words[i])
+                g_strv_builder_add(b, words[i]);
+        g_strfreev(m->preference);
+        m->preference = g_strv_builder_end(b);
+    } else if (g_str_equal(key, "HoldDownSec")) {
+        parse_seconds(r, item, &m->hold_down_msec);
+    } else if (g_str_equal(key, "FlapWindowSec")) {
+        parse_seconds(r, item, &m->flap_window_msec);
+    } else if (g_str_equal(key, "HoldDownMaxSec")) {
+        parse_seconds(r, item, &m->hold_down_max_msec);
+    } else if (g_str_equal(key, "FlapThreshold")) {
+        if (parse_uint(r, item, FALSE, 1, 1000, &v))
+            m->flap_threshold = (guint)v;
+    } else if (g_str_equal(key, "StaleLossCount")) {
+        parse_int_or(r, item, "keep", -1, 1, 255, &m->stale_loss_cnt);
+    } else if (g_str_equal(key, "RelaxRpFilter")) {
+        parse_boolean(r, item, &m->relax_rp_filter);
+    } else if (g_str_equal(key, "Subflows")) {
+        parse_int_or(r, item, NULL, 0, 0, GD_MPTCP_MAX_LIMIT, &m->subflows);
+    } else if (g_str_equal(key, "AddAddrAccepted")) {
+        parse_int_or(r, item, NULL, 0, 0, GD_MPTCP_MAX_LIMIT, &m->add_addr_accepted);
+    } else if (g_str_equal(key, "Owner")) {
+        if (g_str_equal(item->value, "groupd") || g_str_equal(item->value, "auto"))
+            m->owner_forced = g_str_equal(item->value, "groupd");
+        else
+            report_key(r, item->section, key, "\"%s\" is not \"auto\" or \"groupd\"", item->value);
+    } else if (g_str_equal(key, "StallDetectMSec")) {
+        if (parse_uint(r, item, FALSE, 0, 10000, &v))
+            m->stall_detect_msec = (guint)v;
+    }
+}
+
 int gd_daemon_config_parse(const char *path, const char *data, gsize len, GdDaemonConfig *out,
                            GPtrArray *errors)
 {
@@ -424,7 +570,7 @@ int gd_daemon_config_parse(const char *path, const char *data, gsize len, GdDaem
     Report report = {.path = path, .errors = errors ? errors : own_errors};
     Report *r = &report;
     guint before = r->errors->len, syntax_errors;
-    const char *const sections[] = {"Daemon", NULL};
+    const char *const sections[] = {"Daemon", "MPTCP", NULL};
     g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_autoptr(GHashTable) unknown = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_autoptr(GPtrArray) items = scan(r, data, len, &syntax_errors);
@@ -439,7 +585,9 @@ int gd_daemon_config_parse(const char *path, const char *data, gsize len, GdDaem
         }
         if (!first_time(r, seen, item) || empty_value(r, item))
             continue;
-        if (g_str_equal(item->key, "RepairDrift")) {
+        if (g_str_equal(item->section, "MPTCP")) {
+            parse_daemon_mptcp_key(r, item, &out->mptcp);
+        } else if (g_str_equal(item->key, "RepairDrift")) {
             parse_boolean(r, item, &out->repair_drift);
         } else if (g_str_equal(item->key, "AdminGroup")) {
             if (!valid_unix_group(item->value)) {
@@ -615,14 +763,6 @@ gboolean gd_match_link(const GdMatch *m, const GdMatchInput *link)
 
 /* ---- *.group ---- */
 
-static void setting_free(gpointer data)
-{
-    GdConfigSetting *setting = data;
-    g_free(setting->key);
-    g_free(setting->value);
-    g_free(setting);
-}
-
 void gd_group_policy_free(GdGroupPolicy *policy)
 {
     if (!policy)
@@ -632,7 +772,7 @@ void gd_group_policy_free(GdGroupPolicy *policy)
     g_free(policy->name);
     gd_match_clear(&policy->match);
     g_clear_pointer(&policy->addresses, g_array_unref);
-    g_clear_pointer(&policy->mptcp, g_ptr_array_unref);
+    g_free(policy->mptcp.link_class);
     g_free(policy);
 }
 
@@ -724,6 +864,33 @@ static void parse_address_key(Report *r, const Item *item, GArray *addresses)
     }
 }
 
+static void parse_group_mptcp_key(Report *r, const Item *item, GdGroupMptcp *m)
+{
+    if (g_str_equal(item->key, "Endpoint")) {
+        g_autofree char *bad = NULL;
+        if (gd_mptcp_flags_parse(item->value, &m->flags, &bad) < 0)
+            report_key(r, item->section, item->key,
+                       "\"%s\" is not an endpoint flag (subflow, signal, backup, fullmesh, "
+                       "laminar)",
+                       bad);
+    } else if (g_str_equal(item->key, "Class")) {
+        const char *const classes[] = {"wlan", "wwan", "ether", NULL};
+        if (!g_strv_contains(classes, item->value)) {
+            report_key(r, item->section, item->key, "\"%s\" is not wlan, wwan or ether",
+                       item->value);
+            return;
+        }
+        g_free(m->link_class);
+        m->link_class = g_strdup(item->value);
+    } else if (g_str_equal(item->key, "Role")) {
+        if (g_str_equal(item->value, "failover") || g_str_equal(item->value, "always"))
+            m->always = g_str_equal(item->value, "always");
+        else
+            report_key(r, item->section, item->key, "\"%s\" is not \"failover\" or \"always\"",
+                       item->value);
+    }
+}
+
 /* Parses one group file; always returns a policy (complete only when
  * nothing was reported). *id_known: policy->id is the file's id. */
 static GdGroupPolicy *parse_group_file(Report *r, const char *data, gsize len,
@@ -740,6 +907,7 @@ static GdGroupPolicy *parse_group_file(Report *r, const char *data, gsize len,
     policy->path = g_strdup(r->path);
     policy->file_name = g_path_get_basename(r->path);
     policy->addresses = g_array_new(FALSE, TRUE, sizeof(GdNlAddr));
+    policy->mptcp.flags = GD_MPTCP_FLAG_SUBFLOW;
     *id_known = FALSE;
 
     for (guint i = 0; i < items->len; i++) {
@@ -747,16 +915,18 @@ static GdGroupPolicy *parse_group_file(Report *r, const char *data, gsize len,
         if (!known_section(r, unknown, item, sections))
             continue;
         if (g_str_equal(item->section, "MPTCP")) {
-            /* Kept raw, repeats included, until issue 4 defines the keys. */
-            if (!policy->mptcp)
-                policy->mptcp = g_ptr_array_new_with_free_func(setting_free);
-            if (item->key) {
-                GdConfigSetting *s = g_new0(GdConfigSetting, 1);
-                s->key = g_strdup(item->key);
-                s->value = g_strdup(item->value);
-                s->line = item->line;
-                g_ptr_array_add(policy->mptcp, s);
+            policy->mptcp.enabled = TRUE;
+            if (!item->key)
+                continue;
+            Item as_group = *item;
+            as_group.section = "MPTCP.group";
+            if (!known_key(as_group.section, item->key)) {
+                report_key(r, item->section, item->key, "unknown key");
+                continue;
             }
+            if (!first_time(r, seen, item) || empty_value(r, item))
+                continue;
+            parse_group_mptcp_key(r, item, &policy->mptcp);
             continue;
         }
         if (!item->key)
@@ -1049,6 +1219,44 @@ static void check_unique(GPtrArray *policies, GPtrArray *errors)
     }
 }
 
+/* [MPTCP] Preference= names groups that have an [MPTCP] section. */
+static void resolve_preference(const char *root, GdConfig *config, const GdGroupNames *names,
+                               GPtrArray *errors)
+{
+    GdMptcpConfig *m = &config->daemon.mptcp;
+    if (!m->preference)
+        return;
+    g_autofree char *path = g_build_filename(root, GD_CONFIG_FILE, NULL);
+    Report r = {.path = path, .errors = errors};
+    m->preference_ids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    for (guint i = 0; m->preference[i]; i++) {
+        const char *word = m->preference[i];
+        uint32_t id = 0;
+        gboolean found = FALSE;
+        for (guint k = 0; k < config->policies->len && !found; k++) {
+            const GdGroupPolicy *p = config->policies->pdata[k];
+            found = p->name && g_str_equal(p->name, word);
+            id = p->id;
+        }
+        if (!found && gd_group_names_resolve(names, word, &id) == 0)
+            found = TRUE;
+        const GdGroupPolicy *p = found ? gd_config_policy_for_group(config, id) : NULL;
+        if (!p || !p->mptcp.enabled) {
+            report_key(&r, "MPTCP", "Preference", "\"%s\" is not a group with an [MPTCP] section",
+                       word);
+            continue;
+        }
+        for (guint k = 0; k < m->preference_ids->len; k++) {
+            if (g_array_index(m->preference_ids, uint32_t, k) == id) {
+                report_key(&r, "MPTCP", "Preference", "\"%s\" is given twice", word);
+                found = FALSE;
+            }
+        }
+        if (found)
+            g_array_append_val(m->preference_ids, id);
+    }
+}
+
 void gd_config_free(GdConfig *config)
 {
     if (!config)
@@ -1105,6 +1313,7 @@ int gd_config_load(const char *root, const GdGroupNames *names, GdConfig **out, 
             g_ptr_array_add(config->policies, g_steal_pointer(&policy));
     }
     check_unique(config->policies, errors);
+    resolve_preference(base, config, names, errors);
     if (errors->len > before) {
         *out = NULL;
         return -EINVAL;

@@ -14,8 +14,7 @@
  *   - Key names are letters, digits and "_-.". Values are taken as written
  *     (no escapes). '#' starts a comment only at the start of a line; a
  *     value containing " #" is refused rather than silently kept.
- *   - A key given twice in one file is an error, except [Address] Address=
- *     and the keys of [MPTCP].
+ *   - A key given twice in one file is an error, except [Address] Address=.
  *   - Every file must be UTF-8 without NUL bytes, at most 1 MiB.
  *
  * Errors are strings, each one of:
@@ -33,6 +32,10 @@
 #include <glib.h>
 #include <stdint.h>
 
+/* Only the line grammar above (sections, keys, values, encoding), no
+ * section or key is checked: 0 or -EINVAL with the messages in errors. */
+int gd_config_check_syntax(const char *path, const char *data, gsize len, GPtrArray *errors);
+
 /* ---- groupd.conf ---- */
 
 #define GD_CONFIG_DEFAULT_ADMIN_GROUP         "netdev"
@@ -41,6 +44,46 @@
 #define GD_CONFIG_MIN_RCVBUF              4096
 #define GD_CONFIG_MAX_RCVBUF              (G_MAXINT32 / 2)
 #define GD_CONFIG_MAX_DRIFT_DEBOUNCE_MSEC (3600 * 1000)
+
+/* MPTCP endpoint flags, the kernel's MPTCP_PM_ADDR_FLAG_* bits. */
+#define GD_MPTCP_FLAG_SIGNAL   (1u << 0)
+#define GD_MPTCP_FLAG_SUBFLOW  (1u << 1)
+#define GD_MPTCP_FLAG_BACKUP   (1u << 2)
+#define GD_MPTCP_FLAG_FULLMESH (1u << 3)
+#define GD_MPTCP_FLAG_LAMINAR  (1u << 5)
+#define GD_MPTCP_MAX_LIMIT     8 /* the kernel's MPTCP_PM_ADDR_MAX and limits */
+
+typedef enum {
+    GD_MPTCP_MODE_OFF,
+    GD_MPTCP_MODE_FAILOVER,
+    GD_MPTCP_MODE_POWER_SAVE,
+    GD_MPTCP_MODE_AGGREGATE,
+} GdMptcpMode;
+
+/* "off", "failover", "power-save", "aggregate"; parse returns -EINVAL. */
+const char *gd_mptcp_mode_name(GdMptcpMode mode);
+int gd_mptcp_mode_parse(const char *text, GdMptcpMode *out);
+/* "subflow backup" ↔ bits; parse returns -EINVAL naming nothing (the
+ * caller reports the word). names: NULL-terminated, g_strfreev(). */
+int gd_mptcp_flags_parse(const char *text, uint32_t *out, char **bad_word);
+GStrv gd_mptcp_flags_names(uint32_t flags);
+
+/* groupd.conf [MPTCP]: the namespace-wide failover policy. */
+typedef struct {
+    GdMptcpMode mode;         /* Mode=, default off */
+    GStrv preference;         /* Preference= as written (names or numbers); NULL: default */
+    GArray *preference_ids;   /* uint32_t, resolved by gd_config_load(); NULL: default */
+    guint hold_down_msec;     /* HoldDownSec=, default 5 s */
+    guint flap_threshold;     /* FlapThreshold=, default 3 failures ... */
+    guint flap_window_msec;   /* ... within FlapWindowSec=, default 60 s ... */
+    guint hold_down_max_msec; /* ... double the hold-down up to HoldDownMaxSec=, default 60 s */
+    int stale_loss_cnt;       /* StaleLossCount= 1..255, default 2; -1 "keep" */
+    gboolean relax_rp_filter; /* RelaxRpFilter=, default yes */
+    int subflows;             /* Subflows= 0..8; -1 (default) leaves the kernel's */
+    int add_addr_accepted;    /* AddAddrAccepted= 0..8; -1 (default) leaves it */
+    gboolean owner_forced;    /* Owner=groupd (default auto) */
+    guint stall_detect_msec;  /* StallDetectMSec= 0..10000, default 100; 0 off */
+} GdMptcpConfig;
 
 /* [Daemon]; every key is optional, unknown sections and keys are errors. */
 typedef struct {
@@ -56,6 +99,7 @@ typedef struct {
     /* DriftDebounceSec=: decimal seconds with at most three decimals
      * ("1", "0.5", "0.025"), 0..3600, stored in milliseconds. Default 1 s. */
     guint drift_debounce_msec;
+    GdMptcpConfig mptcp; /* the [MPTCP] section */
 } GdDaemonConfig;
 
 void gd_daemon_config_init(GdDaemonConfig *config); /* the defaults */
@@ -126,12 +170,13 @@ gboolean gd_match_link(const GdMatch *match, const GdMatchInput *link);
 
 /* ---- *.group files ---- */
 
-/* One raw "Key=Value" (for [MPTCP], which issue 4 will define). */
+/* A group file's [MPTCP] section. */
 typedef struct {
-    char *key;
-    char *value;
-    guint line;
-} GdConfigSetting;
+    gboolean enabled; /* the file has an [MPTCP] section */
+    uint32_t flags;   /* Endpoint=: GD_MPTCP_FLAG_*, default subflow */
+    char *link_class; /* Class= wlan|wwan|ether, or NULL */
+    gboolean always;  /* Role=always: endpoints whatever the mode (default failover) */
+} GdGroupMptcp;
 
 /* One *.group file.
  * [Group]   Id= 0..4294967295 (decimal or 0x…) and/or Name= (an iproute2
@@ -145,7 +190,9 @@ typedef struct {
  *           Several addresses may be given either space-separated in one
  *           Address= or by repeating Address= (also in repeated [Address]
  *           sections); order is kept. The same address twice is an error.
- * [MPTCP]   accepted, kept raw. */
+ * [MPTCP]   Endpoint= flags (subflow, signal, backup, fullmesh, laminar;
+ *           default subflow), Class= wlan|wwan|ether (for links sysfs and
+ *           ARPHRD cannot classify), Role= failover|always. */
 typedef struct {
     char *path;      /* the file as found in its directory (not resolved) */
     char *file_name; /* its base name: identity across directories, sort key */
@@ -154,7 +201,7 @@ typedef struct {
     GdMatch match;
     GdNlLinkChange link; /* what [Link] sets; unset fields are not managed */
     GArray *addresses;   /* GdNlAddr (ifindex 0), file order; never NULL */
-    GPtrArray *mptcp;    /* GdConfigSetting *, file order; NULL without [MPTCP] */
+    GdGroupMptcp mptcp;
 } GdGroupPolicy;
 
 void gd_group_policy_free(GdGroupPolicy *policy);
