@@ -51,10 +51,16 @@ int gd_nl_socket_set_rcvbuf(GdNlSocket *sock, int bytes)
 int gd_nl_socket_open(const unsigned *groups, size_t n_groups, int rcvbuf, int sndbuf,
                       GdNlSocket **out)
 {
+    return gd_nl_socket_open_protocol(NETLINK_ROUTE, groups, n_groups, rcvbuf, sndbuf, out);
+}
+
+int gd_nl_socket_open_protocol(int protocol, const unsigned *groups, size_t n_groups, int rcvbuf,
+                               int sndbuf, GdNlSocket **out)
+{
     g_autofree GdNlSocket *sock = g_new0(GdNlSocket, 1);
     int r;
 
-    sock->mnl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sock->mnl = mnl_socket_open2(protocol, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (!sock->mnl)
         return -errno;
     int fd = mnl_socket_get_fd(sock->mnl);

@@ -127,6 +127,9 @@ void gd_nl_ack_clear(GdNlAck *ack);
  * bytes (0 keeps the default). */
 int gd_nl_socket_open(const unsigned *groups, size_t n_groups, int rcvbuf, int sndbuf,
                       GdNlSocket **out);
+/* The same for another netlink protocol (NETLINK_GENERIC, NETLINK_SOCK_DIAG). */
+int gd_nl_socket_open_protocol(int protocol, const unsigned *groups, size_t n_groups, int rcvbuf,
+                               int sndbuf, GdNlSocket **out);
 void gd_nl_socket_close(GdNlSocket *sock);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdNlSocket, gd_nl_socket_close)
 
