@@ -187,7 +187,7 @@ static void attr_string(const struct nlattr *attr, char *out, size_t size)
 
 /* mnl_attr_parse() stops quietly at an attribute that runs past the end
  * of the message; such a message is truncated. */
-static bool attrs_complete(const struct nlmsghdr *nlh, unsigned offset)
+bool gd_nl_attrs_complete(const struct nlmsghdr *nlh, unsigned offset)
 {
     /* libmnl walks attributes up to MNL_ALIGN(nlmsg_len): an attribute may
      * then end up to 3 bytes past the message. Every attribute must lie
@@ -218,7 +218,7 @@ int gd_nl_parse_link(const struct nlmsghdr *nlh, GdNlLink *out)
 
     const struct nlattr *tb[IFLA_MAX + 1] = {0};
     if (mnl_attr_parse(nlh, sizeof(*ifi), collect_attr, tb) != MNL_CB_OK ||
-        !attrs_complete(nlh, sizeof(*ifi)))
+        !gd_nl_attrs_complete(nlh, sizeof(*ifi)))
         return -EPROTO;
 
     memset(out, 0, sizeof(*out));
@@ -267,7 +267,7 @@ int gd_nl_parse_addr(const struct nlmsghdr *nlh, GdNlAddr *out)
 
     const struct nlattr *tb[IFA_MAX + 1] = {0};
     if (mnl_attr_parse(nlh, sizeof(*ifa), collect_addr_attr, tb) != MNL_CB_OK ||
-        !attrs_complete(nlh, sizeof(*ifa)))
+        !gd_nl_attrs_complete(nlh, sizeof(*ifa)))
         return -EPROTO;
 
     memset(out, 0, sizeof(*out));

@@ -86,6 +86,9 @@ int gd_nl_parse_link(const struct nlmsghdr *nlh, GdNlLink *out);
 int gd_nl_parse_addr(const struct nlmsghdr *nlh, GdNlAddr *out);
 /* NLMSG_ERROR or NLMSG_DONE: the (negative) error and the kernel's extack
  * text (points into the message, or NULL). Returns -EPROTO if malformed. */
+/* TRUE when the attributes after offset bytes of payload lie within
+ * nlmsg_len and fill it (mnl_attr_parse() quietly stops at a truncated one). */
+bool gd_nl_attrs_complete(const struct nlmsghdr *nlh, unsigned offset);
 int gd_nl_parse_status(const struct nlmsghdr *nlh, int *error, const char **extack);
 
 /* "aa:bb:…" ↔ bytes. parse returns the length or a negative errno. */
