@@ -143,6 +143,11 @@ const GdDaemonConfig *gd_engine_daemon_config(GdEngine *engine)
     return &engine->config->daemon;
 }
 
+const GdConfig *gd_engine_config(GdEngine *engine)
+{
+    return engine->config;
+}
+
 /* ---- planning ---- */
 
 static const GdLinkFacts *link_facts(GdEngine *engine, const GdLink *link)

@@ -33,6 +33,8 @@ void gd_engine_free(GdEngine *engine);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdEngine, gd_engine_free)
 
 const GdDaemonConfig *gd_engine_daemon_config(GdEngine *engine);
+/* The running configuration; replaced (a new pointer) by a reload. */
+const GdConfig *gd_engine_config(GdEngine *engine);
 
 /* The first apply; done runs when its operations were answered. */
 void gd_engine_start(GdEngine *engine, GdEngineDoneFunc done, gpointer user_data);
