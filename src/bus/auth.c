@@ -39,6 +39,9 @@ const char *gd_auth_action_for(const char *method)
         return "net.groupd1.group-address";
     if (g_str_equal(method, "Reload"))
         return "net.groupd1.reload";
+    if (g_str_equal(method, "SetMode") || g_str_equal(method, "SetPreference") ||
+        g_str_equal(method, "Failover"))
+        return "net.groupd1.manage-mptcp";
     return NULL;
 }
 

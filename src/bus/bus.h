@@ -7,6 +7,7 @@
 #pragma once
 
 #include "cache/cache.h"
+#include "mptcp/mptcp.h"
 #include "config/group-names.h"
 #include "policy/engine.h"
 #include "policy/ops.h"
@@ -26,6 +27,7 @@ typedef enum {
     GD_BUS_ERROR_DEFAULT_GROUP_PROTECTED,
     GD_BUS_ERROR_KERNEL,
     GD_BUS_ERROR_BUSY,
+    GD_BUS_ERROR_NOT_POSSIBLE,
 } GdBusError;
 
 #define GD_BUS_ERROR (gd_bus_error_quark())
@@ -35,7 +37,8 @@ GQuark gd_bus_error_quark(void);
  * from_kernel: the errno is the kernel's answer to a request (its extack
  * text, if any, is added); otherwise it is groupd's own (-ENODEV: no such
  * link, -ENOENT: no such group, -EINVAL/-ERANGE/-E2BIG: invalid argument,
- * -EBUSY: busy, -EACCES/-EPERM: access denied). */
+ * -EBUSY: busy, -EACCES/-EPERM: access denied, -EHOSTUNREACH: not possible
+ * now, e.g. no other healthy group to fail over to). */
 GError *gd_bus_error_from_errno(int err, gboolean from_kernel, const char *extack,
                                 const char *format, ...) G_GNUC_PRINTF(4, 5);
 
@@ -54,6 +57,15 @@ GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdExecutor *executor, G
 void gd_bus_free(GdBus *bus);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdBus, gd_bus_free)
 
+/* Exports /net/groupd1/mptcp (net.groupd1.Mptcp) for mptcp, which must
+ * outlive bus; and watches NetworkManager's name as another endpoint owner. */
+void gd_bus_export_mptcp(GdBus *bus, GdMptcp *mptcp);
+void gd_bus_unexport_mptcp(GdBus *bus);
+/* The MPTCP manager's changed and active-group callbacks. */
+void gd_bus_mptcp_changed(GdBus *bus);
+void gd_bus_mptcp_active_changed(GdBus *bus, gboolean has_group, uint32_t group,
+                                 gboolean had_previous, uint32_t previous, const char *reason);
+
 /* Publishes the cache's pending changes: LinksChanged, group objects,
  * PropertiesChanged. The cache's changed callback. */
 void gd_bus_publish(GdBus *bus);
@@ -62,9 +74,16 @@ void gd_bus_policy_changed(GdBus *bus);
 
 /* ---- internal to bus/ ---- */
 
+GDBusObjectManagerServer *gd_bus_object_manager(GdBus *bus);
+/* A group as the API names it: its name, else its number (in buf). */
+const char *gd_bus_group_display(GdBus *bus, uint32_t id, char *buf, size_t size);
+/* A group's name or number into its id; FALSE with a typed error. */
+gboolean gd_bus_resolve_group(GdBus *bus, const char *text, uint32_t *id, GError **error);
+typedef struct GdAuth GdAuth;
+GdAuth *gd_bus_auth(GdBus *bus);
+
 typedef void (*GdAuthDoneFunc)(GDBusMethodInvocation *invocation, gboolean allowed,
                                gpointer user_data);
-typedef struct GdAuth GdAuth;
 GdAuth *gd_auth_new(GDBusConnection *conn, gint64 admin_gid);
 void gd_auth_free(GdAuth *auth);
 /* The polkit action of a mutating method, or NULL. */

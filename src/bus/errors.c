@@ -13,6 +13,7 @@ static const GDBusErrorEntry error_entries[] = {
     {GD_BUS_ERROR_DEFAULT_GROUP_PROTECTED, "net.groupd1.Error.DefaultGroupProtected"},
     {GD_BUS_ERROR_KERNEL, "net.groupd1.Error.Kernel"},
     {GD_BUS_ERROR_BUSY, "net.groupd1.Error.Busy"},
+    {GD_BUS_ERROR_NOT_POSSIBLE, "net.groupd1.Error.NotPossible"},
 };
 
 GQuark gd_bus_error_quark(void)
@@ -48,6 +49,8 @@ static GdBusError code_for_errno(int err, gboolean from_kernel)
     case EACCES:
     case EPERM:
         return GD_BUS_ERROR_ACCESS_DENIED;
+    case EHOSTUNREACH:
+        return GD_BUS_ERROR_NOT_POSSIBLE;
     default:
         return GD_BUS_ERROR_KERNEL;
     }

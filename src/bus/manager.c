@@ -996,6 +996,30 @@ GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdExecutor *executor, G
     return bus;
 }
 
+GDBusObjectManagerServer *gd_bus_object_manager(GdBus *bus)
+{
+    return bus->object_manager;
+}
+
+GdAuth *gd_bus_auth(GdBus *bus)
+{
+    return bus->auth;
+}
+
+const char *gd_bus_group_display(GdBus *bus, uint32_t id, char *buf, size_t size)
+{
+    const char *name = gd_bus_group_name(bus->names, bus->engine, id);
+    if (name)
+        return name;
+    g_snprintf(buf, size, "%u", id);
+    return buf;
+}
+
+gboolean gd_bus_resolve_group(GdBus *bus, const char *text, uint32_t *id, GError **error)
+{
+    return resolve_group(bus, text, id, error);
+}
+
 void gd_bus_free(GdBus *bus)
 {
     if (!bus)

@@ -22,6 +22,7 @@ typedef struct {
     GdCache *cache;
     GdBus *bus;
     GdEngine *engine;
+    GdMptcp *mptcp;
     int exit_code;
     gboolean ready;
     gboolean name_owned;
@@ -80,6 +81,25 @@ static void engine_changed_cb(GdEngine *engine, gpointer user_data)
     Daemon *daemon = user_data;
     if (daemon->bus)
         gd_bus_policy_changed(daemon->bus);
+    /* A reload replaces the configuration: MPTCP follows (same pointer: no-op). */
+    if (daemon->mptcp)
+        gd_mptcp_set_config(daemon->mptcp, gd_engine_config(engine));
+}
+
+static void mptcp_changed_cb(GdMptcp *mptcp, gpointer user_data)
+{
+    Daemon *daemon = user_data;
+    if (daemon->bus)
+        gd_bus_mptcp_changed(daemon->bus);
+}
+
+static void mptcp_active_cb(GdMptcp *mptcp, gboolean has_group, uint32_t group,
+                            gboolean had_previous, uint32_t previous, const char *reason,
+                            gpointer user_data)
+{
+    Daemon *daemon = user_data;
+    if (daemon->bus)
+        gd_bus_mptcp_active_changed(daemon->bus, has_group, group, had_previous, previous, reason);
 }
 
 static void notify_ready(Daemon *daemon)
@@ -289,6 +309,12 @@ int main(int argc, char **argv)
         g_critical("reading links from the kernel: %s", g_strerror(-r));
         return 1;
     }
+    r = gd_mptcp_new(daemon.cache, mptcp_changed_cb, mptcp_active_cb, &daemon, &daemon.mptcp);
+    if (r < 0) {
+        g_critical("opening the MPTCP and route sockets: %s", g_strerror(-r));
+        gd_cache_free(daemon.cache);
+        return 1;
+    }
     /* Capabilities are per thread: drop them before GDBus, GTask and the
      * signal sources start any. */
     drop_capabilities();
@@ -296,6 +322,7 @@ int main(int argc, char **argv)
         connect_bus(bus_address, bus_kind ? bus_kind : "system", &error);
     if (!conn) {
         g_critical("connecting to the bus: %s", error->message);
+        gd_mptcp_free(daemon.mptcp);
         gd_cache_free(daemon.cache);
         return 1;
     }
@@ -310,6 +337,8 @@ int main(int argc, char **argv)
     daemon.engine = gd_engine_new(daemon.cache, executor, names, config_root, config,
                                   engine_changed_cb, &daemon);
     daemon.bus = gd_bus_new(conn, daemon.cache, executor, names, daemon.engine, &options);
+    gd_bus_export_mptcp(daemon.bus, daemon.mptcp);
+    gd_mptcp_set_config(daemon.mptcp, gd_engine_config(daemon.engine));
     gd_engine_start(daemon.engine, first_apply_done_cb, &daemon);
     guint owner = g_bus_own_name_on_connection(conn, GD_BUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
                                                name_acquired_cb, name_lost_cb, &daemon, NULL);
@@ -326,7 +355,9 @@ int main(int argc, char **argv)
     g_bus_unown_name(owner);
     /* Answer every caller before the objects that answer them go. */
     gd_executor_shutdown(executor);
+    gd_bus_unexport_mptcp(daemon.bus);
     g_clear_pointer(&daemon.bus, gd_bus_free);
+    g_clear_pointer(&daemon.mptcp, gd_mptcp_free);
     g_clear_pointer(&daemon.engine, gd_engine_free);
     g_dbus_connection_flush_sync(conn, NULL, NULL);
     g_clear_pointer(&executor, gd_executor_free);

@@ -42,6 +42,7 @@ EXPECTED = [
     "/usr/share/dbus-1/system-services/net.groupd1.service",
     "/usr/share/dbus-1/interfaces/net.groupd1.Manager.xml",
     "/usr/share/dbus-1/interfaces/net.groupd1.Group.xml",
+    "/usr/share/dbus-1/interfaces/net.groupd1.Mptcp.xml",
     "/usr/share/polkit-1/actions/net.groupd1.policy",
     "/etc/groupd/groupd.conf",
     "/etc/groupd/groups.d/",

@@ -100,6 +100,10 @@ def test_group_objects(netns, groupd_factory):
         assert client.group_properties(gid) == expected[gid]
 
     objects = client.managed_objects()
-    assert set(objects) == {f"{gdlib.GROUP_PATH_PREFIX}{gid}" for gid in (0, 100, 200)}
+    # The group objects, and the one MPTCP object (net.groupd1.Mptcp).
+    assert set(objects) == {f"{gdlib.GROUP_PATH_PREFIX}{gid}" for gid in (0, 100, 200)} | {
+        "/net/groupd1/mptcp"
+    }
+    assert set(objects["/net/groupd1/mptcp"]) == {"net.groupd1.Mptcp"}
     for gid in (0, 100, 200):
         assert objects[f"{gdlib.GROUP_PATH_PREFIX}{gid}"] == {gdlib.GROUP_IFACE: expected[gid]}

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * /net/groupd1/mptcp: net.groupd1.Mptcp on the generated skeleton. The
+ * properties are recomputed from the MPTCP manager when it says something
+ * changed; the skeleton emits PropertiesChanged only for what differs. */
+#include "bus.h"
+#include "gd-bus-generated.h"
+
+#include <errno.h>
+
+#define MPTCP_PATH GD_BUS_PATH "/mptcp"
+#define NM_NAME    "org.freedesktop.NetworkManager"
+
+typedef struct {
+    GdBus *bus;
+    GdMptcp *mptcp;
+    GdBusMptcp *skeleton;
+    guint nm_watch;
+} MptcpObject;
+
+/* One per bus: the daemon has one namespace. */
+static MptcpObject *the_object;
+
+static void refresh(MptcpObject *o)
+{
+    GdMptcp *m = o->mptcp;
+    GdBusMptcp *sk = o->skeleton;
+    char buf[16];
+
+    gd_bus_mptcp_set_mode(sk, gd_mptcp_mode_name(gd_mptcp_mode(m)));
+
+    g_autoptr(GArray) pref = gd_mptcp_preference(m);
+    g_autoptr(GStrvBuilder) names = g_strv_builder_new();
+    for (guint i = 0; i < pref->len; i++)
+        g_strv_builder_add(names, gd_bus_group_display(o->bus, g_array_index(pref, uint32_t, i),
+                                                       buf, sizeof(buf)));
+    g_auto(GStrv) pref_names = g_strv_builder_end(names);
+    gd_bus_mptcp_set_preference(sk, (const char *const *)pref_names);
+
+    uint32_t active;
+    gd_bus_mptcp_set_active_group(sk, gd_mptcp_active_group(m, &active)
+                                          ? gd_bus_group_display(o->bus, active, buf, sizeof(buf))
+                                          : "");
+
+    g_autoptr(GArray) eps = gd_mptcp_endpoints(m);
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(usssas)"));
+    for (guint i = 0; i < eps->len; i++) {
+        const GdMptcpEndpointInfo *info = &g_array_index(eps, GdMptcpEndpointInfo, i);
+        g_autofree char *addr = gd_mptcp_addr_format(info->ep.family, info->ep.addr);
+        g_auto(GStrv) flags = gd_mptcp_flags_names(info->ep.flags);
+        char group_buf[16];
+        const char *group =
+            info->owned ? gd_bus_group_display(o->bus, info->group, group_buf, sizeof(group_buf))
+                        : "";
+        g_variant_builder_add(&b, "(usss^as)", (guint32)info->ep.id, addr, info->ifname, group,
+                              flags);
+    }
+    gd_bus_mptcp_set_endpoints(sk, g_variant_builder_end(&b));
+
+    GdMptcpLimits limits;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a{su}"));
+    if (gd_mptcp_limits(m, &limits)) {
+        g_variant_builder_add(&b, "{su}", "subflows", limits.subflows);
+        g_variant_builder_add(&b, "{su}", "add_addr_accepted", limits.add_addr_accepted);
+    }
+    gd_bus_mptcp_set_limits(sk, g_variant_builder_end(&b));
+
+    g_autoptr(GPtrArray) conns = gd_mptcp_connections(m);
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(ussa(sssb))"));
+    for (guint i = 0; i < conns->len; i++) {
+        const GdMptcpConnection *c = conns->pdata[i];
+        GVariantBuilder sb;
+        g_variant_builder_init(&sb, G_VARIANT_TYPE("a(sssb)"));
+        for (guint k = 0; k < c->subflows->len; k++) {
+            const GdMptcpSubflow *s = c->subflows->pdata[k];
+            g_variant_builder_add(&sb, "(sssb)", s->local, s->remote,
+                                  s->interface ? s->interface : "", s->backup);
+        }
+        g_variant_builder_add(&b, "(ussa(sssb))", c->token, c->local, c->remote, &sb);
+    }
+    gd_bus_mptcp_set_connections(sk, g_variant_builder_end(&b));
+
+    const char *detail;
+    gd_bus_mptcp_set_owner(sk, gd_mptcp_owner(m, &detail));
+    gd_bus_mptcp_set_owner_detail(sk, detail);
+
+    g_autoptr(GArray) health = gd_mptcp_health(m);
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(sss)"));
+    for (guint i = 0; i < health->len; i++) {
+        const GdMptcpHealth *h = &g_array_index(health, GdMptcpHealth, i);
+        g_variant_builder_add(&b, "(sss)", gd_bus_group_display(o->bus, h->group, buf, sizeof(buf)),
+                              h->state, h->reason);
+    }
+    gd_bus_mptcp_set_health(sk, g_variant_builder_end(&b));
+
+    GPtrArray *sysctls = gd_mptcp_sysctl_changes(m);
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(sss)"));
+    for (guint i = 0; i < sysctls->len; i++) {
+        const GdMptcpSysctl *s = sysctls->pdata[i];
+        g_variant_builder_add(&b, "(sss)", s->path, s->previous, s->value);
+    }
+    gd_bus_mptcp_set_sysctl_changes(sk, g_variant_builder_end(&b));
+
+    gd_bus_mptcp_set_failover_count(sk, gd_mptcp_failover_count(m));
+    gd_bus_mptcp_set_last_error(sk, gd_mptcp_last_error(m));
+}
+
+void gd_bus_mptcp_changed(GdBus *bus)
+{
+    if (the_object && the_object->bus == bus)
+        refresh(the_object);
+}
+
+void gd_bus_mptcp_active_changed(GdBus *bus, gboolean has_group, uint32_t group,
+                                 gboolean had_previous, uint32_t previous, const char *reason)
+{
+    if (!the_object || the_object->bus != bus)
+        return;
+    char a[16], b[16];
+    refresh(the_object);
+    gd_bus_mptcp_emit_active_group_changed(
+        the_object->skeleton, has_group ? gd_bus_group_display(bus, group, a, sizeof(a)) : "",
+        had_previous ? gd_bus_group_display(bus, previous, b, sizeof(b)) : "", reason);
+}
+
+/* ---- methods ---- */
+
+static void return_gerror(GDBusMethodInvocation *invocation, GError *error)
+{
+    g_dbus_method_invocation_return_gerror(invocation, error);
+    g_error_free(error);
+}
+
+static void do_set_mode(MptcpObject *o, GDBusMethodInvocation *invocation)
+{
+    const char *text;
+    g_variant_get(g_dbus_method_invocation_get_parameters(invocation), "(&s)", &text);
+    GdMptcpMode mode;
+    if (gd_mptcp_mode_parse(text, &mode) < 0) {
+        return_gerror(invocation,
+                      gd_bus_error_from_errno(-EINVAL, FALSE, NULL,
+                                              "unknown mode \"%.32s\" (off, failover, power-save, "
+                                              "aggregate)",
+                                              text));
+        return;
+    }
+    gd_mptcp_set_mode(o->mptcp, mode);
+    refresh(o);
+    gd_bus_mptcp_complete_set_mode(o->skeleton, invocation);
+}
+
+static void do_set_preference(MptcpObject *o, GDBusMethodInvocation *invocation)
+{
+    g_autofree const char **groups = NULL;
+    g_variant_get(g_dbus_method_invocation_get_parameters(invocation), "(^a&s)", &groups);
+    guint n = g_strv_length((char **)groups);
+    if (n > 64) {
+        return_gerror(invocation,
+                      gd_bus_error_from_errno(-E2BIG, FALSE, NULL, "%u groups: at most 64", n));
+        return;
+    }
+    g_autofree uint32_t *ids = g_new0(uint32_t, n + 1);
+    for (guint i = 0; i < n; i++) {
+        GError *error = NULL;
+        if (!gd_bus_resolve_group(o->bus, groups[i], &ids[i], &error)) {
+            return_gerror(invocation, error);
+            return;
+        }
+    }
+    int r = gd_mptcp_set_preference(o->mptcp, ids, n);
+    if (r < 0) {
+        return_gerror(invocation,
+                      gd_bus_error_from_errno(r, FALSE, NULL,
+                                              "every group must have an [MPTCP] section with "
+                                              "Role=failover, each given once"));
+        return;
+    }
+    refresh(o);
+    gd_bus_mptcp_complete_set_preference(o->skeleton, invocation);
+}
+
+static void do_failover(MptcpObject *o, GDBusMethodInvocation *invocation)
+{
+    const char *text;
+    g_variant_get(g_dbus_method_invocation_get_parameters(invocation), "(&s)", &text);
+    uint32_t to = 0;
+    gboolean has_to = *text != '\0';
+    if (has_to) {
+        GError *error = NULL;
+        if (!gd_bus_resolve_group(o->bus, text, &to, &error)) {
+            return_gerror(invocation, error);
+            return;
+        }
+        if (!gd_mptcp_group_configured(o->mptcp, to)) {
+            return_gerror(invocation, gd_bus_error_from_errno(-EINVAL, FALSE, NULL,
+                                                              "group \"%.64s\" has no [MPTCP] "
+                                                              "section",
+                                                              text));
+            return;
+        }
+    }
+    int r = gd_mptcp_failover(o->mptcp, has_to, to);
+    if (r < 0) {
+        return_gerror(invocation,
+                      gd_bus_error_from_errno(r, FALSE, NULL, "no failover possible: %s",
+                                              has_to ? "that group is not healthy or already active"
+                                                     : "no other healthy group, mode off or "
+                                                       "aggregate, or another endpoint owner"));
+        return;
+    }
+    refresh(o);
+    gd_bus_mptcp_complete_failover(o->skeleton, invocation);
+}
+
+static void authorized_cb(GDBusMethodInvocation *invocation, gboolean allowed, gpointer user_data)
+{
+    MptcpObject *o = user_data;
+    const char *method = g_dbus_method_invocation_get_method_name(invocation);
+    if (!allowed) {
+        return_gerror(invocation,
+                      gd_bus_error_from_errno(-EACCES, FALSE, NULL,
+                                              "%s changes network configuration: only root and "
+                                              "the admin group may call it, or a caller polkit "
+                                              "authorizes for %s",
+                                              method, gd_auth_action_for(method)));
+        return;
+    }
+    if (g_str_equal(method, "SetMode"))
+        do_set_mode(o, invocation);
+    else if (g_str_equal(method, "SetPreference"))
+        do_set_preference(o, invocation);
+    else
+        do_failover(o, invocation);
+}
+
+static gboolean handle_mutation(GdBusMptcp *skeleton, GDBusMethodInvocation *invocation,
+                                gconstpointer arg, MptcpObject *o)
+{
+    gd_auth_check(gd_bus_auth(o->bus), invocation, authorized_cb, o);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ---- NetworkManager as another owner ---- */
+
+static void nm_appeared(GDBusConnection *conn, const char *name, const char *owner,
+                        gpointer user_data)
+{
+    MptcpObject *o = user_data;
+    g_autofree char *detail = g_strdup_printf(
+        "NetworkManager is on the bus (%s); since 1.40 it adds MPTCP endpoints for its "
+        "connections (connection.mptcp-flags)",
+        owner);
+    gd_mptcp_set_external_owner(o->mptcp, "NetworkManager", detail);
+}
+
+static void nm_vanished(GDBusConnection *conn, const char *name, gpointer user_data)
+{
+    MptcpObject *o = user_data;
+    gd_mptcp_set_external_owner(o->mptcp, NULL, NULL);
+}
+
+void gd_bus_export_mptcp(GdBus *bus, GdMptcp *mptcp)
+{
+    g_return_if_fail(!the_object);
+    MptcpObject *o = g_new0(MptcpObject, 1);
+    o->bus = bus;
+    o->mptcp = mptcp;
+    o->skeleton = gd_bus_mptcp_skeleton_new();
+    g_signal_connect(o->skeleton, "handle-set-mode", G_CALLBACK(handle_mutation), o);
+    g_signal_connect(o->skeleton, "handle-set-preference", G_CALLBACK(handle_mutation), o);
+    g_signal_connect(o->skeleton, "handle-failover", G_CALLBACK(handle_mutation), o);
+    refresh(o);
+    g_autoptr(GDBusObjectSkeleton) object = g_dbus_object_skeleton_new(MPTCP_PATH);
+    g_dbus_object_skeleton_add_interface(object, G_DBUS_INTERFACE_SKELETON(o->skeleton));
+    g_dbus_object_manager_server_export(gd_bus_object_manager(bus), object);
+    GDBusConnection *conn = g_dbus_object_manager_server_get_connection(gd_bus_object_manager(bus));
+    if (conn) {
+        o->nm_watch = g_bus_watch_name_on_connection(conn, NM_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                                     nm_appeared, nm_vanished, o, NULL);
+        g_object_unref(conn);
+    }
+    the_object = o;
+}
+
+void gd_bus_unexport_mptcp(GdBus *bus)
+{
+    MptcpObject *o = the_object;
+    if (!o || o->bus != bus)
+        return;
+    if (o->nm_watch)
+        g_bus_unwatch_name(o->nm_watch);
+    g_dbus_object_manager_server_unexport(gd_bus_object_manager(bus), MPTCP_PATH);
+    g_object_unref(o->skeleton);
+    g_free(o);
+    the_object = NULL;
+}
