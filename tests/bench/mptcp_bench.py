@@ -1,0 +1,248 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""MPTCP failover benchmark (run by bench-mptcp.sh; see there).
+
+Per setup and failure kind, N runs; each run in a fresh rig
+(tests/mptcp/rig.py): one MPTCP connection streams 500 records/s of 256
+bytes each way; after PRE s wlan0 fails (carrier / admin / addr /
+blackhole), after FAULT s it is healed, the stream goes on for POST s.
+Measured per run, in the worse of the two directions:
+
+- stall: the longest time between two arrivals, fault to heal;
+- catch-up: fault → the last arrival of a record that was late (one-way
+  delay > 20 ms);
+- return: heal → data on wlan0 and none on wwan0 (10 ms counter samples of
+  both links, 50 ms bins, "data" = > 30 kB/s);
+- return stall: the longest gap between arrivals after the heal;
+- backup bytes: tx+rx bytes on wwan0 in the healthy second before the fault;
+- integrity: lost / duplicated / reordered records, reset (must be none).
+"""
+
+import argparse
+import csv
+import datetime
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "mptcp"))
+
+import rig as R  # noqa: E402
+
+PRE, FAULT = 2.0, 3.0
+
+
+class Setup:
+    name = "?"
+    hold_down = 0.0
+
+    def start(self, rig):
+        pass
+
+    def on_fault(self, rig, kind):
+        pass
+
+    def on_heal(self, rig, kind):
+        pass
+
+    def ready(self, rig):
+        """Waits until the setup has its endpoints in place."""
+
+
+class Kernel(Setup):
+    name = "kernel alone (wlan0 subflow, wwan0 subflow backup)"
+    key = "kernel"
+
+    def start(self, rig):
+        rig.kernel_endpoints()
+
+
+class Actor(Kernel):
+    """The kernel alone, plus an actor that deletes the wlan0 endpoint
+    ~20 ms after the fault and adds it back 1 s after the heal (a minimal
+    hold-down: a join SYN sent at carrier-up is lost before linkwatch
+    activates the qdisc, and then waits for its 1 s SYN timeout)."""
+    name = "actor: DEL wlan0 endpoint 20 ms after the fault, ADD 1 s after the heal"
+    hold_down = 1.0
+    key = "actor"
+
+    def on_fault(self, rig, kind):
+        def act():
+            time.sleep(0.02)
+            rig.delete_endpoint_of(R.WLAN)
+        self.thread = threading.Thread(target=act)
+        self.thread.start()
+
+    def on_heal(self, rig, kind):
+        self.thread.join()
+        time.sleep(self.hold_down)
+        rig.ip(rig.client, "mptcp", "endpoint", "add", R.CLIENT_ADDR[R.WLAN], "dev", R.WLAN,
+               "subflow")
+
+
+class Mptcpd(Setup):
+    """Debian's mptcpd (addr_adv plugin): a subflow endpoint per address it
+    sees; it knows no backup/preference per link."""
+    name = "mptcpd 0.12 (addr_adv, --addr-flags=subflow)"
+    key = "mptcpd"
+
+    def start(self, rig):
+        self.log = open(rig.workdir / "mptcpd.log", "w")
+        self.proc = rig.popen(rig.client, ["/usr/libexec/mptcpd", "--log=stderr",
+                                           "--path-manager=addr_adv", "--addr-flags=subflow",
+                                           "--notify-flags=existing,skip_link_local,skip_loopback"],
+                              stdout=self.log)
+
+    def ready(self, rig):
+        deadline = time.monotonic() + 10
+        while len(rig.endpoints()) < 2:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise R.RigError(f"mptcpd added no endpoints: "
+                                 f"{(rig.workdir / 'mptcpd.log').read_text()[-2000:]}")
+            time.sleep(0.05)
+
+
+class Groupd(Setup):
+    def __init__(self, mode, hold_down):
+        self.mode = mode
+        self.hold_down = hold_down
+        self.key = f"groupd-{mode}"
+        self.name = f"groupd {mode} (HoldDownSec={hold_down:g})"
+
+    def start(self, rig):
+        import groupd_mptcp as G
+        self.g = G.GroupdInRig(rig, conf=G.mptcp_conf(self.mode, self.hold_down))
+
+    def ready(self, rig):
+        want = 1 if self.mode == "power-save" else 2
+        deadline = time.monotonic() + 10
+        while len(rig.endpoints()) < want or self.g.prop("ActiveGroup") != "wifi" \
+                and self.mode != "aggregate":
+            if time.monotonic() > deadline:
+                raise R.RigError(f"groupd {self.mode}: endpoints {rig.endpoints()}, "
+                                 f"ActiveGroup {self.g.prop('ActiveGroup')!r}\n"
+                                 f"{self.g.log()[-3000:]}")
+            time.sleep(0.05)
+
+
+def one_run(setup, kind, post):
+    with R.Rig() as rig:
+        setup.start(rig)
+        setup.ready(rig)
+        duration = PRE + FAULT + post
+        counters = rig.start_counters(duration=duration + 10)
+        stream = rig.start_stream(duration=duration)
+        time.sleep(PRE)
+        t_fault = rig.fault(kind)
+        setup.on_fault(rig, kind)
+        time.sleep(FAULT)
+        t_heal = rig.heal(kind)
+        setup.on_heal(rig, kind)
+        res = stream.wait()
+        ctr = counters.stop()
+        t_end = stream.started + duration
+        a = R.analyse(res, t_fault, t_heal)
+        b = R.analyse(res, t_heal, t_end)
+        ret = R.return_time(ctr, t_heal, t_end - 0.1)
+        return {
+            "stall": a["stall"], "catch_up": a["catch_up"],
+            "return": ret, "return_stall": b["stall"],
+            "backup_bytes_healthy": R.bytes_between(ctr, R.WWAN, t_fault - 1.0, t_fault),
+            "backup_bytes_total": R.bytes_between(ctr, R.WWAN, 0, t_end),
+            "problems": R.integrity(res),
+        }
+
+
+def stats(values):
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None
+    return min(vals), statistics.median(vals), max(vals)
+
+
+def fmt(st, unit_ms=False):
+    if st is None:
+        return "never"
+    if unit_ms:
+        return " / ".join(f"{v * 1000:.0f}" for v in st)
+    return " / ".join(f"{v:.2f}" for v in st)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--setups", default="kernel,actor,mptcpd,groupd-failover,groupd-power-save,"
+                                       "groupd-aggregate")
+    p.add_argument("--kinds", default=",".join(R.FAULTS))
+    p.add_argument("--hold-down", type=float, default=2.0)
+    p.add_argument("--csv", default=None)
+    args = p.parse_args()
+    all_setups = {s.key: s for s in (Kernel(), Actor(), Mptcpd(),
+                                      *[Groupd(m, args.hold_down)
+                                        for m in ("failover", "power-save", "aggregate")])}
+    setups = [all_setups[k] for k in args.setups.split(",")]
+    kinds = args.kinds.split(",")
+    rows = []
+    results = {}
+    for setup in setups:
+        post = max(setup.hold_down, 0) + 4.0
+        for kind in kinds:
+            runs = []
+            for i in range(args.runs):
+                try:
+                    r = one_run(setup, kind, post)
+                except Exception as e:  # a setup that cannot run is a row, not a crash
+                    r = {"error": str(e).splitlines()[0][:200]}
+                runs.append(r)
+                rows.append({"setup": setup.key, "kind": kind, "run": i + 1,
+                             **{k: (round(v, 4) if isinstance(v, float) else v)
+                                for k, v in r.items() if k != "problems"},
+                             "problems": "; ".join(r.get("problems", [])) or ""})
+                print(f"# {setup.key} {kind} run {i + 1}: "
+                      + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+                                  for k, v in r.items()), file=sys.stderr, flush=True)
+            results[(setup.key, kind)] = (setup, runs)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    print(f"MPTCP failover, {args.runs} runs per row, {stamp}, commit {commit}, "
+          f"kernel {os.uname().release}. Seconds as min / median / max; backup bytes = "
+          "tx+rx on wwan0 in the healthy second before the fault (median).\n")
+    print("| setup | failure of wlan0 | stall (s) | caught up after (s) "
+          "| back on wlan0 after heal (s) | stall after heal (s) "
+          "| wwan0 bytes while wlan0 healthy | lost/dup/reorder/reset |")
+    print("|---|---|---|---|---|---|---:|---|")
+    for (key, kind), (setup, runs) in results.items():
+        ok = [r for r in runs if "error" not in r]
+        if not ok:
+            print(f"| {setup.name} | {kind} | error: {runs[0]['error']} | | | | | |")
+            continue
+        bad = sum(1 for r in ok if r["problems"])
+        never = sum(1 for r in ok if r["return"] is None)
+        ret = fmt(stats(r["return"] for r in ok))
+        if never:
+            ret += f" ({never} never)"
+        print(f"| {setup.name} | {kind} | {fmt(stats(r['stall'] for r in ok))} "
+              f"| {fmt(stats(r['catch_up'] for r in ok))} | {ret} "
+              f"| {fmt(stats(r['return_stall'] for r in ok))} "
+              f"| {statistics.median(r['backup_bytes_healthy'] for r in ok):.0f} "
+              f"| {'none' if not bad else f'{bad} of {len(ok)} runs'}"
+              f"{'' if len(ok) == len(runs) else f', {len(runs) - len(ok)} runs failed'} |")
+    out = Path(args.csv) if args.csv else REPO / "tests" / "bench" / "results" / "mptcp.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    keys = ["setup", "kind", "run", "stall", "catch_up", "return", "return_stall",
+            "backup_bytes_healthy", "backup_bytes_total", "problems", "error"]
+    with open(out, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
+        w.writeheader()
+        for row in rows:
+            w.writerow(row)
+    print(f"\nCSV: {out.relative_to(REPO) if out.is_relative_to(REPO) else out}")
+
+
+if __name__ == "__main__":
+    main()
