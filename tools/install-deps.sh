@@ -21,6 +21,8 @@ packages=(
     clang-format
     # groupctl's --json checked with jq; man pages from scdoc
     jq scdoc
+    # MPTCP benchmark: mptcpd (addr_adv plugin) as the peer to compare with
+    mptcpd mptcpd-plugins
 )
 # A kernel with modules loads ifb/veth on demand through modprobe.
 if [ -e /proc/modules ]; then
