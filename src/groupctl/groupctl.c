@@ -32,6 +32,12 @@ static void help(FILE *f)
                "  reload [--dry-run]             reload the configuration, print the plan\n"
                "  plan                           what the policies would change now\n"
                "  monitor [--count N]            print change batches as they come\n"
+               "  mptcp [status]                 MPTCP mode, active group, health, endpoints,\n"
+               "                                 connections\n"
+               "  mptcp mode MODE                off, failover, power-save or aggregate\n"
+               "  mptcp prefer GROUP...          the failover order, most preferred first\n"
+               "  mptcp failover [GROUP]         move traffic off the active group now\n"
+               "  mptcp monitor [--count N]      print active group changes as they come\n"
                "\n"
                "Options:\n"
                "  -h --help          show this help\n"
@@ -41,7 +47,7 @@ static void help(FILE *f)
                "     --no-legend     no table header\n"
                "     --force         allow changing group 0 (set, address)\n"
                "     --dry-run       reload: compute the plan only, change nothing\n"
-               "     --count N       monitor: exit after N batches\n"
+               "     --count N       monitor: exit after N batches (mptcp monitor: N changes)\n"
                "     --address ADDR  connect to this D-Bus address instead of the system bus\n"
                "\n"
                "Exit status: 0 success, 1 error from groupd, 2 bad usage,\n"
@@ -347,7 +353,7 @@ static const Verb verbs[] = {
     {"status", 0, 0, verb_status},   {"list", 0, 0, verb_list},     {"links", 0, 1, verb_links},
     {"show", 1, 1, verb_show},       {"set", 3, -1, verb_set},      {"join", 2, -1, verb_join},
     {"address", 3, 3, verb_address}, {"reload", 0, 0, verb_reload}, {"plan", 0, 0, verb_plan},
-    {"monitor", 0, 0, verb_monitor},
+    {"monitor", 0, 0, verb_monitor}, {"mptcp", 0, -1, verb_mptcp},
 };
 
 int main(int argc, char **argv)

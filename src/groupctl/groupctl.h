@@ -17,6 +17,8 @@
 #define GD_MANAGER_IFACE "net.groupd1.Manager"
 #define GD_GROUP_IFACE   "net.groupd1.Group"
 #define GD_GROUP_PREFIX  "/net/groupd1/group/"
+#define GD_MPTCP_PATH    "/net/groupd1/mptcp"
+#define GD_MPTCP_IFACE   "net.groupd1.Mptcp"
 
 /* Exit codes (see groupctl --help). */
 enum {
@@ -32,7 +34,8 @@ typedef struct {
     bool legend;
     bool force;
     bool dry_run;
-    unsigned count; /* monitor: stop after this many batches, 0: never */
+    unsigned count; /* monitor: stop after this many batches (mptcp monitor:
+                     * signals), 0: never */
 } Ctl;
 
 typedef int (*VerbFunc)(Ctl *ctl, int argc, char **argv);
@@ -48,6 +51,7 @@ int verb_address(Ctl *ctl, int argc, char **argv);
 int verb_reload(Ctl *ctl, int argc, char **argv);
 int verb_plan(Ctl *ctl, int argc, char **argv);
 int verb_monitor(Ctl *ctl, int argc, char **argv);
+int verb_mptcp(Ctl *ctl, int argc, char **argv);
 
 /* ---- cleanup helpers (sd-bus has no g_autoptr support) ---- */
 static inline void ctl_bus_message_unrefp(sd_bus_message **m)

@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* groupctl mptcp [status|mode|prefer|failover|monitor]: the MPTCP endpoints
+ * and failover policy (net.groupd1.Mptcp at /net/groupd1/mptcp). */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include <systemd/sd-event.h>
+
+#include "groupctl.h"
+
+static const char *const modes[] = {"off", "failover", "power-save", "aggregate"};
+
+/* The order of the XML, which is also the JSON's. */
+static const char *const keys[] = {"Mode",   "Preference",    "ActiveGroup",   "Endpoints",
+                                   "Limits", "Connections",   "Owner",         "OwnerDetail",
+                                   "Health", "SysctlChanges", "FailoverCount", "LastError"};
+
+static void field(const char *label, const char *value, const char *colour)
+{
+    printf("%13s: %s%s%s\n", label, colour ? colour : "", value, colour ? colour_off() : "");
+}
+
+/* Further lines of a field. */
+static void more(const char *value)
+{
+    printf("%13s  %s\n", "", value);
+}
+
+/* A property of the given type, or NULL (absent or of another type: an
+ * older or newer groupd). */
+static GVariant *prop(GVariant *props, const char *name, const char *type)
+{
+    return g_variant_lookup_value(props, name, G_VARIANT_TYPE(type));
+}
+
+static const char *prop_str(GVariant *props, const char *name)
+{
+    const char *s = "";
+    g_variant_lookup(props, name, "&s", &s);
+    return s;
+}
+
+static const char *health_colour(const char *state)
+{
+    if (!strcmp(state, "active"))
+        return colour_on("up");
+    if (!strcmp(state, "hold-down"))
+        return colour_on("mixed");
+    if (!strcmp(state, "down"))
+        return colour_on("error");
+    return NULL;
+}
+
+/* ---- JSON: structs as objects with named fields, like monitor's ---- */
+
+static void json_strv(JsonW *w, GVariant *strv)
+{
+    GVariantIter it;
+    const char *s;
+    jw_arr_begin(w);
+    g_variant_iter_init(&it, strv);
+    while (g_variant_iter_next(&it, "&s", &s))
+        jw_str(w, s);
+    jw_arr_end(w);
+}
+
+static void json_endpoints(JsonW *w, GVariant *v)
+{
+    GVariantIter it;
+    uint32_t id;
+    const char *address, *iface, *group;
+    GVariant *flags;
+    jw_arr_begin(w);
+    g_variant_iter_init(&it, v);
+    while (g_variant_iter_next(&it, "(u&s&s&s@as)", &id, &address, &iface, &group, &flags)) {
+        jw_obj_begin(w);
+        jw_key(w, "Id");
+        jw_uint(w, id);
+        jw_key(w, "Address");
+        jw_str(w, address);
+        jw_key(w, "Interface");
+        jw_str(w, iface);
+        jw_key(w, "Group");
+        jw_str(w, group);
+        jw_key(w, "Flags");
+        json_strv(w, flags);
+        jw_obj_end(w);
+        g_variant_unref(flags);
+    }
+    jw_arr_end(w);
+}
+
+static void json_connections(JsonW *w, GVariant *v)
+{
+    GVariantIter it, sit;
+    uint32_t token;
+    const char *local, *remote, *iface;
+    gboolean backup;
+    GVariant *subflows;
+    jw_arr_begin(w);
+    g_variant_iter_init(&it, v);
+    while (g_variant_iter_next(&it, "(u&s&s@a(sssb))", &token, &local, &remote, &subflows)) {
+        jw_obj_begin(w);
+        jw_key(w, "Token");
+        jw_uint(w, token);
+        jw_key(w, "Local");
+        jw_str(w, local);
+        jw_key(w, "Remote");
+        jw_str(w, remote);
+        jw_key(w, "Subflows");
+        jw_arr_begin(w);
+        g_variant_iter_init(&sit, subflows);
+        while (g_variant_iter_next(&sit, "(&s&s&sb)", &local, &remote, &iface, &backup)) {
+            jw_obj_begin(w);
+            jw_key(w, "Local");
+            jw_str(w, local);
+            jw_key(w, "Remote");
+            jw_str(w, remote);
+            jw_key(w, "Interface");
+            jw_str(w, iface);
+            jw_key(w, "Backup");
+            jw_bool(w, backup);
+            jw_obj_end(w);
+        }
+        jw_arr_end(w);
+        jw_obj_end(w);
+        g_variant_unref(subflows);
+    }
+    jw_arr_end(w);
+}
+
+/* a(sss) as objects with the three given keys. */
+static void json_triples(JsonW *w, GVariant *v, const char *k0, const char *k1, const char *k2)
+{
+    GVariantIter it;
+    const char *a, *b, *c;
+    jw_arr_begin(w);
+    g_variant_iter_init(&it, v);
+    while (g_variant_iter_next(&it, "(&s&s&s)", &a, &b, &c)) {
+        jw_obj_begin(w);
+        jw_key(w, k0);
+        jw_str(w, a);
+        jw_key(w, k1);
+        jw_str(w, b);
+        jw_key(w, k2);
+        jw_str(w, c);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+}
+
+static void print_json(GVariant *props)
+{
+    JsonW w;
+    jw_init(&w);
+    jw_obj_begin(&w);
+    for (size_t k = 0; k < G_N_ELEMENTS(keys); k++) {
+        const char *key = keys[k];
+        jw_key(&w, key);
+        g_autoptr(GVariant) v = NULL;
+        if (!strcmp(key, "Endpoints") && (v = prop(props, key, "a(usssas)")))
+            json_endpoints(&w, v);
+        else if (!strcmp(key, "Connections") && (v = prop(props, key, "a(ussa(sssb))")))
+            json_connections(&w, v);
+        else if (!strcmp(key, "Health") && (v = prop(props, key, "a(sss)")))
+            json_triples(&w, v, "Group", "State", "Reason");
+        else if (!strcmp(key, "SysctlChanges") && (v = prop(props, key, "a(sss)")))
+            json_triples(&w, v, "Path", "Previous", "Value");
+        else if ((v = g_variant_lookup_value(props, key, NULL)))
+            jw_gvariant(&w, v); /* strings, as, a{su}, u */
+        else
+            jw_null(&w);
+    }
+    jw_obj_end(&w);
+    jw_print(&w);
+}
+
+/* ---- status for a human ---- */
+
+static void print_fields(GVariant *props)
+{
+    const char *owner = prop_str(props, "Owner"), *detail = prop_str(props, "OwnerDetail");
+    const char *active = prop_str(props, "ActiveGroup"), *last = prop_str(props, "LastError");
+    uint32_t failovers = 0;
+    g_variant_lookup(props, "FailoverCount", "u", &failovers);
+
+    field("Mode", prop_str(props, "Mode"), NULL);
+    g_autofree char *owners =
+        *detail ? g_strdup_printf("%s (%s)", owner, detail) : g_strdup(*owner ? owner : "-");
+    field("Owner", owners, NULL);
+    field("ActiveGroup", *active ? active : "-", *active ? colour_on("up") : NULL);
+
+    g_autoptr(GVariant) pref = prop(props, "Preference", "as");
+    g_autofree char *prefs = pref ? gvariant_text(pref) : g_strdup("-");
+    field("Preference", prefs, NULL);
+
+    g_autoptr(GVariant) limits = prop(props, "Limits", "a{su}");
+    g_autoptr(GString) ls = g_string_new(NULL);
+    if (limits) {
+        GVariantIter it;
+        const char *name;
+        uint32_t value;
+        g_variant_iter_init(&it, limits);
+        while (g_variant_iter_next(&it, "{&su}", &name, &value))
+            g_string_append_printf(ls, "%s%s %u", ls->len ? ", " : "", name, value);
+    }
+    field("Limits", ls->len ? ls->str : "-", NULL);
+
+    g_autoptr(GVariant) sysctls = prop(props, "SysctlChanges", "a(sss)");
+    if (sysctls && g_variant_n_children(sysctls) > 0) {
+        GVariantIter it;
+        const char *path, *before, *after;
+        bool first = true;
+        g_variant_iter_init(&it, sysctls);
+        while (g_variant_iter_next(&it, "(&s&s&s)", &path, &before, &after)) {
+            g_autofree char *line = g_strdup_printf("%s %s -> %s", path, before, after);
+            if (first)
+                field("SysctlChanges", line, NULL);
+            else
+                more(line);
+            first = false;
+        }
+    } else {
+        field("SysctlChanges", "-", NULL);
+    }
+    g_autofree char *counts = g_strdup_printf("%u", failovers);
+    field("FailoverCount", counts, NULL);
+    field("LastError", *last ? last : "-", *last ? colour_on("error") : NULL);
+}
+
+static void print_health(Ctl *ctl, GVariant *props)
+{
+    static const char *const headers[] = {"GROUP", "STATE", "REASON"};
+    g_autoptr(GVariant) v = prop(props, "Health", "a(sss)");
+    g_autoptr(Table) t = table_new(3, headers, NULL);
+    /* "hold-down" is the longest state: the column keeps its width. */
+    table_set_min_width(t, 1, 9);
+    GVariantIter it;
+    const char *group, *state, *reason;
+    if (v) {
+        g_variant_iter_init(&it, v);
+        while (g_variant_iter_next(&it, "(&s&s&s)", &group, &state, &reason)) {
+            const char *cells[] = {group, state, *reason ? reason : "-"};
+            table_add_row(t, cells, 1, health_colour(state));
+        }
+    }
+    if (!v || g_variant_n_children(v) == 0) {
+        puts("\nNo group takes part in MPTCP.");
+        return;
+    }
+    putchar('\n');
+    table_print(t, ctl->legend);
+}
+
+static void print_endpoints(Ctl *ctl, GVariant *props)
+{
+    static const char *const headers[] = {"ID", "ADDRESS", "INTERFACE", "GROUP", "FLAGS"};
+    static const Align align[] = {ALIGN_RIGHT, ALIGN_LEFT, ALIGN_LEFT, ALIGN_LEFT, ALIGN_LEFT};
+    g_autoptr(GVariant) v = prop(props, "Endpoints", "a(usssas)");
+    if (!v || g_variant_n_children(v) == 0) {
+        puts("\nNo endpoints.");
+        return;
+    }
+    g_autoptr(Table) t = table_new(5, headers, align);
+    GVariantIter it;
+    uint32_t id;
+    const char *address, *iface, *group;
+    GVariant *flags;
+    g_variant_iter_init(&it, v);
+    while (g_variant_iter_next(&it, "(u&s&s&s@as)", &id, &address, &iface, &group, &flags)) {
+        g_autofree char *ids = g_strdup_printf("%u", id);
+        g_autofree const char **words = g_variant_get_strv(flags, NULL);
+        g_autofree char *flagss = words[0] ? g_strjoinv(" ", (char **)words) : g_strdup("-");
+        /* "": an endpoint groupd does not own (someone else's). */
+        const char *cells[] = {ids, address, *iface ? iface : "-",
+                               *group ? group : "(not groupd's)", flagss};
+        table_add_row(t, cells, -1, NULL);
+        g_variant_unref(flags);
+    }
+    putchar('\n');
+    table_print(t, ctl->legend);
+}
+
+/* One row per connection, then one per subflow under it. */
+static void print_connections(Ctl *ctl, GVariant *props)
+{
+    static const char *const headers[] = {"TOKEN", "LOCAL", "REMOTE", "PATH"};
+    g_autoptr(GVariant) v = prop(props, "Connections", "a(ussa(sssb))");
+    if (!v || g_variant_n_children(v) == 0) {
+        puts("\nNo MPTCP connections.");
+        return;
+    }
+    g_autoptr(Table) t = table_new(4, headers, NULL);
+    GVariantIter it, sit;
+    uint32_t token;
+    const char *local, *remote, *iface;
+    gboolean backup;
+    GVariant *subflows;
+    g_variant_iter_init(&it, v);
+    while (g_variant_iter_next(&it, "(u&s&s@a(sssb))", &token, &local, &remote, &subflows)) {
+        /* Hex, as `ip mptcp monitor` prints tokens. */
+        g_autofree char *tokens = g_strdup_printf("%08x", token);
+        size_t n = g_variant_n_children(subflows);
+        g_autofree char *paths = g_strdup_printf("%zu subflow%s", n, n == 1 ? "" : "s");
+        const char *cells[] = {tokens, local, remote, paths};
+        table_add_row(t, cells, -1, NULL);
+        g_variant_iter_init(&sit, subflows);
+        while (g_variant_iter_next(&sit, "(&s&s&sb)", &local, &remote, &iface, &backup)) {
+            g_autofree char *sub_local = g_strdup_printf("  %s", local);
+            g_autofree char *path =
+                g_strdup_printf("%s%s", *iface ? iface : "?", backup ? " (backup)" : "");
+            const char *sub[] = {"", sub_local, remote, path};
+            table_add_row(t, sub, -1, NULL);
+        }
+        g_variant_unref(subflows);
+    }
+    putchar('\n');
+    table_print(t, ctl->legend);
+}
+
+static int mptcp_status(Ctl *ctl)
+{
+    g_autoptr(GVariant) props = NULL;
+    int r = get_all(ctl, GD_MPTCP_PATH, GD_MPTCP_IFACE, &props);
+    if (r)
+        return r;
+    if (ctl->json) {
+        print_json(props);
+        return EXIT_OK;
+    }
+    print_fields(props);
+    print_health(ctl, props);
+    print_endpoints(ctl, props);
+    print_connections(ctl, props);
+    return EXIT_OK;
+}
+
+/* ---- the mutating calls ---- */
+
+static int mptcp_call(Ctl *ctl, const char *method, char **strv, const char *str)
+{
+    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
+    int r = bus_connect(ctl);
+    if (r)
+        return r;
+    r = sd_bus_message_new_method_call(ctl->bus, &m, GD_BUS_NAME, GD_MPTCP_PATH, GD_MPTCP_IFACE,
+                                       method);
+    if (r >= 0)
+        r = strv ? sd_bus_message_append_strv(m, strv) : sd_bus_message_append(m, "s", str);
+    if (r < 0)
+        return report_errno("building the call", r);
+    return call_built(ctl, m, &reply);
+}
+
+/* ---- monitor: ActiveGroupChanged, on sd-event ---- */
+
+typedef struct {
+    Ctl *ctl;
+    sd_event *event;
+    unsigned seen;
+} Watch;
+
+static int on_active_group_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+    Watch *watch = userdata;
+    const char *group, *previous, *reason;
+    if (sd_bus_message_read(m, "sss", &group, &previous, &reason) < 0) {
+        fprintf(stderr, "groupctl: ignoring a malformed ActiveGroupChanged\n");
+        return 0;
+    }
+    if (watch->ctl->json) {
+        JsonW w;
+        jw_init(&w);
+        jw_obj_begin(&w);
+        jw_key(&w, "Signal");
+        jw_str(&w, "ActiveGroupChanged");
+        jw_key(&w, "Group");
+        jw_str(&w, group);
+        jw_key(&w, "Previous");
+        jw_str(&w, previous);
+        jw_key(&w, "Reason");
+        jw_str(&w, reason);
+        jw_obj_end(&w);
+        jw_print(&w);
+    } else {
+        printf("ActiveGroupChanged: %s -> %s (%s)\n", *previous ? previous : "-",
+               *group ? group : "-", *reason ? reason : "no reason given");
+    }
+    fflush(stdout);
+    if (watch->ctl->count && ++watch->seen >= watch->ctl->count)
+        sd_event_exit(watch->event, EXIT_OK);
+    return 0;
+}
+
+static int on_owner_gone(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+    Watch *watch = userdata;
+    const char *name, *old_owner, *new_owner;
+    if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) >= 0 && !*new_owner) {
+        fprintf(stderr, "groupctl: groupd left the bus\n");
+        sd_event_exit(watch->event, EXIT_NOBUS);
+    }
+    return 0;
+}
+
+static int on_unix_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+    return sd_event_exit(sd_event_source_get_event(s), EXIT_OK);
+}
+
+static int mptcp_monitor(Ctl *ctl)
+{
+    _cleanup_err_ sd_bus_error error = SD_BUS_ERROR_NULL;
+    _cleanup_msg_ sd_bus_message *reply = NULL;
+    Watch watch = {.ctl = ctl};
+    const char *owner;
+    int code;
+    int r = bus_connect(ctl);
+    if (r)
+        return r;
+
+    /* The unique name in the match: sd-bus dispatches locally on it (see
+     * verb-monitor.c). */
+    r = sd_bus_call_method(ctl->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                           "org.freedesktop.DBus", "GetNameOwner", &error, &reply, "s",
+                           GD_BUS_NAME);
+    if (r < 0)
+        return report_bus_error(&error, r);
+    r = sd_bus_message_read(reply, "s", &owner);
+    if (r < 0)
+        return report_errno("reading GetNameOwner", r);
+
+    r = sd_event_new(&watch.event);
+    if (r < 0)
+        return report_errno("creating the event loop", r);
+    g_autofree char *rule =
+        g_strdup_printf("type='signal',sender='%s',path='" GD_MPTCP_PATH
+                        "',interface='" GD_MPTCP_IFACE "',member='ActiveGroupChanged'",
+                        owner);
+    const char *owner_rule = "type='signal',sender='org.freedesktop.DBus',"
+                             "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+                             "arg0='" GD_BUS_NAME "'";
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    /* sd-event takes signals through a signalfd: they must be blocked. */
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
+        r = -errno;
+        goto fail;
+    }
+    r = sd_bus_attach_event(ctl->bus, watch.event, SD_EVENT_PRIORITY_NORMAL);
+    /* Acknowledged by the bus when it returns: no signal slips by after the
+     * "Monitoring" line. */
+    if (r >= 0)
+        r = sd_bus_add_match(ctl->bus, NULL, rule, on_active_group_changed, &watch);
+    if (r >= 0)
+        r = sd_bus_add_match(ctl->bus, NULL, owner_rule, on_owner_gone, &watch);
+    if (r >= 0)
+        r = sd_event_add_signal(watch.event, NULL, SIGINT, on_unix_signal, NULL);
+    if (r >= 0)
+        r = sd_event_add_signal(watch.event, NULL, SIGTERM, on_unix_signal, NULL);
+    if (r < 0)
+        goto fail;
+    fprintf(stderr, "Monitoring %s MPTCP (%s), Ctrl-C to stop.\n", GD_BUS_NAME, owner);
+
+    r = sd_event_loop(watch.event);
+    code = r < 0 ? report_errno("running the event loop", r) : r;
+    sd_bus_detach_event(ctl->bus);
+    sd_event_unref(watch.event);
+    return code;
+
+fail:
+    code = report_errno("subscribing to groupd's signals", r);
+    sd_bus_detach_event(ctl->bus);
+    sd_event_unref(watch.event);
+    return code;
+}
+
+/* ---- dispatch ---- */
+
+int verb_mptcp(Ctl *ctl, int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "status";
+    int nargs = argc > 1 ? argc - 2 : 0;
+    char **args = argv + 2;
+
+    if (!strcmp(sub, "status")) {
+        if (nargs > 0) {
+            usage_error("mptcp status: too many arguments");
+            return EXIT_USAGE;
+        }
+        return mptcp_status(ctl);
+    }
+    if (!strcmp(sub, "mode")) {
+        if (nargs != 1) {
+            usage_error("mptcp mode: needs one argument (off, failover, power-save, aggregate)");
+            return EXIT_USAGE;
+        }
+        bool known = false;
+        for (size_t i = 0; i < G_N_ELEMENTS(modes); i++)
+            known = known || !strcmp(args[0], modes[i]);
+        if (!known) {
+            usage_error("mptcp mode: '%s' is not off, failover, power-save or aggregate", args[0]);
+            return EXIT_USAGE;
+        }
+        return mptcp_call(ctl, "SetMode", NULL, args[0]);
+    }
+    if (!strcmp(sub, "prefer")) {
+        if (nargs < 1) {
+            usage_error("mptcp prefer: missing argument (groups, most preferred first)");
+            return EXIT_USAGE;
+        }
+        /* args is NULL-terminated: argv's end. */
+        return mptcp_call(ctl, "SetPreference", args, NULL);
+    }
+    if (!strcmp(sub, "failover")) {
+        if (nargs > 1) {
+            usage_error("mptcp failover: too many arguments");
+            return EXIT_USAGE;
+        }
+        return mptcp_call(ctl, "Failover", NULL, nargs ? args[0] : "");
+    }
+    if (!strcmp(sub, "monitor")) {
+        if (nargs > 0) {
+            usage_error("mptcp monitor: too many arguments");
+            return EXIT_USAGE;
+        }
+        return mptcp_monitor(ctl);
+    }
+    usage_error("mptcp: unknown command '%s' (status, mode, prefer, failover, monitor)", sub);
+    return EXIT_USAGE;
+}
