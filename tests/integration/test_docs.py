@@ -259,28 +259,44 @@ def test_dbus_errors_documented(dbus_scd):
     assert not described - from_c, f"groupd-dbus(7) documents unknown errors: {described - from_c}"
 
 
+# Where each section of known_key()'s table is documented: (page, heading).
+# Its "MPTCP" is groupd.conf's [MPTCP], "MPTCP.group" a group file's.
+CONF_SECTIONS = {"Daemon": "Daemon", "MPTCP": "MPTCP"}
+GROUP_SECTIONS_RENAMED = {"MPTCP.group": "MPTCP"}
+
+
 def test_config_keys_documented():
     keys, sections = config_keys()
-    pages = {"Daemon": read(MAN / "groupd.conf.5.scd")}
+    conf_page = read(MAN / "groupd.conf.5.scd")
     group_page = read(MAN / "groupd.group.5.scd")
+    assert "MPTCP.group" in keys, "known_key() has no group-file [MPTCP] (\"MPTCP.group\") row"
     problems = []
-    for section in sorted(sections | set(keys)):
-        page = pages.get(section, group_page)
-        page_name = "groupd.conf(5)" if section in pages else "groupd.group(5)"
-        text = key_section(page, section)
+    # A section a parser accepts but the key table lacks would accept no key.
+    for section in sorted(sections - set(keys)):
+        problems.append(f"[{section}] is accepted, but known_key() has no keys for it")
+    for section in sorted(keys):
+        if section in CONF_SECTIONS:
+            page, page_name, heading = conf_page, "groupd.conf(5)", CONF_SECTIONS[section]
+        else:
+            page, page_name = group_page, "groupd.group(5)"
+            heading = GROUP_SECTIONS_RENAMED.get(section, section)
+        text = key_section(page, heading)
         if text is None:
-            problems.append(f"{page_name}: no \"[{section}] SECTION\" heading")
+            problems.append(f"{page_name}: no \"[{heading}] SECTION\" heading")
             continue
-        accepted = set(keys.get(section, []))
+        accepted = set(keys[section])
         documented = documented_keys(text)
         for key in sorted(accepted - documented):
-            problems.append(f"{page_name}: [{section}] {key}= not documented")
-        if section in keys:  # [MPTCP] accepts any key
-            for key in sorted(documented - accepted):
-                problems.append(f"{page_name}: [{section}] {key}= documented, not accepted")
-    # groupd.conf holds only [Daemon]; the group page documents no [Daemon].
+            problems.append(f"{page_name}: [{heading}] {key}= not documented")
+        for key in sorted(documented - accepted):
+            problems.append(f"{page_name}: [{heading}] {key}= documented, not accepted")
+    # groupd.conf holds [Daemon] and [MPTCP]; the group page documents no
+    # [Daemon], the conf page no group-file section.
     if key_section(group_page, "Daemon") is not None:
         problems.append("groupd.group(5) documents [Daemon]")
+    for section in ("Group", "Match", "Link", "Address"):
+        if key_section(conf_page, section) is not None:
+            problems.append(f"groupd.conf(5) documents [{section}]")
     assert not problems, "\n".join(problems)
 
 
