@@ -780,12 +780,20 @@ static char *find_other_listener(GdMptcp *m)
             continue;
         /* The Groups column shows the first 32 groups only. */
         uint32_t g = m->family.events_group;
-        if (g >= 1 && g <= 32 && !(groups & (1u << (g - 1))))
+        gboolean known = g >= 1 && g <= 32;
+        if (known && !(groups & (1u << (g - 1))))
             continue;
         g_autofree char *comm_path = g_strdup_printf("/proc/%u/comm", portid);
         g_autofree char *comm = NULL;
-        if (!g_file_get_contents(comm_path, &comm, NULL, NULL))
-            continue; /* not a pid-numbered socket, or not visible */
+        if (!g_file_get_contents(comm_path, &comm, NULL, NULL)) {
+            /* Under ProtectProc=invisible other users' processes are
+             * hidden: a listener groupd cannot name may be a manager. */
+            if (errno == ENOENT && known && portid <= 4194304 /* PID_MAX_LIMIT */)
+                return g_strdup_printf("a process groupd cannot see (netlink port %u) listens "
+                                       "to mptcp_pm_events",
+                                       portid);
+            continue;
+        }
         g_strstrip(comm);
         if (g_str_equal(comm, "mptcpd"))
             return g_strdup_printf("mptcpd runs in this network namespace (pid %u)", portid);
