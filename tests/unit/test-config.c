@@ -886,6 +886,121 @@ static void test_load_daemon_conf(Tree *t, gconstpointer data)
     g_assert_cmpuint(config->daemon.drift_debounce_msec, ==, 250);
 }
 
+static void test_load_mptcp(Tree *t, gconstpointer data)
+{
+    tree_write(t, "etc/groupd/groupd.conf",
+               "[MPTCP]\nMode=power-save\nPreference=cellular 11\nHoldDownSec=2.5\n"
+               "FlapThreshold=2\nFlapWindowSec=30\nHoldDownMaxSec=120\nStaleLossCount=keep\n"
+               "RelaxRpFilter=no\nSubflows=8\nAddAddrAccepted=0\nOwner=groupd\n"
+               "StallDetectMSec=50\n");
+    tree_write(t, ADMIN "10-wifi.group",
+               "[Group]\nName=wifi\nId=11\n[Match]\nType=wlan\n[MPTCP]\nEndpoint=subflow\n");
+    tree_write(t, ADMIN "20-cell.group",
+               "[Group]\nName=cellular\nId=20\n[MPTCP]\nEndpoint=subflow backup\nClass=wwan\n");
+    g_autoptr(GPtrArray) errors = new_errors();
+    g_autoptr(GdConfig) config = tree_load(t, errors);
+    assert_errors(errors, (const char *const[]){NULL});
+    const GdMptcpConfig *m = &config->daemon.mptcp;
+    g_assert_cmpint(m->mode, ==, GD_MPTCP_MODE_POWER_SAVE);
+    g_assert_cmpstr(gd_mptcp_mode_name(m->mode), ==, "power-save");
+    g_assert_cmpuint(m->preference_ids->len, ==, 2);
+    g_assert_cmpuint(g_array_index(m->preference_ids, uint32_t, 0), ==, 20);
+    g_assert_cmpuint(g_array_index(m->preference_ids, uint32_t, 1), ==, 11);
+    g_assert_cmpuint(m->hold_down_msec, ==, 2500);
+    g_assert_cmpuint(m->flap_threshold, ==, 2);
+    g_assert_cmpuint(m->flap_window_msec, ==, 30000);
+    g_assert_cmpuint(m->hold_down_max_msec, ==, 120000);
+    g_assert_cmpint(m->stale_loss_cnt, ==, -1);
+    g_assert_false(m->relax_rp_filter);
+    g_assert_cmpint(m->subflows, ==, 8);
+    g_assert_cmpint(m->add_addr_accepted, ==, 0);
+    g_assert_true(m->owner_forced);
+    g_assert_cmpuint(m->stall_detect_msec, ==, 50);
+
+    /* Preference names only groups with [MPTCP]; limits stop at 8. */
+    tree_write(t, "etc/groupd/groupd.conf",
+               "[MPTCP]\nMode=failover\nPreference=wifi lan wifi\nSubflows=9\nMode=x\n");
+    tree_write(t, ADMIN "30-lan.group", "[Group]\nName=lan\nId=30\n");
+    g_autoptr(GPtrArray) bad = new_errors();
+    g_autoptr(GdConfig) none = tree_load(t, bad);
+    g_autofree char *e1 =
+        msg(t, "etc/groupd/groupd.conf", ": [MPTCP] Subflows: \"9\" is out of range (0..8)");
+    g_autofree char *e2 =
+        msg(t, "etc/groupd/groupd.conf", ": [MPTCP] Mode: given more than once (lines 2 and 5)");
+    g_autofree char *e3 =
+        msg(t, "etc/groupd/groupd.conf",
+            ": [MPTCP] Preference: \"lan\" is not a group with an [MPTCP] section");
+    g_autofree char *e4 =
+        msg(t, "etc/groupd/groupd.conf", ": [MPTCP] Preference: \"wifi\" is given twice");
+    assert_errors(bad, (const char *const[]){e1, e2, e3, e4, NULL});
+}
+
+static void test_mptcp_defaults_and_bad(void)
+{
+    g_auto(GdDaemonConfig) d = {0};
+    gd_daemon_config_init(&d);
+    g_assert_cmpint(d.mptcp.mode, ==, GD_MPTCP_MODE_OFF);
+    g_assert_cmpuint(d.mptcp.hold_down_msec, ==, 5000);
+    g_assert_cmpint(d.mptcp.stale_loss_cnt, ==, 2);
+    g_assert_true(d.mptcp.relax_rp_filter);
+    g_assert_cmpint(d.mptcp.subflows, ==, -1);
+    g_assert_false(d.mptcp.owner_forced);
+    g_assert_cmpuint(d.mptcp.stall_detect_msec, ==, 100);
+
+    const struct {
+        const char *text;
+        const char *want;
+    } cases[] = {
+        {"[MPTCP]\nMode=fast\n",
+         "/c: [MPTCP] Mode: \"fast\" is not one of off, failover, power-save, aggregate"},
+        {"[MPTCP]\nOwner=me\n", "/c: [MPTCP] Owner: \"me\" is not \"auto\" or \"groupd\""},
+        {"[MPTCP]\nStaleLossCount=0\n",
+         "/c: [MPTCP] StaleLossCount: \"0\" is out of range (1..255)"},
+        {"[MPTCP]\nAddAddrAccepted=-1\n", "/c: [MPTCP] AddAddrAccepted: \"-1\" is not a number"},
+        {"[MPTCP]\nStallDetectMSec=10001\n",
+         "/c: [MPTCP] StallDetectMSec: \"10001\" is out of range (0..10000)"},
+        {"[MPTCP]\nEndpoint=subflow\n", "/c: [MPTCP] Endpoint: unknown key"},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_auto(GdDaemonConfig) c = {0};
+        gd_daemon_config_init(&c);
+        g_autoptr(GPtrArray) errors = new_errors();
+        g_assert_cmpint(
+            gd_daemon_config_parse("/c", cases[i].text, strlen(cases[i].text), &c, errors), ==,
+            -EINVAL);
+        assert_errors(errors, (const char *const[]){cases[i].want, NULL});
+    }
+
+    /* A group file's [MPTCP]. */
+    const struct {
+        const char *text;
+        const char *want;
+    } group_cases[] = {
+        {"[MPTCP]\nEndpoint=subflow turbo\n",
+         "/g: [MPTCP] Endpoint: \"turbo\" is not an endpoint flag (subflow, signal, backup, "
+         "fullmesh, laminar)"},
+        {"[MPTCP]\nClass=wifi\n", "/g: [MPTCP] Class: \"wifi\" is not wlan, wwan or ether"},
+        {"[MPTCP]\nRole=primary\n",
+         "/g: [MPTCP] Role: \"primary\" is not \"failover\" or \"always\""},
+        {"[MPTCP]\nMode=failover\n", "/g: [MPTCP] Mode: unknown key"},
+        {"[MPTCP]\nRole=always\nRole=always\n",
+         "/g: [MPTCP] Role: given more than once (lines 4 and 5)"},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(group_cases); i++) {
+        g_autofree char *text = g_strdup_printf("[Group]\nId=1\n%s", group_cases[i].text);
+        g_autoptr(GPtrArray) errors = new_errors();
+        g_autoptr(GdGroupPolicy) p = gd_group_policy_parse("/g", text, strlen(text), NULL, errors);
+        g_assert_null(p);
+        assert_errors(errors, (const char *const[]){group_cases[i].want, NULL});
+    }
+    uint32_t flags;
+    g_assert_cmpint(gd_mptcp_flags_parse("laminar  fullmesh", &flags, NULL), ==, 0);
+    g_assert_cmpuint(flags, ==, GD_MPTCP_FLAG_LAMINAR | GD_MPTCP_FLAG_FULLMESH);
+    g_auto(GStrv) names = gd_mptcp_flags_names(flags);
+    g_assert_cmpstr(names[0], ==, "fullmesh");
+    g_assert_cmpstr(names[1], ==, "laminar");
+}
+
 static void test_load_order_and_replace(Tree *t, gconstpointer data)
 {
     tree_write(t, VENDOR "a.group", "[Group]\nId=1\n");
@@ -1197,10 +1312,12 @@ int main(int argc, char **argv)
     g_test_add_func("/config/daemon/full", test_daemon_full);
     g_test_add_func("/config/daemon/values", test_daemon_values);
     g_test_add_func("/config/daemon/bad", test_daemon_bad);
+    g_test_add_func("/config/mptcp/defaults-and-bad", test_mptcp_defaults_and_bad);
 
 #define TREE_TEST(path, func) g_test_add(path, Tree, NULL, tree_setup, func, tree_teardown)
     TREE_TEST("/config/load/nothing", test_load_nothing);
     TREE_TEST("/config/load/daemon-conf", test_load_daemon_conf);
+    TREE_TEST("/config/load/mptcp", test_load_mptcp);
     TREE_TEST("/config/load/order-and-replace", test_load_order_and_replace);
     TREE_TEST("/config/load/replaced-not-read", test_load_replaced_not_read);
     TREE_TEST("/config/load/mask", test_load_mask);
