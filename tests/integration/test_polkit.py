@@ -9,8 +9,10 @@ and authorizes one uid, so the test proves groupd's side of the protocol
 (subject, action ids, the answer) against the real bus."""
 
 import os
+import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import gdlib
@@ -65,5 +67,60 @@ def test_polkit_authorizes_and_refuses(netns, groupd_factory, workdir):
         nobody.expect_error("AccessDenied", "AddGroupAddress", "'100'", "'10.0.0.1/24'", NO_OPTS)
         gdlib.assert_same_snapshot(before, netns.snapshot(), "a call polkit refused")
         assert f"net.groupd1.group-address {gdlib.NOBODY} 0 no" in log.read_text().split("\n")
+    finally:
+        gdlib.terminate(polkit)
+
+
+MPTCP = {"path": "/net/groupd1/mptcp", "iface": "net.groupd1.Mptcp"}
+POLICY_FILE = HERE.parents[1] / "data" / "net.groupd1.policy"
+AUTH_C = HERE.parents[1] / "src" / "bus" / "auth.c"
+
+
+def test_every_action_defined():
+    """Every action groupd asks polkit about is in data/net.groupd1.policy,
+    auth_admin_keep for the active session like the others, and no action
+    there is unused."""
+    asked = set(re.findall(r'return "(net\.groupd1\.[a-z-]+)";', AUTH_C.read_text()))
+    assert "net.groupd1.manage-mptcp" in asked, asked
+    actions = {a.get("id"): a for a in ET.parse(POLICY_FILE).getroot().iter("action")}
+    assert set(actions) == asked, (set(actions), asked)
+    for action_id, action in actions.items():
+        defaults = action.find("defaults")
+        assert defaults.findtext("allow_active") == "auth_admin_keep", action_id
+        assert defaults.findtext("allow_any") == "auth_admin", action_id
+        assert action.findtext("description") and action.findtext("message"), action_id
+
+
+def test_polkit_mptcp(netns, groupd_factory, workdir):
+    """SetMode, SetPreference and Failover ask for net.groupd1.manage-mptcp."""
+    root = groupd_factory().client
+    nobody = gdlib.Client(root.address, uid=gdlib.NOBODY)
+    address = root.address if root.address.startswith("unix:") else f"unix:path={root.address}"
+    mode = lambda: root.get_property(MPTCP["path"], MPTCP["iface"], "Mode")  # noqa: E731
+
+    # No authority: refused by groupd's credential check.
+    assert nobody.gdbus("SetMode", "'aggregate'", **MPTCP)[0] == "net.groupd1.Error.AccessDenied"
+    assert mode() == "off"
+
+    log = Path(workdir) / "polkit.log"
+    polkit = start_fake_polkit(address, gdlib.NOBODY, log)
+    try:
+        got, out = nobody.gdbus("SetMode", "'aggregate'", **MPTCP)
+        assert got is None, out
+        assert mode() == "aggregate"
+        # Authorized, then groupd's own answer: nowhere to fail over to.
+        assert nobody.gdbus("Failover", "''", **MPTCP)[0] == "net.groupd1.Error.NotPossible"
+        entries = log.read_text().split("\n")
+        assert entries.count(f"net.groupd1.manage-mptcp {gdlib.NOBODY} 0 yes") == 2, entries
+    finally:
+        gdlib.terminate(polkit)
+
+    polkit = start_fake_polkit(address, 4242, log)
+    try:
+        assert nobody.gdbus("SetPreference", "@as []", **MPTCP)[0] == \
+            "net.groupd1.Error.AccessDenied"
+        assert nobody.gdbus("SetMode", "'off'", **MPTCP)[0] == "net.groupd1.Error.AccessDenied"
+        assert mode() == "aggregate"
+        assert f"net.groupd1.manage-mptcp {gdlib.NOBODY} 0 no" in log.read_text().split("\n")
     finally:
         gdlib.terminate(polkit)
