@@ -309,7 +309,7 @@ static void print_connections(Ctl *ctl, GVariant *props)
         while (g_variant_iter_next(&sit, "(&s&s&sb)", &local, &remote, &iface, &backup)) {
             g_autofree char *sub_local = g_strdup_printf("  %s", local);
             g_autofree char *path =
-                g_strdup_printf("%s%s", *iface ? iface : "?", backup ? " (backup)" : "");
+                g_strdup_printf("%s%s", *iface ? iface : "-", backup ? " (backup)" : "");
             const char *sub[] = {"", sub_local, remote, path};
             table_add_row(t, sub, -1, NULL);
         }
@@ -384,7 +384,7 @@ static int on_active_group_changed(sd_bus_message *m, void *userdata, sd_bus_err
         jw_obj_end(&w);
         jw_print(&w);
     } else {
-        printf("ActiveGroupChanged: %s -> %s (%s)\n", *previous ? previous : "-",
+        printf("ActiveGroupChanged: %s -> %s: %s\n", *previous ? previous : "-",
                *group ? group : "-", *reason ? reason : "no reason given");
     }
     fflush(stdout);
