@@ -233,21 +233,19 @@ static void print_health(Ctl *ctl, GVariant *props)
 {
     static const char *const headers[] = {"GROUP", "STATE", "REASON"};
     g_autoptr(GVariant) v = prop(props, "Health", "a(sss)");
+    if (!v || g_variant_n_children(v) == 0) {
+        puts("\nNo group takes part in MPTCP.");
+        return;
+    }
     g_autoptr(Table) t = table_new(3, headers, NULL);
     /* "hold-down" is the longest state: the column keeps its width. */
     table_set_min_width(t, 1, 9);
     GVariantIter it;
     const char *group, *state, *reason;
-    if (v) {
-        g_variant_iter_init(&it, v);
-        while (g_variant_iter_next(&it, "(&s&s&s)", &group, &state, &reason)) {
-            const char *cells[] = {group, state, *reason ? reason : "-"};
-            table_add_row(t, cells, 1, health_colour(state));
-        }
-    }
-    if (!v || g_variant_n_children(v) == 0) {
-        puts("\nNo group takes part in MPTCP.");
-        return;
+    g_variant_iter_init(&it, v);
+    while (g_variant_iter_next(&it, "(&s&s&s)", &group, &state, &reason)) {
+        const char *cells[] = {group, state, *reason ? reason : "-"};
+        table_add_row(t, cells, 1, health_colour(state));
     }
     putchar('\n');
     table_print(t, ctl->legend);
