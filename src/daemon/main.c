@@ -338,6 +338,9 @@ int main(int argc, char **argv)
                                   engine_changed_cb, &daemon);
     daemon.bus = gd_bus_new(conn, daemon.cache, executor, names, daemon.engine, &options);
     gd_bus_export_mptcp(daemon.bus, daemon.mptcp);
+    g_autofree char *mptcp_state = g_build_filename(config_root && *config_root ? config_root : "/",
+                                                    "run/groupd/mptcp-endpoints", NULL);
+    gd_mptcp_set_state_file(daemon.mptcp, mptcp_state);
     gd_mptcp_set_config(daemon.mptcp, gd_engine_config(daemon.engine));
     gd_engine_start(daemon.engine, first_apply_done_cb, &daemon);
     guint owner = g_bus_own_name_on_connection(conn, GD_BUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,

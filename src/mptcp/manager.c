@@ -86,6 +86,11 @@ struct GdMptcp {
     guint failover_count;
     char *last_error;
 
+    char *state_path; /* the endpoints groupd made, across restarts */
+    char *state_text; /* what was last written there */
+    gboolean state_loaded;
+    gboolean added_pending;
+
     guint reconcile_source;
     guint timer;
     guint changed_source;
@@ -527,7 +532,9 @@ static GArray *desired_endpoints(GdMptcp *m, gint64 now)
             continue;
         switch (m->mode) {
         case GD_MPTCP_MODE_AGGREGATE:
-            want_group(m, g, g->flags, wants);
+            /* Anti-flap in every mode: a recovered group waits out its hold-down. */
+            if (now >= g->eligible_at)
+                want_group(m, g, g->flags, wants);
             break;
         case GD_MPTCP_MODE_FAILOVER:
             /* Standby groups keep backup subflows; a group in hold-down has
@@ -548,7 +555,7 @@ static GArray *desired_endpoints(GdMptcp *m, gint64 now)
     g_hash_table_iter_init(&iter, m->groups);
     while (g_hash_table_iter_next(&iter, NULL, &value)) {
         Group *g = value;
-        if (g->always && g->healthy)
+        if (g->always && g->healthy && now >= g->eligible_at)
             want_group(m, g, g->flags, wants);
     }
     /* Stalled groups get probe endpoints (backup) once their hold-down
@@ -684,9 +691,76 @@ static gboolean endpoint_group(GdMptcp *m, const GdMptcpEndpoint *ep, uint32_t *
 
 static gboolean endpoint_owned(GdMptcp *m, const GdMptcpEndpoint *ep)
 {
-    uint32_t group;
-    return g_hash_table_contains(m->owned_ids, GUINT_TO_POINTER(ep->id)) ||
-           endpoint_group(m, ep, &group);
+    return g_hash_table_contains(m->owned_ids, GUINT_TO_POINTER(ep->id));
+}
+
+/* The state file: the endpoints groupd made, "id address ifindex" per line,
+ * so that a restarted groupd knows them from endpoints others made. */
+static void save_owned(GdMptcp *m)
+{
+    if (!m->state_path)
+        return;
+    GString *text = g_string_new("# endpoints groupd made: id address ifindex\n");
+    for (guint i = 0; i < m->endpoints->len; i++) {
+        const GdMptcpEndpoint *ep = &g_array_index(m->endpoints, GdMptcpEndpoint, i);
+        if (!endpoint_owned(m, ep))
+            continue;
+        g_autofree char *addr = gd_mptcp_addr_format(ep->family, ep->addr);
+        g_string_append_printf(text, "%u %s %d\n", ep->id, addr, ep->ifindex);
+    }
+    if (m->state_text && g_str_equal(m->state_text, text->str)) {
+        g_string_free(text, TRUE);
+        return;
+    }
+    g_autoptr(GError) error = NULL;
+    if (!g_file_set_contents_full(m->state_path, text->str, (gssize)text->len,
+                                  G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
+        g_debug("mptcp: cannot record the endpoints groupd made: %s", error->message);
+    g_free(m->state_text);
+    m->state_text = g_string_free(text, FALSE);
+}
+
+/* At start: the endpoints the state file names (same id and address). */
+static void load_owned(GdMptcp *m)
+{
+    g_autofree char *text = NULL;
+    if (!m->state_path || !g_file_get_contents(m->state_path, &text, NULL, NULL))
+        return;
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        unsigned id;
+        char addr[64];
+        int ifindex;
+        if (lines[i][0] == '#' || sscanf(lines[i], "%u %63s %d", &id, addr, &ifindex) != 3)
+            continue;
+        for (guint k = 0; k < m->endpoints->len; k++) {
+            const GdMptcpEndpoint *ep = &g_array_index(m->endpoints, GdMptcpEndpoint, k);
+            g_autofree char *have = gd_mptcp_addr_format(ep->family, ep->addr);
+            if (ep->id == id && ep->ifindex == ifindex && g_str_equal(have, addr))
+                g_hash_table_add(m->owned_ids, GUINT_TO_POINTER(ep->id));
+        }
+    }
+}
+
+/* An endpoint someone made that is exactly what groupd would make for a
+ * member (its address, bound to that member, the group's flags but for
+ * backup, which the mode decides) is taken as groupd's own. */
+static void adopt_equal(GdMptcp *m)
+{
+    for (guint i = 0; i < m->endpoints->len; i++) {
+        const GdMptcpEndpoint *ep = &g_array_index(m->endpoints, GdMptcpEndpoint, i);
+        uint32_t group;
+        if (endpoint_owned(m, ep) || !ep->ifindex || !endpoint_group(m, ep, &group))
+            continue;
+        Group *g = group_get(m, group);
+        uint32_t mask = ~(uint32_t)GD_MPTCP_FLAG_BACKUP;
+        if (g && (ep->flags & mask) == (g->flags & mask)) {
+            g_hash_table_add(m->owned_ids, GUINT_TO_POINTER(ep->id));
+            g_autofree char *t = endpoint_text(m, ep);
+            g_message("mptcp: %s (id %u) is what group %u wants: taken as groupd's", t, ep->id,
+                      group);
+        }
+    }
 }
 
 /* Brings the kernel's endpoints to wants: deletes first (re-injection),
@@ -711,7 +785,9 @@ static guint apply_endpoints(GdMptcp *m, GArray *wants)
     /* Deletes: ours that are not wanted (or wanted on another device). */
     for (guint i = 0; i < m->endpoints->len; i++) {
         GdMptcpEndpoint *ep = &g_array_index(m->endpoints, GdMptcpEndpoint, i);
-        gboolean owned = endpoint_owned(m, ep) || m->cfg.owner_forced;
+        /* Owner=groupd: every endpoint is groupd's to manage, unless off. */
+        gboolean owned =
+            endpoint_owned(m, ep) || (m->cfg.owner_forced && m->mode != GD_MPTCP_MODE_OFF);
         if (!owned)
             continue;
         gboolean wanted = FALSE;
@@ -735,7 +811,6 @@ static guint apply_endpoints(GdMptcp *m, GArray *wants)
                 have = ep;
         }
         if (have) {
-            g_hash_table_add(m->owned_ids, GUINT_TO_POINTER(have->id));
             /* Only backup can change on a live endpoint; other flags need a
              * new endpoint. */
             uint32_t other = (have->flags ^ w->ep.flags) & ~(uint32_t)GD_MPTCP_FLAG_BACKUP;
@@ -743,6 +818,8 @@ static guint apply_endpoints(GdMptcp *m, GArray *wants)
                 if (endpoint_op(m, MPTCP_PM_CMD_DEL_ADDR, have) < 0 ||
                     endpoint_op(m, MPTCP_PM_CMD_ADD_ADDR, &w->ep) < 0)
                     failed++;
+                else
+                    m->added_pending = TRUE;
             } else if ((have->flags ^ w->ep.flags) & GD_MPTCP_FLAG_BACKUP) {
                 GdMptcpEndpoint change = *have;
                 change.flags = w->ep.flags;
@@ -753,6 +830,8 @@ static guint apply_endpoints(GdMptcp *m, GArray *wants)
         }
         if (endpoint_op(m, MPTCP_PM_CMD_ADD_ADDR, &w->ep) < 0)
             failed++;
+        else
+            m->added_pending = TRUE;
     }
     return failed;
 }
@@ -843,6 +922,33 @@ static void update_owner(GdMptcp *m)
         set_string(&m->owner, owner);
         set_string(&m->owner_detail, detail);
         note_changed(m);
+    }
+}
+
+/* A subflow is backup when the peer asked for it or its local endpoint is
+ * backup: the kernel's events carry only the former, and no event follows
+ * SET_FLAGS on this side. */
+static void update_backup(GdMptcp *m, GdMptcpSubflow *s)
+{
+    gboolean local = FALSE;
+    for (guint i = 0; i < m->endpoints->len && !local; i++) {
+        const GdMptcpEndpoint *ep = &g_array_index(m->endpoints, GdMptcpEndpoint, i);
+        local = ep->family == s->family &&
+                memcmp(ep->addr, s->local_addr, s->family == AF_INET ? 4 : 16) == 0 &&
+                (ep->flags & GD_MPTCP_FLAG_BACKUP);
+    }
+    s->backup = s->peer_backup || local;
+}
+
+static void update_all_backup(GdMptcp *m)
+{
+    GHashTableIter iter;
+    gpointer value;
+    g_hash_table_iter_init(&iter, m->connections);
+    while (g_hash_table_iter_next(&iter, NULL, &value)) {
+        GdMptcpConnection *c = value;
+        for (guint i = 0; i < c->subflows->len; i++)
+            update_backup(m, c->subflows->pdata[i]);
     }
 }
 
@@ -951,6 +1057,12 @@ static void reconcile(GdMptcp *m)
         arm_next_timer(m, now, TRUE);
         return;
     }
+    if (!m->state_loaded) {
+        load_owned(m);
+        m->state_loaded = TRUE;
+    }
+    if (m->mode != GD_MPTCP_MODE_OFF)
+        adopt_equal(m);
     update_owner(m);
     choose_active(m, now, trigger ? trigger : "change");
     check_leaving(m, now);
@@ -979,15 +1091,30 @@ static void reconcile(GdMptcp *m)
     guint failed = 0;
     if (!m->owner_detail) {
         g_autoptr(GArray) wants = desired_endpoints(m, now);
+        m->added_pending = FALSE;
+        g_autoptr(GHashTable) before = g_hash_table_new(NULL, NULL);
+        for (guint i = 0; i < m->endpoints->len; i++)
+            g_hash_table_add(before,
+                             GUINT_TO_POINTER(g_array_index(m->endpoints, GdMptcpEndpoint, i).id));
         failed = apply_endpoints(m, wants);
-        dump_endpoints(m);
-        /* Endpoints follow; whether the kernel keeps up is read back. */
-        for (guint i = 0; i < m->endpoints->len; i++) {
-            GdMptcpEndpoint *ep = &g_array_index(m->endpoints, GdMptcpEndpoint, i);
-            uint32_t group;
-            if (endpoint_group(m, ep, &group))
-                g_hash_table_add(m->owned_ids, GUINT_TO_POINTER(ep->id));
+        if (m->added_pending) {
+            dump_endpoints(m);
+            /* The kernel chose the ids of what groupd added: the new ones
+             * that are wanted are groupd's. */
+            for (guint i = 0; i < m->endpoints->len; i++) {
+                const GdMptcpEndpoint *ep = &g_array_index(m->endpoints, GdMptcpEndpoint, i);
+                for (guint k = 0; k < wants->len; k++) {
+                    const Want *w = &g_array_index(wants, Want, k);
+                    if (same_address(&w->ep, ep) && w->ep.ifindex == ep->ifindex &&
+                        !g_hash_table_contains(before, GUINT_TO_POINTER(ep->id)))
+                        g_hash_table_add(m->owned_ids, GUINT_TO_POINTER(ep->id));
+                }
+            }
+        } else {
+            dump_endpoints(m);
         }
+        save_owned(m);
+        update_all_backup(m);
         if (!failed && wants->len <= GD_MPTCP_MAX_LIMIT && m->last_error &&
             g_str_has_prefix(m->last_error, "cannot "))
             set_last_error(m, "");
@@ -1045,6 +1172,21 @@ static void routes_cb(GdMptcpWatch *watch, gpointer user_data)
     schedule_reconcile(user_data, "default route change");
 }
 
+/* The ifindex of the link that has this address, or 0. */
+static int link_with_address(GdMptcp *m, uint8_t family, const uint8_t *addr)
+{
+    g_autoptr(GPtrArray) links = gd_cache_links(m->cache);
+    for (guint i = 0; i < links->len; i++) {
+        const GdLink *link = links->pdata[i];
+        for (guint k = 0; k < link->addrs->len; k++) {
+            const GdNlAddr *a = &g_array_index(link->addrs, GdNlAddr, k);
+            if (a->family == family && memcmp(a->addr, addr, family == AF_INET ? 4 : 16) == 0)
+                return link->nl.ifindex;
+        }
+    }
+    return 0;
+}
+
 static GdMptcpConnection *connection_get(GdMptcp *m, const GdMptcpEvent *ev)
 {
     GdMptcpConnection *c = g_hash_table_lookup(m->connections, GUINT_TO_POINTER(ev->token));
@@ -1075,8 +1217,8 @@ static void handle_event(GdMptcp *m, const GdMptcpEvent *ev)
         ev->family ? gd_mptcp_addr_port_format(ev->family, ev->saddr, ev->sport) : g_strdup("");
     g_autofree char *remote =
         ev->family ? gd_mptcp_addr_port_format(ev->family, ev->daddr, ev->dport) : g_strdup("");
-    g_debug("mptcp: event %s token %08x %s → %s", gd_mptcp_event_name(ev->type), ev->token, local,
-            remote);
+    g_debug("mptcp: event %s token %08x %s → %s (ifindex %d, backup %d)",
+            gd_mptcp_event_name(ev->type), ev->token, local, remote, ev->ifindex, ev->backup);
     switch (ev->type) {
     case MPTCP_EVENT_CREATED:
     case MPTCP_EVENT_ESTABLISHED: {
@@ -1084,11 +1226,16 @@ static void handle_event(GdMptcp *m, const GdMptcpEvent *ev)
         set_string(&c->local, local);
         set_string(&c->remote, remote);
         if (subflow_find(c, local, remote) < 0 && ev->family) {
-            /* The initial subflow: its interface is the route's. */
+            /* The initial subflow: the event names no interface; it is the
+             * link that has the local address. */
             GdMptcpSubflow *s = g_new0(GdMptcpSubflow, 1);
             s->local = g_strdup(local);
             s->remote = g_strdup(remote);
-            s->interface = g_strdup("");
+            s->family = ev->family;
+            memcpy(s->local_addr, ev->saddr, sizeof(s->local_addr));
+            char name[IFNAMSIZ];
+            link_name(m, link_with_address(m, ev->family, ev->saddr), name);
+            s->interface = g_strdup(name);
             g_ptr_array_add(c->subflows, s);
         }
         update_stall_watch(m);
@@ -1106,14 +1253,18 @@ static void handle_event(GdMptcp *m, const GdMptcpEvent *ev)
         if (i < 0) {
             s->local = g_strdup(local);
             s->remote = g_strdup(remote);
+            s->family = ev->family;
+            memcpy(s->local_addr, ev->saddr, sizeof(s->local_addr));
             g_ptr_array_add(c->subflows, s);
         }
         char name[IFNAMSIZ];
-        link_name(m, ev->ifindex, name);
+        link_name(m, ev->ifindex > 0 ? ev->ifindex : link_with_address(m, ev->family, ev->saddr),
+                  name);
         if (*name || !s->interface)
             set_string(&s->interface, name);
         if (ev->backup >= 0)
-            s->backup = ev->backup;
+            s->peer_backup = ev->backup;
+        update_backup(m, s);
         /* A subflow that comes up on a stalled group proves its path. */
         GdLink *link = ev->ifindex > 0 ? gd_cache_link_by_index(m->cache, ev->ifindex) : NULL;
         Group *g = link ? group_get(m, link->nl.group) : NULL;
@@ -1228,6 +1379,15 @@ void gd_mptcp_set_external_owner(GdMptcp *m, const char *owner, const char *deta
     gboolean b = set_string(&m->external_detail, detail);
     if (a || b)
         schedule_reconcile(m, "owner change");
+}
+
+void gd_mptcp_set_state_file(GdMptcp *m, const char *path)
+{
+    g_free(m->state_path);
+    m->state_path = g_strdup(path);
+    g_autofree char *dir = g_path_get_dirname(path);
+    if (g_mkdir_with_parents(dir, 0755) < 0)
+        g_debug("mptcp: cannot create %s: %s", dir, g_strerror(errno));
 }
 
 gboolean gd_mptcp_group_configured(GdMptcp *m, uint32_t group)
@@ -1492,5 +1652,7 @@ void gd_mptcp_free(GdMptcp *m)
     g_free(m->owner_detail);
     g_free(m->last_error);
     g_free(m->pending_reason);
+    g_free(m->state_path);
+    g_free(m->state_text);
     g_free(m);
 }

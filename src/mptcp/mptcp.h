@@ -36,6 +36,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdMptcp, gd_mptcp_free)
  * The same pointer again does nothing: call it whenever the configuration
  * may have been replaced. Drops SetMode()/SetPreference() overrides. */
 void gd_mptcp_set_config(GdMptcp *mptcp, const GdConfig *config);
+/* Where to record the endpoints groupd made (a file in its runtime
+ * directory), so that after a restart they are known from others'. */
+void gd_mptcp_set_state_file(GdMptcp *mptcp, const char *path);
 /* Another endpoint owner seen from outside this module (the bus sees
  * NetworkManager's name); NULL clears it. */
 void gd_mptcp_set_external_owner(GdMptcp *mptcp, const char *owner, const char *detail);
@@ -66,7 +69,10 @@ typedef struct {
 
 typedef struct {
     char *local, *remote, *interface;
-    gboolean backup;
+    gboolean backup;      /* either end asked for it: peer_backup, or its endpoint is backup */
+    gboolean peer_backup; /* the peer's MP_PRIO/MP_JOIN backup bit (the kernel's event) */
+    uint8_t family;
+    uint8_t local_addr[16];
 } GdMptcpSubflow;
 
 typedef struct {
