@@ -235,26 +235,11 @@ void gd_bus_publish(GdBus *bus)
 
 static gboolean parse_options(GVariant *options, gboolean *force, GError **error)
 {
-    GVariantIter iter;
-    const char *key;
-    GVariant *value;
-    *force = FALSE;
-    g_variant_iter_init(&iter, options);
-    while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
-        if (g_str_equal(key, "force") && g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN)) {
-            *force = g_variant_get_boolean(value);
-            continue;
-        }
-        if (g_str_equal(key, "force"))
-            *error = gd_bus_error_from_errno(-EINVAL, FALSE, NULL,
-                                             "option \"force\" must be a boolean, not %s",
-                                             g_variant_get_type_string(value));
-        else
-            *error = gd_bus_error_from_errno(-EINVAL, FALSE, NULL, "unknown option \"%.64s\"", key);
-        g_variant_unref(value);
-        return FALSE;
-    }
-    return TRUE;
+    g_autofree char *message = NULL;
+    int r = gd_op_parse_options(options, force, &message);
+    if (r < 0)
+        *error = gd_bus_error_from_errno(r, FALSE, NULL, "%s", message);
+    return r >= 0;
 }
 
 static gboolean resolve_group(GdBus *bus, const char *text, uint32_t *id, GError **error)
@@ -262,12 +247,15 @@ static gboolean resolve_group(GdBus *bus, const char *text, uint32_t *id, GError
     int r = gd_group_names_resolve(bus->names, text, id);
     if (r == -ENOENT && bus->engine)
         r = gd_engine_resolve_name(bus->engine, text, id);
+    if (r >= 0)
+        return TRUE;
+    g_autofree char *clipped = gd_op_clip(text, 64);
     if (r == -ENOENT)
-        *error = gd_bus_error_from_errno(r, FALSE, NULL, "no group named \"%.64s\"", text);
-    else if (r < 0)
+        *error = gd_bus_error_from_errno(r, FALSE, NULL, "no group named \"%s\"", clipped);
+    else
         *error = gd_bus_error_from_errno(
-            r, FALSE, NULL, "invalid group \"%.64s\": a number or a name is expected", text);
-    return r >= 0;
+            r, FALSE, NULL, "invalid group \"%s\": a number or a name is expected", clipped);
+    return FALSE;
 }
 
 static const char *group_label(GdBus *bus, uint32_t id, char *buf, size_t size)
@@ -290,79 +278,13 @@ static gboolean check_protected(GdBus *bus, uint32_t id, gboolean force, GError 
     return FALSE;
 }
 
-static gboolean expect_type(const char *key, GVariant *value, const GVariantType *type,
-                            GError **error)
-{
-    if (g_variant_is_of_type(value, type))
-        return TRUE;
-    *error =
-        gd_bus_error_from_errno(-EINVAL, FALSE, NULL, "property \"%s\" must be of type %s, not %s",
-                                key, (const char *)type, g_variant_get_type_string(value));
-    return FALSE;
-}
-
 static gboolean parse_link_change(GVariant *props, GdNlLinkChange *change, GError **error)
 {
-    GVariantIter iter;
-    const char *key;
-    g_autoptr(GVariant) value = NULL;
-    memset(change, 0, sizeof(*change));
-    g_variant_iter_init(&iter, props);
-    while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
-        if (g_str_equal(key, "MTU")) {
-            if (!expect_type(key, value, G_VARIANT_TYPE_UINT32, error))
-                return FALSE;
-            change->mtu = g_variant_get_uint32(value);
-            if (change->mtu == 0 || change->mtu > G_MAXINT32) {
-                *error = gd_bus_error_from_errno(-ERANGE, FALSE, NULL, "MTU %u is out of range",
-                                                 change->mtu);
-                return FALSE;
-            }
-            change->set_mtu = true;
-        } else if (g_str_equal(key, "State")) {
-            if (!expect_type(key, value, G_VARIANT_TYPE_STRING, error))
-                return FALSE;
-            const char *state = g_variant_get_string(value, NULL);
-            if (!g_str_equal(state, "up") && !g_str_equal(state, "down")) {
-                *error = gd_bus_error_from_errno(
-                    -EINVAL, FALSE, NULL, "State must be \"up\" or \"down\", not \"%.32s\"", state);
-                return FALSE;
-            }
-            change->set_state = true;
-            change->up = g_str_equal(state, "up");
-        } else if (g_str_equal(key, "MACAddress")) {
-            if (!expect_type(key, value, G_VARIANT_TYPE_STRING, error))
-                return FALSE;
-            const char *text = g_variant_get_string(value, NULL);
-            int len = gd_nl_hwaddr_parse(text, change->hwaddr, sizeof(change->hwaddr));
-            if (len < 0) {
-                *error = gd_bus_error_from_errno(len, FALSE, NULL,
-                                                 "malformed MACAddress \"%.64s\": expected "
-                                                 "hexadecimal bytes separated by ':'",
-                                                 text);
-                return FALSE;
-            }
-            change->set_hwaddr = true;
-            change->hwaddr_len = (uint8_t)len;
-        } else if (g_str_equal(key, "TxQueueLength")) {
-            if (!expect_type(key, value, G_VARIANT_TYPE_UINT32, error))
-                return FALSE;
-            change->set_txqlen = true;
-            change->txqlen = g_variant_get_uint32(value);
-        } else {
-            *error = gd_bus_error_from_errno(-EINVAL, FALSE, NULL,
-                                             "unknown property \"%.64s\" (known: MTU, State, "
-                                             "MACAddress, TxQueueLength)",
-                                             key);
-            return FALSE;
-        }
-        g_clear_pointer(&value, g_variant_unref);
-    }
-    if (!change->set_mtu && !change->set_state && !change->set_hwaddr && !change->set_txqlen) {
-        *error = gd_bus_error_from_errno(-EINVAL, FALSE, NULL, "no property to change");
-        return FALSE;
-    }
-    return TRUE;
+    g_autofree char *message = NULL;
+    int r = gd_op_parse_link_change(props, change, &message);
+    if (r < 0)
+        *error = gd_bus_error_from_errno(r, FALSE, NULL, "%s", message);
+    return r >= 0;
 }
 
 static GPtrArray *members_or_error(GdBus *bus, uint32_t id, GError **error)
@@ -665,7 +587,8 @@ static void do_set_link_group(GdBus *bus, GDBusMethodInvocation *invocation)
     while (g_variant_iter_next(&iter, "&s", &name)) {
         GdLink *link = *name ? gd_cache_link_by_name(bus->cache, name) : NULL;
         if (!link) {
-            g_ptr_array_add(unknown, g_strdup_printf("\"%.32s\"", name));
+            g_autofree char *clipped = gd_op_clip(name, 32);
+            g_ptr_array_add(unknown, g_strdup_printf("\"%s\"", clipped));
             continue;
         }
         if (!g_hash_table_add(seen, GINT_TO_POINTER(link->nl.ifindex)) || link->nl.group == id)
@@ -720,10 +643,11 @@ static void do_group_address(GdBus *bus, GDBusMethodInvocation *invocation, gboo
     }
     int r = gd_nl_cidr_parse(address, &addr);
     if (r < 0) {
+        g_autofree char *clipped = gd_op_clip(address, 64);
         error = gd_bus_error_from_errno(r, FALSE, NULL,
-                                        "malformed address \"%.64s\": expected an IPv4 or IPv6 "
+                                        "malformed address \"%s\": expected an IPv4 or IPv6 "
                                         "address with an optional /prefix",
-                                        address);
+                                        clipped);
         return_gerror(invocation, error);
         return;
     }
@@ -904,8 +828,9 @@ static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *i
     gd_bus_flush(bus);
     GdLink *link = gd_cache_link_by_name(bus->cache, name);
     if (!link) {
+        g_autofree char *clipped = gd_op_clip(name, 32);
         g_autoptr(GError) error =
-            gd_bus_error_from_errno(-ENODEV, FALSE, NULL, "no such link: \"%.32s\"", name);
+            gd_bus_error_from_errno(-ENODEV, FALSE, NULL, "no such link: \"%s\"", clipped);
         return_gerror(invocation, error);
         return G_DBUS_METHOD_INVOCATION_HANDLED;
     }

@@ -2,6 +2,7 @@
  * Group operations: pure validation and result checks. */
 #include "ops.h"
 
+#include <errno.h>
 #include <linux/if_arp.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -141,4 +142,125 @@ char *gd_format_names(GPtrArray *names, guint limit)
     if (names->len > shown)
         g_string_append_printf(s, " and %u more", names->len - shown);
     return g_string_free(s, FALSE);
+}
+
+/* ---- D-Bus arguments (kept here, free of the bus, so a fuzzer reaches them) ---- */
+
+char *gd_op_clip(const char *text, gsize max)
+{
+    gsize len = strlen(text);
+    if (len <= max)
+        return g_strdup(text);
+    /* Not inside a character: "%.64s" could cut one and make the message
+     * invalid UTF-8, which GDBus refuses to send. */
+    const char *end = text + max;
+    while (end > text && ((guchar)*end & 0xC0) == 0x80)
+        end--;
+    return g_strndup(text, (gsize)(end - text));
+}
+
+static int refuse(char **message, int err, char *text)
+{
+    *message = text;
+    return err;
+}
+
+int gd_op_parse_options(GVariant *options, gboolean *force, char **message)
+{
+    GVariantIter iter;
+    const char *key;
+    GVariant *value;
+    *force = FALSE;
+    *message = NULL;
+    g_variant_iter_init(&iter, options);
+    while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
+        if (g_str_equal(key, "force") && g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN)) {
+            *force = g_variant_get_boolean(value);
+            continue;
+        }
+        g_autofree char *clipped = gd_op_clip(key, 64);
+        char *text = g_str_equal(key, "force")
+                         ? g_strdup_printf("option \"force\" must be a boolean, not %s",
+                                           g_variant_get_type_string(value))
+                         : g_strdup_printf("unknown option \"%s\"", clipped);
+        g_variant_unref(value);
+        return refuse(message, -EINVAL, text);
+    }
+    return 0;
+}
+
+static int expect_type(const char *key, GVariant *value, const GVariantType *type, char **message)
+{
+    if (g_variant_is_of_type(value, type))
+        return 0;
+    return refuse(message, -EINVAL,
+                  g_strdup_printf("property \"%s\" must be of type %s, not %s", key,
+                                  (const char *)type, g_variant_get_type_string(value)));
+}
+
+static int parse_property(const char *key, GVariant *value, GdNlLinkChange *change, char **message)
+{
+    int r;
+    if (g_str_equal(key, "MTU")) {
+        if ((r = expect_type(key, value, G_VARIANT_TYPE_UINT32, message)) < 0)
+            return r;
+        change->mtu = g_variant_get_uint32(value);
+        if (change->mtu == 0 || change->mtu > G_MAXINT32)
+            return refuse(message, -ERANGE, g_strdup_printf("MTU %u is out of range", change->mtu));
+        change->set_mtu = true;
+    } else if (g_str_equal(key, "State")) {
+        if ((r = expect_type(key, value, G_VARIANT_TYPE_STRING, message)) < 0)
+            return r;
+        const char *state = g_variant_get_string(value, NULL);
+        g_autofree char *clipped = gd_op_clip(state, 32);
+        if (!g_str_equal(state, "up") && !g_str_equal(state, "down"))
+            return refuse(message, -EINVAL,
+                          g_strdup_printf("State must be \"up\" or \"down\", not \"%s\"", clipped));
+        change->set_state = true;
+        change->up = g_str_equal(state, "up");
+    } else if (g_str_equal(key, "MACAddress")) {
+        if ((r = expect_type(key, value, G_VARIANT_TYPE_STRING, message)) < 0)
+            return r;
+        const char *text = g_variant_get_string(value, NULL);
+        int len = gd_nl_hwaddr_parse(text, change->hwaddr, sizeof(change->hwaddr));
+        g_autofree char *clipped = gd_op_clip(text, 64);
+        if (len < 0)
+            return refuse(message, len,
+                          g_strdup_printf("malformed MACAddress \"%s\": expected "
+                                          "hexadecimal bytes separated by ':'",
+                                          clipped));
+        change->set_hwaddr = true;
+        change->hwaddr_len = (uint8_t)len;
+    } else if (g_str_equal(key, "TxQueueLength")) {
+        if ((r = expect_type(key, value, G_VARIANT_TYPE_UINT32, message)) < 0)
+            return r;
+        change->set_txqlen = true;
+        change->txqlen = g_variant_get_uint32(value);
+    } else {
+        g_autofree char *clipped = gd_op_clip(key, 64);
+        return refuse(message, -EINVAL,
+                      g_strdup_printf("unknown property \"%s\" (known: MTU, State, "
+                                      "MACAddress, TxQueueLength)",
+                                      clipped));
+    }
+    return 0;
+}
+
+int gd_op_parse_link_change(GVariant *props, GdNlLinkChange *change, char **message)
+{
+    GVariantIter iter;
+    const char *key;
+    GVariant *value;
+    memset(change, 0, sizeof(*change));
+    *message = NULL;
+    g_variant_iter_init(&iter, props);
+    while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+        int r = parse_property(key, value, change, message);
+        g_variant_unref(value);
+        if (r < 0)
+            return r;
+    }
+    if (!change->set_mtu && !change->set_state && !change->set_hwaddr && !change->set_txqlen)
+        return refuse(message, -EINVAL, g_strdup("no property to change"));
+    return 0;
 }
