@@ -446,6 +446,112 @@ rm -f "$POLICY_ETC/groups.d/60-bad.group"
 check "unchanged" link show group 300 -- links --count $((POL + 1)) --mtu 1450 --up $((POL + 1))
 plan_call --empty call net.groupd1 /net/groupd1 net.groupd1.Manager Plan
 
+# --- MPTCP: endpoints per group and failover ----------------------------------
+
+# endpoints: the kernel's MPTCP endpoints as "address@dev[+backup] …", sorted.
+endpoints() {
+    ip -n "$GD_NS" -j mptcp endpoint show |
+        jq -r '[.[] | "\(.address)@\(.dev // "-")\(if .backup then "+backup" else "" end)"] | sort | join(" ")'
+}
+
+# wait_endpoints DESC T0 TIMEOUT_S WANT: poll until endpoints() is WANT.
+wait_endpoints() {
+    local desc=$1 t0=$2 timeout_ms=$(($3 * 1000)) want=$4 have ms
+    while :; do
+        have=$(endpoints)
+        ms=$(ms_since "$t0")
+        if [ "$have" = "$want" ]; then
+            printf '   endpoints (%s) after %s ms: %s\n' "$desc" "$ms" "${have:-none}"
+            return 0
+        fi
+        if awk -v m="$ms" -v t="$timeout_ms" 'BEGIN { exit !(m > t) }'; then
+            printf '   !! endpoints (%s): %s, want %s\n' "$desc" "${have:-none}" "${want:-none}"
+            FAILED=$((FAILED + 1))
+            return 1
+        fi
+        sleep 0.01
+    done
+}
+
+mptcp_state() {
+    BUS_WIDTH=300 bus ok get-property net.groupd1 /net/groupd1/mptcp net.groupd1.Mptcp \
+        Mode ActiveGroup Health "$@"
+}
+
+step "MPTCP: veth pairs wlan0 and wwan0 (their peers stand in for the access points), groups wifi and cellular with [MPTCP], Mode=failover"
+ip -n "$GD_NS" link add wlan0 type veth peer name wlan0p
+ip -n "$GD_NS" link add wwan0 type veth peer name wwan0p
+for l in wlan0 wlan0p wwan0 wwan0p; do ip -n "$GD_NS" link set "$l" up; done
+ip -n "$GD_NS" addr add 10.61.1.2/24 dev wlan0
+ip -n "$GD_NS" addr add 10.61.2.2/24 dev wwan0
+ip -n "$GD_NS" route add default via 10.61.1.1 dev wlan0 metric 100
+ip -n "$GD_NS" route add default via 10.61.2.1 dev wwan0 metric 200
+cat >"$POLICY_ETC/groups.d/10-wifi.group" <<'CONF'
+[Group]
+Name=wifi
+Id=10
+[Match]
+Name=wlan0
+[MPTCP]
+Endpoint=subflow
+CONF
+cat >"$POLICY_ETC/groups.d/20-cellular.group" <<'CONF'
+[Group]
+Name=cellular
+Id=20
+[Match]
+Name=wwan0
+[MPTCP]
+Endpoint=subflow
+CONF
+cat >>"$POLICY_ETC/groupd.conf" <<'CONF'
+
+[MPTCP]
+Mode=failover
+Preference=wifi cellular
+HoldDownSec=1
+CONF
+for f in groups.d/10-wifi.group groups.d/20-cellular.group groupd.conf; do
+    echo "   \$ cat \$GD_TMP/root/etc/groupd/$f"
+    grep -v '^$' "$POLICY_ETC/$f" | sed 's/^/   | /'
+done
+plan_call --not-empty call net.groupd1 /net/groupd1 net.groupd1.Manager Reload u 0
+t0=$(now_ns)
+wait_endpoints "wifi active, cellular standby as backup" "$t0" 3 \
+    "10.61.1.2@wlan0 10.61.2.2@wwan0+backup"
+mptcp_state Owner SysctlChanges
+
+step "MPTCP failover: wlan0 loses its carrier; groupd deletes its endpoint (the kernel re-injects at once) and lifts backup on wwan0"
+show ip -n "$GD_NS" link set wlan0p down
+t0=$(now_ns)
+ip -n "$GD_NS" link set wlan0p down
+wait_endpoints "failed over" "$t0" 2 "10.61.2.2@wwan0"
+grep 'active group wifi → cellular' "$GD_TMP/groupd.log" | tail -n 1 | sed 's/^/   groupd: /'
+mptcp_state
+
+step "MPTCP return: wlan0's carrier is back; traffic returns after HoldDownSec=1, not before"
+show ip -n "$GD_NS" link set wlan0p up
+t0=$(now_ns)
+ip -n "$GD_NS" link set wlan0p up
+sleep 0.3
+have=$(endpoints)
+if [ "$have" != "10.61.2.2@wwan0" ]; then
+    echo "   !! back before the hold-down: $have"
+    FAILED=$((FAILED + 1))
+else
+    echo "   0.3 s after: still $have (held down)"
+fi
+wait_endpoints "back on wifi" "$t0" 4 "10.61.1.2@wlan0 10.61.2.2@wwan0+backup"
+grep 'active group cellular → wifi' "$GD_TMP/groupd.log" | tail -n 1 | sed 's/^/   groupd: /'
+
+step "MPTCP power-save (SetMode): no endpoint on cellular while wifi is healthy; Failover() moves to it on demand"
+bus ok call net.groupd1 /net/groupd1/mptcp net.groupd1.Mptcp SetMode s power-save
+wait_endpoints "power-save" "$(now_ns)" 2 "10.61.1.2@wlan0"
+bus ok call net.groupd1 /net/groupd1/mptcp net.groupd1.Mptcp Failover s ""
+wait_endpoints "forced to cellular" "$(now_ns)" 2 "10.61.2.2@wwan0"
+mptcp_state FailoverCount
+bus net.groupd1.Error.InvalidArgs call net.groupd1 /net/groupd1/mptcp net.groupd1.Mptcp SetMode s turbo
+
 step "Stop groupd (SIGTERM) and clean up"
 t0=$(now_ns)
 show kill -TERM "$GD_GROUPD_PID"

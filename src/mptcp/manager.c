@@ -312,19 +312,23 @@ static gboolean update_health(GdMptcp *m, gint64 now)
     while (g_hash_table_iter_next(&iter, NULL, &value)) {
         Group *g = value;
         g_autoptr(GPtrArray) members = gd_cache_group_members(m->cache, g->id);
-        g_autofree char *problem = NULL;
+        g_autoptr(GString) problems = g_string_new(NULL);
         gboolean healthy = FALSE;
         for (guint i = 0; i < members->len && !healthy; i++) {
             g_autofree char *p = member_problem(m, members->pdata[i]);
             if (!p)
                 healthy = TRUE;
-            else if (!problem)
-                problem = g_steal_pointer(&p);
+            else
+                g_string_append_printf(problems, "%s%s", problems->len ? "; " : "", p);
         }
-        if (!members->len)
+        g_autofree char *problem = g_strdup(problems->str);
+        if (!members->len) {
+            g_free(problem);
             problem = g_strdup("no members");
+        }
         if (healthy && g->stalled) {
             healthy = FALSE;
+            g_free(problem);
             problem = g_strdup(g->stall_reason);
         }
         if (healthy == g->healthy && (healthy || g_strcmp0(problem, g->reason) == 0))
