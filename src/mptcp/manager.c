@@ -1356,6 +1356,7 @@ void gd_mptcp_set_config(GdMptcp *m, const GdConfig *config)
     }
     if (m->has_active && !group_get(m, m->active))
         set_active(m, FALSE, 0, "the group has no [MPTCP] section any more");
+    gd_mptcp_watch_set_routes(m->watch, m->available && g_hash_table_size(m->groups) > 0);
 
     if (m->available && m->mode != GD_MPTCP_MODE_OFF &&
         (c->subflows >= 0 || c->add_addr_accepted >= 0)) {

@@ -98,6 +98,8 @@ static void route_dump_cb(const struct nlmsghdr *nlh, gpointer user_data)
 
 void gd_mptcp_watch_refresh_routes(GdMptcpWatch *w)
 {
+    if (!w->route_events)
+        return; /* not watching: nothing depends on routes */
     g_autoptr(GHashTable) now = g_hash_table_new(NULL, NULL);
     const uint8_t families[] = {AF_INET, AF_INET6};
     for (guint i = 0; i < G_N_ELEMENTS(families); i++) {
@@ -289,19 +291,34 @@ int gd_mptcp_watch_new(GdCache *cache, GdMptcpRoutesFunc routes_changed, GdMptcp
     w->defaults = g_hash_table_new(NULL, NULL);
     w->seen = g_hash_table_new(NULL, NULL);
     w->stall_links = g_array_new(FALSE, FALSE, sizeof(int));
-    const unsigned groups[] = {RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE};
-    int r = gd_nl_socket_open(groups, G_N_ELEMENTS(groups), 1024 * 1024, 0, &w->route_events);
-    if (r >= 0)
-        r = gd_nl_socket_open(NULL, 0, 0, 0, &w->route_dumps);
+    int r = gd_nl_socket_open(NULL, 0, 0, 0, &w->route_dumps);
     if (r >= 0)
         r = gd_nl_socket_open_protocol(NETLINK_SOCK_DIAG, NULL, 0, 0, 0, &w->diag);
     if (r < 0) {
         gd_mptcp_watch_free(w);
         return r;
     }
+    *out = w;
+    return 0;
+}
+
+int gd_mptcp_watch_set_routes(GdMptcpWatch *w, gboolean on)
+{
+    if (on == (w->route_events != NULL))
+        return 0;
+    if (!on) {
+        g_clear_handle_id(&w->route_watch, g_source_remove);
+        g_clear_pointer(&w->route_events, gd_nl_socket_close);
+        return 0;
+    }
+    const unsigned groups[] = {RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE};
+    int r = gd_nl_socket_open(groups, G_N_ELEMENTS(groups), 1024 * 1024, 0, &w->route_events);
+    if (r < 0) {
+        g_warning("mptcp: cannot watch routes: %s", g_strerror(-r));
+        return r;
+    }
     w->route_watch = g_unix_fd_add(gd_nl_socket_fd(w->route_events), G_IO_IN, route_events_cb, w);
     gd_mptcp_watch_refresh_routes(w);
-    *out = w;
     return 0;
 }
 

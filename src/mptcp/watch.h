@@ -22,6 +22,10 @@ int gd_mptcp_watch_new(GdCache *cache, GdMptcpRoutesFunc routes_changed, GdMptcp
                        gpointer user_data, GdMptcpWatch **out);
 void gd_mptcp_watch_free(GdMptcpWatch *watch);
 
+/* Routes are watched only while some [MPTCP] group is managed: the route
+ * events of thousands of links coming up are not free. */
+int gd_mptcp_watch_set_routes(GdMptcpWatch *watch, gboolean on);
+
 /* Reads the default routes again (the kernel removes IPv4 routes of a link
  * that goes down, or of a removed address, without a notification). */
 void gd_mptcp_watch_refresh_routes(GdMptcpWatch *watch);
