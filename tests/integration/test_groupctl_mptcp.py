@@ -558,3 +558,31 @@ def test_completion(mctl):
     assert complete(mctl, f"groupctl {addr} mptcp monitor --c") == ["--count"]
 
 
+
+
+def test_connection_subflow_details(mctl, connection):
+    """Each subflow's Backup is the kernel's (ss: b or B, a local or remote
+    backup request), its Interface the device it is bound to, else the link
+    that has its local address (the initial subflow)."""
+    conn, kernel = connection
+    owner = {a.split("/")[0]: link for link, addrs in mctl.netns.addrs().items()
+             for a in addrs}
+    assert kernel[next(f["Local"] for f in conn["Subflows"]
+                       if f["Local"].startswith(f"{CELL}:"))]["backup"] is True, kernel
+    for sub in conn["Subflows"]:
+        assert sub["Backup"] == kernel[sub["Local"]]["backup"], (sub, kernel)
+        dev = kernel[sub["Local"]]["dev"] or owner[sub["Local"].rsplit(":", 1)[0]]
+        assert sub["Interface"] == dev, (sub, kernel)
+
+    # A failover makes the cellular endpoint a regular one: its subflow is no
+    # longer backup, in the kernel (MP_PRIO) and in what groupd shows.
+    mctl.run("mptcp", "failover")
+    cell = next(f["Local"] for f in conn["Subflows"] if f["Local"].startswith(f"{CELL}:"))
+
+    def settled():
+        subs = {f["Local"]: f for f in mctl.status()["Connections"][0]["Subflows"]}
+        kern = kernel_subflows(mctl.netns)
+        return (set(subs) == set(kern) and kern.get(cell, {}).get("backup") is False
+                and all(subs[a]["Backup"] == kern[a]["backup"] for a in subs))
+
+    gdlib.wait_for(settled, WAIT, what="the cellular subflow no longer backup, as the kernel says")
