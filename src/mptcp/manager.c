@@ -90,6 +90,7 @@ struct GdMptcp {
     char *state_text; /* what was last written there */
     gboolean state_loaded;
     gboolean added_pending;
+    GPtrArray *round_errors; /* while reconciling */
 
     guint reconcile_source;
     guint timer;
@@ -170,8 +171,15 @@ static const char *group_label(GdMptcp *m, uint32_t id, char *buf, size_t len)
     return buf;
 }
 
+/* Errors: during a reconcile they are gathered and become LastError at
+ * its end (so that a problem that went away clears it); outside one, such
+ * as setting limits, they replace it at once. */
 static void set_last_error(GdMptcp *m, const char *text)
 {
+    if (m->round_errors) {
+        g_ptr_array_add(m->round_errors, g_strdup(text));
+        return;
+    }
     if (set_string(&m->last_error, text))
         note_changed(m);
 }
@@ -1056,11 +1064,12 @@ static void reconcile(GdMptcp *m)
     gint64 now = g_get_monotonic_time();
     g_autofree char *trigger = g_steal_pointer(&m->pending_reason);
     gd_mptcp_watch_refresh_routes(m->watch);
-    gboolean health_changed = update_health(m, now);
     if (dump_endpoints(m) < 0) {
         arm_next_timer(m, now, TRUE);
         return;
     }
+    m->round_errors = g_ptr_array_new_with_free_func(g_free);
+    gboolean health_changed = update_health(m, now);
     if (!m->state_loaded) {
         load_owned(m);
         m->state_loaded = TRUE;
@@ -1119,10 +1128,11 @@ static void reconcile(GdMptcp *m)
         }
         save_owned(m);
         update_all_backup(m);
-        if (!failed && wants->len <= GD_MPTCP_MAX_LIMIT && m->last_error &&
-            g_str_has_prefix(m->last_error, "cannot "))
-            set_last_error(m, "");
     }
+    g_ptr_array_add(m->round_errors, NULL);
+    g_autofree char *errors = g_strjoinv("; ", (char **)m->round_errors->pdata);
+    g_clear_pointer(&m->round_errors, g_ptr_array_unref);
+    set_last_error(m, errors);
     update_stall_watch(m);
     if (health_changed)
         note_changed(m);
@@ -1613,6 +1623,7 @@ int gd_mptcp_new(GdCache *cache, GdMptcpChangedFunc changed, GdMptcpActiveFunc a
     r = gd_mptcp_resolve_family(m->requests, &m->family);
     if (r == -ENOENT) {
         g_message("mptcp: the kernel has no mptcp_pm family; MPTCP is not managed");
+        m->owner_detail = g_strdup("the kernel has no MPTCP path manager (mptcp_pm)");
     } else if (r < 0) {
         return r;
     } else {
