@@ -1,0 +1,155 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""MPTCP endpoint ownership in one namespace (no traffic needed): NetworkManager
+on the bus is another owner, a restarted groupd knows the endpoints it made
+(its state file) from the ones others made, and a config reload changes
+flags in place or by replacing the endpoint."""
+
+import os
+import signal
+import subprocess
+import time
+
+import gdlib
+import pytest
+
+MPTCP_PATH = "/net/groupd1/mptcp"
+MPTCP_IFACE = "net.groupd1.Mptcp"
+WLAN, WWAN = "10.81.1.2", "10.81.2.2"
+
+GROUPS = {
+    "10-wifi.group": "[Group]\nName=wifi\nId=10\n[Match]\nName=wlan0\n[MPTCP]\nEndpoint=subflow\n",
+    "20-cellular.group": "[Group]\nName=cellular\nId=20\n[Match]\nName=wwan0\n"
+    "[MPTCP]\nEndpoint=subflow\n",
+}
+CONF = "[MPTCP]\nMode=failover\nPreference=wifi cellular\nHoldDownSec=1\n"
+
+
+@pytest.fixture
+def links(netns):
+    for name, addr in (("wlan0", WLAN), ("wwan0", WWAN)):
+        netns.ip("link", "add", name, "type", "veth", "peer", "name", name + "p")
+        netns.ip("link", "set", name, "up")
+        netns.ip("link", "set", name + "p", "up")
+        netns.ip("addr", "add", f"{addr}/24", "dev", name)
+    return netns
+
+
+def config(workdir, conf=CONF, groups=GROUPS):
+    root = gdlib.ConfigRoot(workdir, f"root-{len(list(workdir.glob('root-*')))}")
+    root.write_conf(conf)
+    for name, text in groups.items():
+        root.write_group(name, text)
+    return root
+
+
+def endpoints(netns):
+    """{address: (dev, sorted flags)} of the kernel's endpoints."""
+    out = {}
+    for e in netns.ip_json("mptcp", "endpoint", "show"):
+        flags = sorted(k for k in ("signal", "subflow", "backup", "fullmesh") if e.get(k))
+        out[e["address"]] = (e.get("dev"), flags)
+    return out
+
+
+def prop(client, name):
+    return client.get_property(MPTCP_PATH, MPTCP_IFACE, name)
+
+
+FAILOVER = {WLAN: ("wlan0", ["subflow"]), WWAN: ("wwan0", ["backup", "subflow"])}
+
+
+def test_networkmanager_on_the_bus_is_another_owner(links, groupd_factory, workdir, bus):
+    d = groupd_factory(config_root=config(workdir))
+    gdlib.wait_for(lambda: endpoints(links) == FAILOVER, 5, what="failover endpoints")
+    # A process takes NetworkManager's name on the private bus.
+    owner = subprocess.Popen(
+        ["/usr/bin/python3", "-c",
+         "import sys\n"
+         "from gi.repository import Gio, GLib\n"
+         f"c = Gio.DBusConnection.new_for_address_sync('{bus.address}', "
+         "Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | "
+         "Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)\n"
+         "c.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', "
+         "'RequestName', GLib.Variant('(su)', ('org.freedesktop.NetworkManager', 4)), None, 0, "
+         "-1, None)\n"
+         "print('owned', flush=True)\n"
+         "sys.stdin.read()\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout.readline().strip() == "owned"
+        gdlib.wait_for(lambda: prop(d.client, "Owner") == "NetworkManager", 5,
+                       what="Owner NetworkManager")
+        assert "NetworkManager" in prop(d.client, "OwnerDetail")
+        # groupd leaves the endpoints alone: a carrier loss changes nothing.
+        links.ip("link", "set", "wlan0p", "down")
+        time.sleep(0.5)
+        assert endpoints(links) == FAILOVER
+        assert prop(d.client, "ActiveGroup") == ""
+        err, _ = d.client.gdbus("Failover", "''", path=MPTCP_PATH, iface=MPTCP_IFACE)
+        assert err == "net.groupd1.Error.NotPossible"
+    finally:
+        owner.stdin.close()
+        owner.wait(timeout=10)
+    # NetworkManager gone: groupd manages again and fails over.
+    gdlib.wait_for(lambda: prop(d.client, "Owner") == "groupd", 5, what="Owner groupd again")
+    gdlib.wait_for(lambda: endpoints(links) == {WWAN: ("wwan0", ["subflow"])}, 5,
+                   what="failed over to cellular")
+
+
+def test_restart_knows_its_endpoints(request, links, groupd_factory, workdir):
+    root = config(workdir)
+    d = groupd_factory(config_root=root)
+    gdlib.wait_for(lambda: endpoints(links) == FAILOVER, 5, what="failover endpoints")
+    state = (root.path / "run/groupd/mptcp-endpoints").read_text()
+    assert WLAN in state and WWAN in state, state
+    # Killed: the endpoints stay in the kernel; the cellular one is made
+    # different from what the policy wants (fullmesh) meanwhile, so only the
+    # state file can tell it is groupd's, not another owner's.
+    os.kill(d.proc.pid, signal.SIGKILL)
+    d.proc.wait(30)
+    request.node._groupd_daemons.remove(d)  # it did not exit 0, on purpose
+    d.kill()
+    ids = {e["address"]: e["id"] for e in links.ip_json("mptcp", "endpoint", "show")}
+    links.ip("mptcp", "endpoint", "change", "id", str(ids[WWAN]), "fullmesh")
+    d2 = groupd_factory(config_root=root)
+    gdlib.wait_for(lambda: endpoints(links) == FAILOVER, 5, what="endpoints put back")
+    assert prop(d2.client, "Owner") == "groupd", prop(d2.client, "OwnerDetail")
+    owned = {e[1]: e[3] for e in prop(d2.client, "Endpoints")}
+    assert owned == {WLAN: "wifi", WWAN: "cellular"}, owned
+
+
+def test_endpoint_made_by_hand_refuses(links, groupd_factory, workdir):
+    # A signal endpoint on wlan0 (not what the policy makes) before start.
+    links.ip("mptcp", "endpoint", "add", WLAN, "dev", "wlan0", "signal")
+    d = groupd_factory(config_root=config(workdir))
+    gdlib.wait_for(lambda: prop(d.client, "Owner") == "foreign-endpoints", 5,
+                   what="Owner foreign-endpoints")
+    assert "Owner=groupd" in prop(d.client, "OwnerDetail")
+    time.sleep(0.3)
+    assert endpoints(links) == {WLAN: ("wlan0", ["signal"])}
+    # Owner=groupd takes over (Reload).
+    root = config(workdir, conf=CONF + "Owner=groupd\n")
+    d.terminate()
+    d2 = groupd_factory(config_root=root)
+    gdlib.wait_for(lambda: endpoints(links) == FAILOVER, 5, what="groupd took over")
+    assert prop(d2.client, "Owner") == "groupd"
+
+
+def test_reload_changes_flags(links, groupd_factory, workdir):
+    root = config(workdir)
+    d = groupd_factory(config_root=root)
+    gdlib.wait_for(lambda: endpoints(links) == FAILOVER, 5, what="failover endpoints")
+    # fullmesh on wifi: a flag the kernel cannot change in place (replaced).
+    root.write_group("10-wifi.group", GROUPS["10-wifi.group"].replace(
+        "Endpoint=subflow", "Endpoint=subflow fullmesh"))
+    d.client.call("Reload", "u", 0)
+    want = dict(FAILOVER)
+    want[WLAN] = ("wlan0", ["fullmesh", "subflow"])
+    gdlib.wait_for(lambda: endpoints(links) == want, 5, what="fullmesh on wifi")
+    # Mode=aggregate by reload: no backup anywhere.
+    root.write_conf(CONF.replace("failover", "aggregate"))
+    d.client.call("Reload", "u", 0)
+    want[WWAN] = ("wwan0", ["subflow"])
+    gdlib.wait_for(lambda: endpoints(links) == want, 5, what="aggregate")
+    assert prop(d.client, "Mode") == "aggregate"
+    assert prop(d.client, "ActiveGroup") == ""
