@@ -794,6 +794,32 @@ static guint apply_endpoints(GdMptcp *m, GArray *wants)
         g_warning("mptcp: %s", msg);
         set_last_error(m, msg);
     }
+    /* Owner=groupd taking over a namespace where no endpoint is exactly as wanted:
+     * one FLUSH_ADDRS instead of a delete per endpoint. */
+    if (m->cfg.owner_forced && m->mode != GD_MPTCP_MODE_OFF && m->endpoints->len >= 2) {
+        gboolean any_wanted = FALSE;
+        for (guint i = 0; i < m->endpoints->len && !any_wanted; i++) {
+            const GdMptcpEndpoint *ep = &g_array_index(m->endpoints, GdMptcpEndpoint, i);
+            for (guint k = 0; k < keep && !any_wanted; k++) {
+                const Want *w = &g_array_index(wants, Want, k);
+                any_wanted = same_address(&w->ep, ep) && w->ep.ifindex == ep->ifindex &&
+                             w->ep.flags == ep->flags;
+            }
+        }
+        if (!any_wanted) {
+            g_autofree char *buf = g_malloc0(MNL_SOCKET_BUFFER_SIZE);
+            uint32_t seq = gd_nl_socket_reserve_seq(m->requests, 1);
+            struct nlmsghdr *nlh = gd_mptcp_put_flush(buf, seq, m->family.family_id);
+            if (request(m, nlh, NULL, "cannot flush the endpoints") == 0) {
+                g_message("mptcp: Owner=groupd: flushed %u endpoints none of which is wanted",
+                          m->endpoints->len);
+                g_array_set_size(m->endpoints, 0);
+                g_hash_table_remove_all(m->owned_ids);
+            } else {
+                failed++;
+            }
+        }
+    }
     /* Deletes: ours that are not wanted (or wanted on another device). */
     for (guint i = 0; i < m->endpoints->len; i++) {
         GdMptcpEndpoint *ep = &g_array_index(m->endpoints, GdMptcpEndpoint, i);
@@ -1297,6 +1323,13 @@ static void handle_event(GdMptcp *m, const GdMptcpEvent *ev)
             g_ptr_array_remove_index(c->subflows, (guint)i);
         break;
     }
+    case MPTCP_EVENT_ANNOUNCED:
+    case MPTCP_EVENT_REMOVED:
+        /* The peer's addresses: the in-kernel path manager acts on them
+         * (add_addr_accepted); groupd only logs them. */
+        g_debug("mptcp: token %08x: the peer %s address id %u %s", ev->token,
+                ev->type == MPTCP_EVENT_ANNOUNCED ? "announced" : "removed", ev->rem_id, remote);
+        return;
     default:
         return;
     }

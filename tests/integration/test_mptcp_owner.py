@@ -119,20 +119,23 @@ def test_restart_knows_its_endpoints(request, links, groupd_factory, workdir):
 
 
 def test_endpoint_made_by_hand_refuses(links, groupd_factory, workdir):
-    # A signal endpoint on wlan0 (not what the policy makes) before start.
+    # A signal endpoint on wlan0 (not what the policy makes) and one on an
+    # address no member has, before start.
     links.ip("mptcp", "endpoint", "add", WLAN, "dev", "wlan0", "signal")
+    links.ip("mptcp", "endpoint", "add", "10.81.9.9", "signal")
     d = groupd_factory(config_root=config(workdir))
     gdlib.wait_for(lambda: prop(d.client, "Owner") == "foreign-endpoints", 5,
                    what="Owner foreign-endpoints")
     assert "Owner=groupd" in prop(d.client, "OwnerDetail")
     time.sleep(0.3)
-    assert endpoints(links) == {WLAN: ("wlan0", ["signal"])}
-    # Owner=groupd takes over (Reload).
+    assert endpoints(links) == {WLAN: ("wlan0", ["signal"]), "10.81.9.9": (None, ["signal"])}
+    # Owner=groupd takes over: none of them is wanted, one FLUSH_ADDRS.
     root = config(workdir, conf=CONF + "Owner=groupd\n")
     d.terminate()
     d2 = groupd_factory(config_root=root)
     gdlib.wait_for(lambda: endpoints(links) == FAILOVER, 5, what="groupd took over")
     assert prop(d2.client, "Owner") == "groupd"
+    assert "flushed 2 endpoints" in d2.log_path.read_text()
 
 
 def test_reload_changes_flags(links, groupd_factory, workdir):
