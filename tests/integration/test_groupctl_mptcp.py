@@ -382,6 +382,17 @@ def test_modes(mctl):
     mctl.wait_kernel({WIFI: ["subflow"], CELL: ["backup", "subflow"]}, "failover again")
 
 
+def test_reload_forgets_runtime_changes(mctl):
+    """mode and prefer hold until the next reload, as groupctl(1) says."""
+    mctl.run("mptcp", "prefer", "cellular", "wifi")
+    mctl.run("mptcp", "mode", "power-save")
+    mctl.wait_kernel({CELL: ["subflow"]}, "power-save on cellular")
+    mctl.run("reload")
+    mctl.wait_kernel({WIFI: ["subflow"], CELL: ["backup", "subflow"]}, "after the reload")
+    st = mctl.status()
+    assert st["Mode"] == "failover" and st["Preference"] == ["wifi", "cellular"], st
+
+
 def test_carrier_loss(mctl):
     mon = start_monitor(mctl, "--json", "--count", "1")
     try:
@@ -399,6 +410,21 @@ def test_carrier_loss(mctl):
     assert health["cellular"]["State"] == "active"
     human = mctl.out("mptcp")
     assert re.search(r"^wifi +down +.*wlan0", human, re.M), human
+
+    # Both down: no active group ("" on the bus, "-" for a human).
+    mon = start_monitor(mctl, "--count", "1")
+    try:
+        gdlib.run(["ip", "-n", mctl.peer, "link", "set", "wwan0p", "down"])
+        mctl.wait_kernel({}, "both down")
+        out, err = mon.communicate(timeout=WAIT)
+    finally:
+        gdlib.terminate(mon)
+    assert re.match(r"^ActiveGroupChanged: cellular -> -: .*wwan0", out), out
+    st = mctl.status()
+    assert st["ActiveGroup"] == "" and {h["State"] for h in st["Health"]} == {"down"}, st
+    assert "  ActiveGroup: -\n" in mctl.out("mptcp")
+    p = mctl.run("mptcp", "failover", rc=1)
+    assert p.stderr.startswith("groupctl: net.groupd1.Error.NotPossible: "), p.stderr
 
 
 def test_errors(mctl):
