@@ -12,11 +12,6 @@
  * once they pause for this long, but at least this often. */
 #define COALESCE_QUIET_MS 20
 #define COALESCE_MAX_MS   250
-/* While events are still queued on the socket the burst is not over: a
- * publication then would send a partial batch, and building it (a 25k-link
- * LinksChanged) delays reading the rest. Wait for the backlog to drain,
- * up to this long. */
-#define BACKLOG_MAX_MS 1000
 /* After one of groupd's own operations the kernel goes on for a while
  * (linkwatch, IPv6 link-local addresses on links just set up): that tail
  * is published as one batch, so an operation costs a bounded number of
@@ -450,14 +445,14 @@ static gboolean coalesce_timeout_cb(gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
-static void schedule_publish(GdCache *cache, gboolean backlog)
+static void schedule_publish(GdCache *cache)
 {
     if (cache->hold > 0 || gd_change_set_is_empty(cache->pending))
         return;
     gint64 now = g_get_monotonic_time();
     gboolean settling = now < cache->settle_until;
     guint quiet_ms = settling ? SETTLE_QUIET_MS : COALESCE_QUIET_MS;
-    guint max_ms = settling ? SETTLE_MAX_MS : backlog ? BACKLOG_MAX_MS : COALESCE_MAX_MS;
+    guint max_ms = settling ? SETTLE_MAX_MS : COALESCE_MAX_MS;
     if (cache->pending_since == 0)
         cache->pending_since = now;
     if ((now - cache->pending_since) / 1000 >= max_ms) {
@@ -525,13 +520,13 @@ static gboolean events_ready_cb(gint fd, GIOCondition condition, gpointer user_d
         /* More may be queued, or the slice ended exactly at the last
          * datagram and the fd will not fire again: the coalescing timer
          * reads the rest either way. */
-        schedule_publish(cache, TRUE);
+        schedule_publish(cache);
         return G_SOURCE_CONTINUE;
     }
     if (cache->pending->resync)
         publish(cache);
     else if (!gd_change_set_is_empty(cache->pending))
-        schedule_publish(cache, FALSE);
+        schedule_publish(cache);
     return G_SOURCE_CONTINUE;
 }
 
