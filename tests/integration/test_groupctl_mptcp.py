@@ -600,15 +600,39 @@ def test_connection_subflow_details(mctl, connection):
         dev = kernel[sub["Local"]]["dev"] or owner[sub["Local"].rsplit(":", 1)[0]]
         assert sub["Interface"] == dev, (sub, kernel)
 
-    # A failover makes the cellular endpoint a regular one: its subflow is no
-    # longer backup, in the kernel (MP_PRIO) and in what groupd shows.
-    mctl.run("mptcp", "failover")
+    # Cellular first: its endpoint is a regular one and Wi-Fi's the backup;
+    # the subflows follow (MP_PRIO), in the kernel and in what groupd shows.
+    mctl.run("mptcp", "prefer", "cellular", "wifi")
     cell = next(f["Local"] for f in conn["Subflows"] if f["Local"].startswith(f"{CELL}:"))
+    wifi = conn["Local"]
 
     def settled():
         subs = {f["Local"]: f for f in mctl.status()["Connections"][0]["Subflows"]}
         kern = kernel_subflows(mctl.netns)
-        return (set(subs) == set(kern) and kern.get(cell, {}).get("backup") is False
+        return (set(subs) == set(kern) == {cell, wifi}
+                and kern[cell]["backup"] is False and kern[wifi]["backup"] is True
                 and all(subs[a]["Backup"] == kern[a]["backup"] for a in subs))
 
-    gdlib.wait_for(settled, WAIT, what="the cellular subflow no longer backup, as the kernel says")
+    gdlib.wait_for(settled, WAIT, what="the backup flags swapped, as the kernel says")
+
+
+def test_connection_survives_carrier_loss(mctl, connection):
+    """When Wi-Fi loses its carrier, the connection goes on over the very
+    subflow it already had on the cellular link: that subflow (same ports)
+    stays established and stops being backup; the Wi-Fi one goes."""
+    conn, _ = connection
+    cell = next(f["Local"] for f in conn["Subflows"] if f["Local"].startswith(f"{CELL}:"))
+    gdlib.run(["ip", "-n", mctl.peer, "link", "set", "wlan0p", "down"])
+    mctl.wait_active("cellular")
+
+    def settled():
+        kern = kernel_subflows(mctl.netns)
+        subs = {f["Local"]: f for f in mctl.status()["Connections"][0]["Subflows"]}
+        return (set(kern) == set(subs) == {cell} and kern[cell]["backup"] is False
+                and subs[cell]["Backup"] is False)
+
+    try:
+        gdlib.wait_for(settled, WAIT, what=f"the subflow {cell} alone, no longer backup")
+    except AssertionError:
+        raise AssertionError(f"kernel {kernel_subflows(mctl.netns)}, groupd "
+                             f"{mctl.status()['Connections']}")
