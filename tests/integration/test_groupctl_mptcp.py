@@ -32,7 +32,7 @@ PEER_WIFI = "10.1.0.1"
 SERVICE = "10.9.0.1"  # on the peer's lo, reached by the default routes
 PORT = 5201
 IPPROTO_MPTCP = 262
-WAIT = 10  # generous upper bound for "it happened at all"
+WAIT = 20  # generous upper bound for "it happened at all" (2 shared cores)
 ENDPOINT_FLAGS = {"signal", "subflow", "backup", "fullmesh", "laminar", "implicit"}
 
 GROUP_FILE = """[Group]
