@@ -57,8 +57,8 @@ static gboolean same_change(const GdNlLinkChange *a, const GdNlLinkChange *b)
            a->set_state == b->set_state && (!a->set_state || a->up == b->up) &&
            a->set_txqlen == b->set_txqlen && (!a->set_txqlen || a->txqlen == b->txqlen) &&
            a->set_hwaddr == b->set_hwaddr &&
-           (!a->set_hwaddr || (a->hwaddr_len == b->hwaddr_len &&
-                               memcmp(a->hwaddr, b->hwaddr, a->hwaddr_len) == 0));
+           (!a->set_hwaddr ||
+            (a->hwaddr_len == b->hwaddr_len && memcmp(a->hwaddr, b->hwaddr, a->hwaddr_len) == 0));
 }
 
 static void props(GVariant *v)
