@@ -23,7 +23,15 @@ packages=(
     jq scdoc
     # MPTCP benchmark: mptcpd (addr_adv plugin) as the peer to compare with
     mptcpd mptcpd-plugins
+    # scale benchmark: its plot (systemd-networkd, compared with, comes with systemd)
+    gnuplot-nox
 )
+# The scale benchmark also compares with NetworkManager. Only on request:
+# on a host whose init is systemd the package starts NetworkManager at once,
+# and it would manage the host's own interfaces.
+if [ "${1:-}" = --bench-daemons ]; then
+    packages+=(network-manager)
+fi
 # A kernel with modules loads ifb/veth on demand through modprobe.
 if [ -e /proc/modules ]; then
     packages+=(kmod)
