@@ -261,7 +261,8 @@ class Env:
             return self.timed(["ip", "-n", self.ns, "link", "set", "group", GROUP,
                                "mtu", str(mtu)])
         if method == "setgroup":
-            return self.timed(["busctl", f"--address={self.bus_addr}", "call", "net.groupd1",
+            return self.timed(["busctl", f"--address={self.bus_addr}", "--timeout=600", "call",
+                               "net.groupd1",
                                "/net/groupd1", "net.groupd1.Manager", "SetGroup",
                                "sa{sv}a{sv}", GROUP, "1", "MTU", "u", str(mtu), "0"])
         if method == "batch":
@@ -280,7 +281,7 @@ class Env:
             args = GLib.Variant("(sa{sv}a{sv})", (GROUP, {"MTU": GLib.Variant("u", mtu)}, {}))
             t0 = time.perf_counter()
             self.conn.call_sync("net.groupd1", "/net/groupd1", "net.groupd1.Manager",
-                                "SetGroup", args, None, Gio.DBusCallFlags.NONE, -1, None)
+                                "SetGroup", args, None, Gio.DBusCallFlags.NONE, 600000, None)
             return time.perf_counter() - t0
         raise ValueError(method)
 

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# groupd scale benchmark (see bench-scale.py): builds groupd if needed, then
+# measures N = 128 … 32768 ifb links in throw-away network namespaces: the
+# original table (one group message against one process per link), ip -batch,
+# groupd over D-Bus (SetGroup, SetLinkGroup, agreement with the kernel,
+# startup, RSS, signals), systemd-networkd and NetworkManager.
+#
+#   bash tests/bench/bench-scale.sh [--sizes 128,256,512,1024,2048,8192,32768]
+#        [--runs 5] [--big-runs 3] [--up-max 8192] [--daemons networkd,nm]
+#
+# Markdown on stdout and in tests/bench/results/scale.md, CSV in scale.csv
+# (every sample in scale-runs.csv), the plot in scale.png. Run as root.
+# NetworkManager comes from `bash tools/install-deps.sh --bench-daemons`;
+# without it, pass --daemons networkd.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${GD_BUILD_DIR:-build}
+if [ ! -f "$BUILD/build.ninja" ]; then
+    meson setup "$BUILD" >&2
+fi
+meson compile -C "$BUILD" >&2
+exec nice -n "${GD_BENCH_NICE:-0}" /usr/bin/python3 tests/bench/bench-scale.py \
+    --groupd "$BUILD/src/groupd" "$@"

@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The scale benchmark (tests/bench/bench-scale.py) at small N, to keep it
+working: it runs every measurement once at 128 and 512 links, DOWN and UP,
+with systemd-networkd on the same links, and checks its own results. No
+wall-clock time is asserted: the benchmark itself checks, after every
+measured operation, that the kernel has the change and that groupd's Group
+object and ListLinks agree with it; here the test asserts it finished, that
+one group operation cost at most 3 signals at every N, and that the outputs
+(Markdown, CSV, PNG) are complete."""
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SIZES = (128, 512)
+BUDGET = 3
+
+
+def groupd_bin():
+    return os.environ.get("GROUPD_BIN", str(REPO / "build" / "src" / "groupd"))
+
+
+def test_bench_scale_small(tmp_path):
+    cmd = [sys.executable, str(REPO / "tests" / "bench" / "bench-scale.py"),
+           "--groupd", groupd_bin(), "--sizes", ",".join(map(str, SIZES)),
+           "--runs", "1", "--big-runs", "1", "--up-runs", "1", "--up-max", str(max(SIZES)),
+           "--daemons", "networkd", "--daemon-runs", "1", "--results", str(tmp_path),
+           "--prefix", "ci", "--quiet"]
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=900)
+    assert r.returncode == 0, f"bench-scale failed ({r.returncode}):\n{r.stderr[-4000:]}"
+
+    rows = list(csv.DictReader(open(tmp_path / "ci.csv")))
+    got = {(row["state"], int(row["links"]), row["method"]): row for row in rows}
+    for n in SIZES:
+        for state in ("DOWN", "UP"):
+            for method in ("group", "setgroup", "batch", "perlink", "group-nl",
+                           "setgroup-conn", "agree", "probe-ack"):
+                assert (state, n, method) in got, f"no {method} at {n} {state}: {sorted(got)}"
+            sig = got[(state, n, "setgroup-signals")]
+            assert 1 <= float(sig["median"]) <= BUDGET, (n, state, sig)
+            # someone else's group message: groupd published it in a bounded
+            # number of signals too (one LinksChanged, one PropertiesChanged
+            # per publication)
+            foreign = got[(state, n, "agree-signals")]
+            assert 1 <= float(foreign["max"]) <= BUDGET, (n, state, foreign)
+        moves = got[("-", n, "setlinkgroup-signals")]
+        assert 1 <= float(moves["median"]) <= BUDGET, (n, moves)
+        for method in ("setlinkgroup", "batch-move", "startup", "ip-link-show", "rss-ready",
+                       "rss-peak", "networkd-start", "networkd-reload"):
+            state = "daemon" if method.startswith("networkd") else "-"
+            assert (state, n, method) in got, f"no {method} at {n}"
+        assert float(got[("-", n, "resync-count")]["median"]) == 0, "groupd resynced"
+        assert float(got[("daemon", n, "networkd-failed")]["median"]) == 0
+
+    md = (tmp_path / "ci.md").read_text()
+    for heading in ("links DOWN", "links UP", "Membership and startup", "Targets",
+                    "The daemons users run today"):
+        assert heading in md, heading
+    assert (tmp_path / "ci.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    runs = list(csv.DictReader(open(tmp_path / "ci-runs.csv")))
+    assert len(runs) > 40
