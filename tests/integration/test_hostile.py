@@ -425,7 +425,11 @@ def test_hostile_calls(netns, workdir, groupd_factory, capsys):
     runner.write_text(RUNNER)
     runner.chmod(0o644)
     denied = []
+    # (The 100 000-element and megabyte calls were made as root above: here
+    # they would only test GDBus's decoding again.)
     for label, path, iface, method, sig, text, expected in cases:
+        if "100000" in label or "1 MB" in label:
+            continue
         if path == PATH and iface == MGR and method in (
                 "SetGroup", "SetLinkGroup", "AddGroupAddress", "RemoveGroupAddress", "Reload"):
             if expected != BUS_INVALID_ARGS:

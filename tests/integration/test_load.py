@@ -23,6 +23,7 @@ import time
 import gi
 
 import gdlib
+from conftest import groupd_bin
 
 gi.require_version("Gio", "2.0")
 gi.require_version("GLib", "2.0")
@@ -43,6 +44,11 @@ def connect(address):
         Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
         | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
         None, None)
+
+
+def sanitized():
+    """Whether groupd is built with AddressSanitizer."""
+    return b"__asan_init" in groupd_bin().read_bytes()
 
 
 def threads(pid):
@@ -254,6 +260,12 @@ def test_load(netns, workdir, groupd_factory, capsys):
               f"{baseline} KiB, peak {peak} KiB, end {final} KiB ({growth * 100:+.1f} %), "
               f"threads {samples[0][2]}..{max_threads}")
     assert accepted >= CLIENTS, f"only {accepted} operations accepted"
+    if sanitized():
+        # ASan keeps freed blocks in quarantine (256 MiB by default), so RSS
+        # grows with every allocation: no bound on groupd's memory there.
+        with capsys.disabled():
+            print("load: AddressSanitizer build: VmRSS not bounded (quarantine)")
+        return
     assert growth < RSS_GROWTH_MAX, \
         f"VmRSS grew {growth * 100:.1f} % after warm-up ({baseline} -> {final} KiB); " \
         f"(s, KiB, threads): {[(round(t, 1), r, n) for t, r, n in samples][::4]}"
