@@ -15,6 +15,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <systemd/sd-daemon.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct {
@@ -338,8 +339,14 @@ int main(int argc, char **argv)
                                   engine_changed_cb, &daemon);
     daemon.bus = gd_bus_new(conn, daemon.cache, executor, names, daemon.engine, &options);
     gd_bus_export_mptcp(daemon.bus, daemon.mptcp);
-    g_autofree char *mptcp_state = g_build_filename(config_root && *config_root ? config_root : "/",
-                                                    "run/groupd/mptcp-endpoints", NULL);
+    /* One file per network namespace: instances in other namespaces may
+     * share the runtime directory. */
+    struct stat netns_stat = {0};
+    stat("/proc/self/ns/net", &netns_stat);
+    g_autofree char *mptcp_state_name =
+        g_strdup_printf("run/groupd/mptcp-endpoints.%lu", (unsigned long)netns_stat.st_ino);
+    g_autofree char *mptcp_state =
+        g_build_filename(config_root && *config_root ? config_root : "/", mptcp_state_name, NULL);
     gd_mptcp_set_state_file(daemon.mptcp, mptcp_state);
     gd_mptcp_set_config(daemon.mptcp, gd_engine_config(daemon.engine));
     gd_engine_start(daemon.engine, first_apply_done_cb, &daemon);

@@ -247,10 +247,13 @@ static void ensure_sysctl(GdMptcp *m, const char *path, const char *value,
     note_changed(m);
 }
 
-/* rp_filter 0 (off) and 2 (loose) already let replies in on any member. */
+/* The kernel applies max(conf/all, conf/<link>) of rp_filter: a link is
+ * strict when either is 1. 2 (loose) on the link makes it loose either way. */
+static gboolean rp_filter_all_strict;
+
 static gboolean rp_filter_relaxed(const char *current)
 {
-    return g_str_equal(current, "0") || g_str_equal(current, "2");
+    return g_str_equal(current, "2") || (g_str_equal(current, "0") && !rp_filter_all_strict);
 }
 
 /* ---- groups and members ---- */
@@ -794,16 +797,21 @@ static guint apply_endpoints(GdMptcp *m, GArray *wants)
         g_warning("mptcp: %s", msg);
         set_last_error(m, msg);
     }
-    /* Owner=groupd taking over a namespace where no endpoint is exactly as wanted:
-     * one FLUSH_ADDRS instead of a delete per endpoint. */
-    if (m->cfg.owner_forced && m->mode != GD_MPTCP_MODE_OFF && m->endpoints->len >= 2) {
+    /* Owner=groupd taking over a namespace where groupd owns nothing yet
+     * and no endpoint is what it wants (backup aside, which the mode
+     * switches in place): one FLUSH_ADDRS instead of a delete per endpoint.
+     * Never once groupd has endpoints of its own: a flush would close the
+     * subflows that carry the traffic. */
+    if (m->cfg.owner_forced && m->mode != GD_MPTCP_MODE_OFF && m->endpoints->len >= 2 &&
+        g_hash_table_size(m->owned_ids) == 0) {
+        const uint32_t mask = ~(uint32_t)GD_MPTCP_FLAG_BACKUP;
         gboolean any_wanted = FALSE;
         for (guint i = 0; i < m->endpoints->len && !any_wanted; i++) {
             const GdMptcpEndpoint *ep = &g_array_index(m->endpoints, GdMptcpEndpoint, i);
             for (guint k = 0; k < keep && !any_wanted; k++) {
                 const Want *w = &g_array_index(wants, Want, k);
                 any_wanted = same_address(&w->ep, ep) && w->ep.ifindex == ep->ifindex &&
-                             w->ep.flags == ep->flags;
+                             (w->ep.flags & mask) == (ep->flags & mask);
             }
         }
         if (!any_wanted) {
@@ -814,7 +822,6 @@ static guint apply_endpoints(GdMptcp *m, GArray *wants)
                 g_message("mptcp: Owner=groupd: flushed %u endpoints none of which is wanted",
                           m->endpoints->len);
                 g_array_set_size(m->endpoints, 0);
-                g_hash_table_remove_all(m->owned_ids);
             } else {
                 failed++;
             }
@@ -1112,6 +1119,9 @@ static void reconcile(GdMptcp *m)
             ensure_sysctl(m, "net/mptcp/stale_loss_cnt", v, NULL);
         }
         if (m->cfg.relax_rp_filter) {
+            g_autofree char *all = NULL;
+            rp_filter_all_strict =
+                read_sysctl("net/ipv4/conf/all/rp_filter", &all) == 0 && g_str_equal(all, "1");
             GHashTableIter iter;
             gpointer value;
             g_hash_table_iter_init(&iter, m->groups);

@@ -100,7 +100,9 @@ def test_restart_knows_its_endpoints(request, links, groupd_factory, workdir):
     root = config(workdir)
     d = groupd_factory(config_root=root)
     gdlib.wait_for(lambda: endpoints(links) == FAILOVER, 5, what="failover endpoints")
-    state = (root.path / "run/groupd/mptcp-endpoints").read_text()
+    # One state file per network namespace (named after its inode).
+    ino = os.stat(f"/run/netns/{links.name}").st_ino
+    state = (root.path / f"run/groupd/mptcp-endpoints.{ino}").read_text()
     assert WLAN in state and WWAN in state, state
     # Killed: the endpoints stay in the kernel; the cellular one is made
     # different from what the policy wants (fullmesh) meanwhile, so only the
