@@ -177,11 +177,19 @@ static GdPlan *build_plan(GdEngine *engine, const GdConfig *config, GHashTable *
             if (!gd_cache_link_by_index(engine->cache, GPOINTER_TO_INT(key)))
                 g_hash_table_iter_remove(&iter);
     }
+    /* sysfs is read only for a [Match] that asks for Type= or Driver=: two
+     * file reads per link were most of the first plan at 32768 links. */
+    gboolean need_facts = FALSE;
+    for (guint i = 0; i < config->policies->len && !need_facts; i++) {
+        const GdGroupPolicy *p = config->policies->pdata[i];
+        need_facts = p->match.type.set || p->match.driver.set;
+    }
     for (guint i = 0; i < links->len; i++) {
         const GdLink *link = links->pdata[i];
-        const GdLinkFacts *facts = link_facts(engine, link);
+        const GdLinkFacts *facts = need_facts ? link_facts(engine, link) : NULL;
         input[i].link = link;
-        gd_plan_match_input(link, facts->type, facts->driver, &input[i].match);
+        gd_plan_match_input(link, facts ? facts->type : NULL, facts ? facts->driver : NULL,
+                            &input[i].match);
     }
     int r = gd_plan_build(config, input, links->len, overrides, &plan);
     g_assert(r == 0); /* the cache has unique ifindexes */
