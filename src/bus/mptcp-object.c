@@ -138,11 +138,12 @@ static void do_set_mode(MptcpObject *o, GDBusMethodInvocation *invocation)
     g_variant_get(g_dbus_method_invocation_get_parameters(invocation), "(&s)", &text);
     GdMptcpMode mode;
     if (gd_mptcp_mode_parse(text, &mode) < 0) {
+        g_autofree char *shown = gd_op_clip(text, 32);
         return_gerror(invocation,
                       gd_bus_error_from_errno(-EINVAL, FALSE, NULL,
-                                              "unknown mode \"%.32s\" (off, failover, power-save, "
+                                              "unknown mode \"%s\" (off, failover, power-save, "
                                               "aggregate)",
-                                              text));
+                                              shown));
         return;
     }
     gd_mptcp_set_mode(o->mptcp, mode);
@@ -193,10 +194,11 @@ static void do_failover(MptcpObject *o, GDBusMethodInvocation *invocation)
             return;
         }
         if (!gd_mptcp_group_configured(o->mptcp, to)) {
+            g_autofree char *shown = gd_op_clip(text, 64);
             return_gerror(invocation, gd_bus_error_from_errno(-EINVAL, FALSE, NULL,
-                                                              "group \"%.64s\" has no [MPTCP] "
+                                                              "group \"%s\" has no [MPTCP] "
                                                               "section",
-                                                              text));
+                                                              shown));
             return;
         }
     }
