@@ -7,9 +7,9 @@
 # --print  only print the bzImage path of an existing build (exit 1 if there is none)
 #
 # Work happens in $GROUPD_KERNEL_CACHE (default /var/cache/groupd-kernel), never in the repo:
-#   src/     the unpacked tarball as a git repository (tag "pristine"), series applied with git am
-#   obj/     one object directory shared by both variants, so switching rebuilds only what
-#            the series touches
+#   src/          the unpacked tarball as a git repository (tag "pristine"): the stock tree
+#   src-patched/  a worktree of it with the series applied (only changed files rewritten)
+#   obj-stock/, obj-patched/  object directories, so each variant rebuilds incrementally
 #   images/<variant>-<key>/  bzImage, .config and the series' selftests; <key> hashes the source
 #            package version, the patches and the config fragment, so an unchanged build is reused.
 # Prints the image directory on its last line.
@@ -40,7 +40,7 @@ done
 }
 for t in make gcc flex bison bc git; do
 	command -v $t >/dev/null || {
-		echo "build.sh: $t missing (tools/install-deps.sh --kernel)" >&2
+		echo "build.sh: $t missing (kernel/install-deps.sh)" >&2
 		exit 1
 	}
 done
@@ -72,30 +72,38 @@ fi
 	exit 1
 }
 
-src=$cache/src
-obj=$cache/obj
+repo=$cache/src
+obj=$cache/obj-$variant
 mkdir -p "$cache" "$obj"
-git_() { git -C "$src" -c user.name=groupd-build -c user.email=build@groupd.invalid "$@"; }
+git_() { git -C "$repo" -c user.name=groupd-build -c user.email=build@groupd.invalid "$@"; }
 
 if ! git_ rev-parse -q --verify pristine >/dev/null 2>&1; then
 	echo "build.sh: unpacking $tarball" >&2
-	rm -rf "$src" "$cache/unpack"
+	rm -rf "$repo" "$cache/unpack"
 	mkdir -p "$cache/unpack"
 	run tar xf "$tarball" -C "$cache/unpack"
-	mv "$cache/unpack"/linux-source-6.1 "$src"
+	mv "$cache/unpack"/linux-source-6.1 "$repo"
 	rmdir "$cache/unpack"
 	git_ init -q
 	# Debian's top-level .gitignore ignores everything: add by force.
-	run git -C "$src" add -f -A .
+	run git -C "$repo" add -f -A .
 	git_ commit -q -m "Debian linux-source-6.1 $pkgver (pristine)"
 	git_ tag pristine
 fi
 
-# Compose the wanted tree in a scratch index, then check it out from whatever is
-# there now: git rewrites only the files that differ, so unchanged files keep
-# their mtimes and the shared object directory rebuilds only what changed.
+# Each variant has its own source tree and object directory: switching never touches the
+# other's files, so both stay incremental (the series edits widely included headers).
 target=pristine
-if [ ${#patches[@]} -gt 0 ]; then
+src=$repo
+if [ $variant = patched ]; then
+	src=$cache/src-patched
+	if [ ! -d "$src" ]; then
+		git_ worktree prune
+		run git -C "$repo" worktree add -q --detach "$src" pristine
+	fi
+	# Compose the wanted tree in a scratch index, then check it out from whatever is
+	# there now: git rewrites only the files that differ, so unchanged files keep
+	# their mtimes.
 	echo "build.sh: applying ${#patches[@]} patches" >&2
 	index=$cache/apply.index
 	rm -f "$index"
@@ -110,7 +118,8 @@ if [ ${#patches[@]} -gt 0 ]; then
 	rm -f "$index"
 	target=$(echo "groupd series ($key)" | git_ commit-tree "$tree" -p pristine)
 fi
-git_ checkout -q -f --detach "$target"
+git -C "$src" checkout -q -f --detach "$target"
+git_() { git -C "$src" -c user.name=groupd-build -c user.email=build@groupd.invalid "$@"; }
 
 echo "build.sh: configuring (tinyconfig + groupd.config)" >&2
 run make -s -C "$src" O="$obj" tinyconfig >/dev/null

@@ -44,7 +44,7 @@ fi
 [ -d "$kernel" ] && kernel=$kernel/bzImage
 [ -f "$kernel" ] || { echo "run.sh: $kernel: no such kernel" >&2; exit 1; }
 for t in qemu-system-x86_64 cpio; do
-	command -v $t >/dev/null || { echo "run.sh: $t missing (tools/install-deps.sh --kernel)" >&2; exit 1; }
+	command -v $t >/dev/null || { echo "run.sh: $t missing (kernel/install-deps.sh)" >&2; exit 1; }
 done
 busybox=$(command -v busybox || true)
 if [ -z "$busybox" ] || ! file -L "$busybox" 2>/dev/null | grep -q 'statically linked'; then
