@@ -20,7 +20,10 @@ Measured per run, in the worse of the two directions:
 import argparse
 import csv
 import datetime
+import json
 import os
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -129,7 +132,7 @@ class Groupd(Setup):
             time.sleep(0.05)
 
 
-def one_run(setup, kind, post):
+def one_run(setup, kind, post, keep_dir=None, label=""):
     with R.Rig() as rig:
         setup.start(rig)
         setup.ready(rig)
@@ -148,9 +151,20 @@ def one_run(setup, kind, post):
         a = R.analyse(res, t_fault, t_heal)
         b = R.analyse(res, t_heal, t_end)
         ret = R.return_time(ctr, t_heal, t_end - 0.1)
+        if keep_dir is not None:
+            # Everything needed to look at a run again: the stream's arrival
+            # gaps and late runs, the counters, the event times, the logs.
+            keep = Path(keep_dir) / label
+            keep.mkdir(parents=True, exist_ok=True)
+            (keep / "run.json").write_text(json.dumps({
+                "fault": t_fault, "heal": t_heal, "end": t_end, "counters": ctr,
+                "up": res["up"], "down": res["down"]}))
+            for log in rig.workdir.rglob("*.log"):
+                shutil.copy(log, keep / f"{log.parent.name}-{log.name}")
         return {
             "stall": a["stall"], "catch_up": a["catch_up"],
             "return": ret, "return_stall": b["stall"],
+            "healthy_gap": R.max_gap(res, stream.started + 0.5, t_fault),
             "backup_bytes_healthy": R.bytes_between(ctr, R.WWAN, t_fault - 1.0, t_fault),
             "backup_bytes_total": R.bytes_between(ctr, R.WWAN, 0, t_end),
             "problems": R.integrity(res),
@@ -173,6 +187,8 @@ def fmt(st, unit_ms=False):
 
 
 def main():
+    # SIGTERM unwinds like ^C: every rig's namespaces are deleted on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     p = argparse.ArgumentParser()
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--setups", default="kernel,actor,mptcpd,groupd-failover,groupd-power-save,"
@@ -180,6 +196,8 @@ def main():
     p.add_argument("--kinds", default=",".join(R.FAULTS))
     p.add_argument("--hold-down", type=float, default=2.0)
     p.add_argument("--csv", default=None)
+    p.add_argument("--keep", default=None,
+                   help="directory for every run's raw data and logs (setup-kind-run/)")
     args = p.parse_args()
     all_setups = {s.key: s for s in (Kernel(), Actor(), Mptcpd(),
                                       *[Groupd(m, args.hold_down)
@@ -194,9 +212,12 @@ def main():
             runs = []
             for i in range(args.runs):
                 try:
-                    r = one_run(setup, kind, post)
-                except Exception as e:  # a setup that cannot run is a row, not a crash
-                    r = {"error": str(e).splitlines()[0][:200]}
+                    r = one_run(setup, kind, post, args.keep, f"{setup.key}-{kind}-{i + 1}")
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as e:  # a setup that cannot run is a row, not a crash
+                    # (pytest.fail from conftest's groupd_bin() is a BaseException)
+                    r = {"error": (str(e).splitlines() or [type(e).__name__])[0][:200]}
                 runs.append(r)
                 rows.append({"setup": setup.key, "kind": kind, "run": i + 1,
                              **{k: (round(v, 4) if isinstance(v, float) else v)
@@ -214,12 +235,13 @@ def main():
           "tx+rx on wwan0 in the healthy second before the fault (median).\n")
     print("| setup | failure of wlan0 | stall (s) | caught up after (s) "
           "| back on wlan0 after heal (s) | stall after heal (s) "
-          "| wwan0 bytes while wlan0 healthy | lost/dup/reorder/reset |")
-    print("|---|---|---|---|---|---|---:|---|")
+          "| longest gap while healthy (ms) | wwan0 bytes while wlan0 healthy "
+          "| lost/dup/reorder/reset |")
+    print("|---|---|---|---|---|---|---|---:|---|")
     for (key, kind), (setup, runs) in results.items():
         ok = [r for r in runs if "error" not in r]
         if not ok:
-            print(f"| {setup.name} | {kind} | error: {runs[0]['error']} | | | | | |")
+            print(f"| {setup.name} | {kind} | error: {runs[0]['error']} | | | | | | |")
             continue
         bad = sum(1 for r in ok if r["problems"])
         never = sum(1 for r in ok if r["return"] is None)
@@ -229,12 +251,13 @@ def main():
         print(f"| {setup.name} | {kind} | {fmt(stats(r['stall'] for r in ok))} "
               f"| {fmt(stats(r['catch_up'] for r in ok))} | {ret} "
               f"| {fmt(stats(r['return_stall'] for r in ok))} "
+              f"| {fmt(stats(r['healthy_gap'] for r in ok), unit_ms=True)} "
               f"| {statistics.median(r['backup_bytes_healthy'] for r in ok):.0f} "
               f"| {'none' if not bad else f'{bad} of {len(ok)} runs'}"
               f"{'' if len(ok) == len(runs) else f', {len(runs) - len(ok)} runs failed'} |")
     out = Path(args.csv) if args.csv else REPO / "tests" / "bench" / "results" / "mptcp.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
-    keys = ["setup", "kind", "run", "stall", "catch_up", "return", "return_stall",
+    keys = ["setup", "kind", "run", "stall", "catch_up", "return", "return_stall", "healthy_gap",
             "backup_bytes_healthy", "backup_bytes_total", "problems", "error"]
     with open(out, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")

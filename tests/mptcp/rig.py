@@ -172,6 +172,17 @@ class Stream:
         return out
 
 
+ENDPOINT_FLAGS = ("signal", "subflow", "backup", "fullmesh", "laminar", "implicit")
+
+
+def endpoint_flags(entry):
+    """The sorted flag names of one `ip -j mptcp endpoint` entry (iproute2
+    6.1 prints each flag as a boolean key; newer ones may print a list)."""
+    flags = set(entry.get("flags", []))
+    flags.update(f for f in ENDPOINT_FLAGS if entry.get(f) is True)
+    return sorted(flags)
+
+
 class Counters:
     """ifstat-poll in the client ns: byte counters of wlan0/wwan0 every 10 ms."""
 
@@ -465,7 +476,7 @@ class Rig:
 
     def endpoint_devs(self):
         """dev → flags (sorted) of the client's endpoints."""
-        return {e.get("dev"): sorted(e.get("flags", [])) for e in self.endpoints()}
+        return {e.get("dev"): endpoint_flags(e) for e in self.endpoints()}
 
     def delete_endpoint_of(self, dev):
         for e in self.endpoints():
@@ -603,13 +614,17 @@ class Rig:
 # ---- analysis of a stream result around an event ----
 
 
-def analyse(result, t_event, t_end=None):
+def analyse(result, t_event, t_end=None, chain_gap=0.3, first_within=2.0):
     """Stall and catch-up after t_event (monotonic s), over both directions.
 
     stall: the longest gap between consecutive arrivals that ends after
-    t_event (and starts before t_end); catch_up: from t_event to the last
-    arrival of a record that was late (one-way delay > late_ms), 0 when no
-    record arrived late. Both in seconds, the worse direction of the two."""
+    t_event (and starts before t_end). catch_up: from t_event to the end of
+    the episode of late records (one-way delay > late_ms) the event caused:
+    the first run of late records that starts within first_within s of the
+    event, and every run that follows it within chain_gap s; 0 when no
+    record arrived late. A lone late run later on (the shared machine's
+    scheduling jitter) is not part of it. Both in seconds, the worse
+    direction of the two."""
     t_end = float("inf") if t_end is None else t_end
     out = {}
     for direction in ("up", "down"):
@@ -619,15 +634,31 @@ def analyse(result, t_event, t_end=None):
             if end > t_event and start < t_end:
                 stall = max(stall, end - start)
         catch = 0.0
-        for first, last, _max_delay, _count in rx["late"]:
-            if last > t_event and first < t_end:
-                catch = max(catch, last - t_event)
+        last = None
+        for first, last_arrival, _max_delay, _count in rx["late"]:
+            if last_arrival <= t_event or first >= t_end:
+                continue
+            if last is None:
+                if first > t_event + first_within:
+                    break
+            elif first - last > chain_gap:
+                break
+            last = last_arrival
+        if last is not None:
+            catch = last - t_event
         out[direction] = {"stall": stall, "catch_up": catch}
     return {
         "stall": max(out["up"]["stall"], out["down"]["stall"]),
         "catch_up": max(out["up"]["catch_up"], out["down"]["catch_up"]),
         "per_direction": out,
     }
+
+
+def max_gap(result, t0, t1):
+    """The longest gap between arrivals within [t0, t1], both directions:
+    the noise floor of a healthy path on this machine."""
+    return max((end - start for d in ("up", "down") for start, end in result[d]["gaps"]
+                if start >= t0 and end <= t1), default=0.0)
 
 
 def integrity(result):
