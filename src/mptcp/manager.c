@@ -29,6 +29,7 @@
 #define RECONCILE_RETRY_MSEC   1000
 #define SWITCH_SETTLE_MAX_MSEC 3000 /* power-save: wait this long for new subflows */
 #define REQUEST_TIMEOUT_MSEC   2000
+#define PROBE_TIMEOUT_MSEC     3000 /* a stalled group's probe subflow must come up by then */
 
 typedef struct {
     uint32_t id;
@@ -313,6 +314,16 @@ static gint64 hold_down_usec(GdMptcp *m, Group *g, gint64 now)
     return MIN(hold, max);
 }
 
+/* A stalled group's probe failed (its subflow closed, or none came up in
+ * time): the next probe waits a longer hold-down, as after a failure. */
+static void probe_failed(GdMptcp *m, Group *g, gint64 now, const char *why)
+{
+    g_array_append_val(g->failures, now);
+    g->stall_probe_at = now + hold_down_usec(m, g, now);
+    g_message("mptcp: group %u: probe failed (%s); next probe in %.1f s", g->id, why,
+              (double)(g->stall_probe_at - now) / G_USEC_PER_SEC);
+}
+
 /* Re-judges every group; returns TRUE when something changed. */
 static gboolean update_health(GdMptcp *m, gint64 now)
 {
@@ -322,6 +333,14 @@ static gboolean update_health(GdMptcp *m, gint64 now)
     g_hash_table_iter_init(&iter, m->groups);
     while (g_hash_table_iter_next(&iter, NULL, &value)) {
         Group *g = value;
+        if (g->stalled && now >= g->stall_probe_at && !g_hash_table_size(m->connections)) {
+            /* No connection to probe with: the path gets the benefit of the doubt. */
+            g_message("mptcp: group %u: no connection left to probe with; the stall is over",
+                      g->id);
+            g->stalled = FALSE;
+        } else if (g->stalled && now >= g->stall_probe_at + PROBE_TIMEOUT_MSEC * 1000) {
+            probe_failed(m, g, now, "no subflow came up");
+        }
         g_autoptr(GPtrArray) members = gd_cache_group_members(m->cache, g->id);
         g_autoptr(GString) problems = g_string_new(NULL);
         gboolean healthy = FALSE;
@@ -1045,6 +1064,8 @@ static void arm_next_timer(GdMptcp *m, gint64 now, gboolean retry)
             next = MIN(next, g->eligible_at);
         if (g->stalled && g->stall_probe_at > now)
             next = MIN(next, g->stall_probe_at);
+        else if (g->stalled)
+            next = MIN(next, g->stall_probe_at + PROBE_TIMEOUT_MSEC * 1000);
     }
     if (m->has_leaving)
         next = MIN(next, m->leaving_deadline);
@@ -1331,6 +1352,15 @@ static void handle_event(GdMptcp *m, const GdMptcpEvent *ev)
         int i = c ? subflow_find(c, local, remote) : -1;
         if (i >= 0)
             g_ptr_array_remove_index(c->subflows, (guint)i);
+        /* A probe's subflow on a stalled group closed: the path is still dead. */
+        int ifindex = ev->ifindex > 0 ? ev->ifindex : link_with_address(m, ev->family, ev->saddr);
+        GdLink *link = ifindex > 0 ? gd_cache_link_by_index(m->cache, ifindex) : NULL;
+        Group *g = link ? group_get(m, link->nl.group) : NULL;
+        gint64 now = g_get_monotonic_time();
+        if (g && g->stalled && now >= g->stall_probe_at) {
+            probe_failed(m, g, now, "its subflow closed");
+            schedule_reconcile(m, "probe failed");
+        }
         break;
     }
     case MPTCP_EVENT_ANNOUNCED:
