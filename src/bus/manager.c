@@ -417,6 +417,32 @@ static void group_change_done(GdOp *op, gpointer user_data)
     return_gerror(g_steal_pointer(&call->invocation), error);
 }
 
+/* When the kernel's answer to a request was lost (the request socket
+ * overran, or no answer came in time), the cache, read again after the
+ * operation, tells whether the change is in place. Nothing is undone
+ * either way. */
+static gboolean answer_lost(const GdNlAck *ack)
+{
+    return ack->error == -ENOBUFS || ack->error == -ETIMEDOUT;
+}
+
+static gboolean applied_per_cache(GdBus *bus, const GdOp *op, guint i)
+{
+    GdLink *link = gd_cache_link_by_index(bus->cache, g_array_index(op->targets, int, i));
+    if (!link)
+        return FALSE;
+    if (op->kind == GD_OP_SET_LINK_GROUP)
+        return link->nl.group == op->group;
+    GdNlAddr want = op->addrs ? g_array_index(op->addrs, GdNlAddr, i) : op->addr;
+    gboolean has = FALSE;
+    for (guint k = 0; k < link->addrs->len && !has; k++) {
+        const GdNlAddr *a = &g_array_index(link->addrs, GdNlAddr, k);
+        has = a->family == want.family && a->prefixlen == want.prefixlen &&
+              memcmp(a->addr, want.addr, want.family == AF_INET ? 4 : 16) == 0;
+    }
+    return op->kind == GD_OP_ADDR_ADD ? has : !has;
+}
+
 /* Per-link results of a batched operation → reply. */
 static void per_link_done(Call *call, guint moved_ok)
 {
@@ -429,10 +455,16 @@ static void per_link_done(Call *call, guint moved_ok)
     char label[300];
     group_label(bus, op->group, label, sizeof(label));
 
+    guint lost = 0;
     for (guint i = 0; i < op->targets->len; i++) {
         const GdNlAck *ack = &op->acks[i];
         if (ack->error == 0) {
             ok++;
+            continue;
+        }
+        if (answer_lost(ack) && applied_per_cache(bus, op, i)) {
+            ok++;
+            lost++;
             continue;
         }
         if (first_error == 0) {
@@ -443,6 +475,10 @@ static void per_link_done(Call *call, guint moved_ok)
                                                 g_strerror(-ack->error), ack->extack ? ", " : "",
                                                 ack->extack ? ack->extack : ""));
     }
+    if (lost)
+        g_warning("group %s: %s: the kernel's answers for %u links were lost; the links read "
+                  "back show the change in place",
+                  label, gd_op_kind_name(op->kind), lost);
     if (failed->len == 0) {
         g_message("group %s: %s on %u links in %.1f ms", label, gd_op_kind_name(op->kind), ok,
                   op->kernel_usec / 1000.0);
@@ -472,9 +508,6 @@ static void set_link_group_done(GdOp *op, gpointer user_data)
     g_autoptr(Call) call = user_data;
     call->op = op;
     /* Only links outside the group were sent: each ack is one move. */
-    guint moved = 0;
-    for (guint i = 0; i < op->targets->len; i++)
-        moved += op->acks[i].error == 0 ? 1 : 0;
     /* A move can create or remove group objects, and a Get on an object
      * that is not exported yet is answered by GDBus itself, before any
      * flush of ours: publish before the reply. The kernel announces no
@@ -484,6 +517,12 @@ static void set_link_group_done(GdOp *op, gpointer user_data)
     gd_cache_refresh_links(call->bus->cache, (const int *)(void *)op->targets->data,
                            op->targets->len);
     gd_cache_release(call->bus->cache);
+    guint moved = 0;
+    for (guint i = 0; i < op->targets->len; i++)
+        moved += op->acks[i].error == 0 ||
+                         (answer_lost(&op->acks[i]) && applied_per_cache(call->bus, op, i))
+                     ? 1
+                     : 0;
     per_link_done(call, moved);
 }
 
@@ -491,6 +530,8 @@ static void address_done(GdOp *op, gpointer user_data)
 {
     g_autoptr(Call) call = user_data;
     call->op = op;
+    /* Lost answers are judged from the cache: read what is queued first. */
+    gd_cache_process_events(call->bus->cache);
     per_link_done(call, 0);
     defer_release(call->bus);
 }

@@ -227,6 +227,7 @@ int main(int argc, char **argv)
     g_autofree char *admin_group = NULL;
     gint64 rcvbuf = 0;
     gboolean skip_validation = FALSE;
+    gint request_rcvbuf = 0;
     gboolean show_version = FALSE;
     g_autoptr(GError) error = NULL;
     int r;
@@ -243,6 +244,10 @@ int main(int argc, char **argv)
          "Connect to the message bus at ADDRESS", "ADDRESS"},
         {"admin-group", 0, 0, G_OPTION_ARG_STRING, &admin_group,
          "Members of this Unix group may change the configuration too", "GROUP"},
+        {"test-request-rcvbuf", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &request_rcvbuf,
+         "Receive buffer of the request socket in bytes: small loses the kernel's answers "
+         "(tests)",
+         "BYTES"},
         {"test-skip-validation", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &skip_validation,
          "Tests only: send changes the cache says members will refuse", NULL},
         {"version", 0, 0, G_OPTION_ARG_NONE, &show_version, "Print the version and exit", NULL},
@@ -300,7 +305,7 @@ int main(int argc, char **argv)
 
     Daemon daemon = {.loop = g_main_loop_new(NULL, FALSE)};
     g_autoptr(GdExecutor) executor = NULL;
-    r = gd_executor_new(&executor);
+    r = gd_executor_new(request_rcvbuf, &executor);
     if (r < 0) {
         g_critical("opening the netlink request socket: %s", g_strerror(-r));
         return 1;

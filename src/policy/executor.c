@@ -29,11 +29,12 @@ typedef struct {
     gpointer user_data;
 } Job;
 
-int gd_executor_new(GdExecutor **out)
+int gd_executor_new(int rcvbuf, GdExecutor **out)
 {
     g_autoptr(GdExecutor) executor = g_new0(GdExecutor, 1);
     g_queue_init(&executor->queue);
-    int r = gd_nl_socket_open(NULL, 0, REQUEST_SOCKET_RCVBUF, 0, &executor->sock);
+    int r =
+        gd_nl_socket_open(NULL, 0, rcvbuf > 0 ? rcvbuf : REQUEST_SOCKET_RCVBUF, 0, &executor->sock);
     if (r < 0)
         return r;
     *out = g_steal_pointer(&executor);

@@ -75,7 +75,9 @@ int gd_op_parse_options(GVariant *options, gboolean *force, char **message);
 typedef struct GdExecutor GdExecutor;
 typedef void (*GdOpDoneFunc)(GdOp *op, gpointer user_data);
 
-int gd_executor_new(GdExecutor **out);
+/* rcvbuf: the request socket's receive buffer (0: 64 MiB, room for the
+ * acks of the largest batch); smaller only to test lost answers. */
+int gd_executor_new(int rcvbuf, GdExecutor **out);
 void gd_executor_free(GdExecutor *executor);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdExecutor, gd_executor_free)
 /* Queues op (taking it); done runs on the main loop when the kernel has

@@ -8,10 +8,12 @@ GROUPD_FAULT_LINKS sets the size (default 32768, or 8192 when groupd is
 built with AddressSanitizer, as in tools/test-sanitizers.sh). Each test
 prints its figures.
 
-Not here: a netlink request that never answers. rtnetlink runs a request
-inside the sendmsg() that carries it, so the ack is queued before groupd
-starts waiting; groupd's 10 s ack timeout (src/policy/executor.c) cannot be
-reached from outside the daemon without a test hook. The group-scoped
+Lost answers: rtnetlink runs a request inside the sendmsg() that carries
+it, so the ack is queued before groupd starts waiting and groupd's 10 s ack
+timeout (src/policy/executor.c) is never reached from outside; an answer is
+lost only when the request socket overruns. test_lost_answers_deconfigure_
+nothing forces that with the hidden --test-request-rcvbuf=4096: groupd
+judges each lost answer from the links read back, and undoes nothing. The group-scoped
 refusal (PartiallyApplied naming the member the kernel stopped at) is in
 test_validation.py; a refused reload in test_policy_reload.py."""
 
@@ -370,3 +372,33 @@ def test_full_disk_on_reload(netns, workdir, groupd_factory, capsys):
         daemon.terminate()
     finally:
         gdlib.run(["umount", "-l", mnt], check=False)
+
+
+def test_lost_answers_deconfigure_nothing(netns, groupd_factory, capsys):
+    """The kernel's answers to 4096 per-link requests are lost (the request
+    socket's buffer holds a few): the calls still report what the kernel did,
+    the links keep it, the cache equals the kernel."""
+    names = netns.add_ifbs(4096)
+    netns.batch([f"link set {n} up" for n in names[:64]])
+    d = groupd_factory("--test-request-rcvbuf=4096")
+    before = {l["ifname"]: l for l in netns.links() if l["ifname"] in names}
+    moved = d.client.call("SetLinkGroup", "ass", len(names), *names, "100")
+    assert moved == [4096]
+    links = {l["ifname"]: l for l in netns.links() if l["ifname"] in names}
+    assert all(l["group_id"] == 100 for l in links.values())
+    # Nothing else changed: state and MTU as before.
+    for n in names:
+        assert links[n]["operstate"] == before[n]["operstate"], n
+        assert links[n]["mtu"] == before[n]["mtu"], n
+    d.client.call("AddGroupAddress", "ssa{sv}", "100", "10.77.0.1/24", 0)
+    addrs = netns.ip_json("addr", "show", "group", "100")
+    assert sum(1 for a in addrs for i in a.get("addr_info", []) if i["local"] == "10.77.0.1") == 4096
+    d.client.call("RemoveGroupAddress", "ssa{sv}", "100", "10.77.0.1/24", 0)
+    addrs = netns.ip_json("addr", "show", "group", "100")
+    assert not any(i["local"] == "10.77.0.1" for a in addrs for i in a.get("addr_info", []))
+    gdlib.wait_for(lambda: gdlib.cache_matches_kernel(netns, d.client), 10,
+                   what="cache equals the kernel")
+    log = d.log_path.read_text()
+    assert "answers for" in log and "were lost" in log, "no answer was lost: the test proved nothing"
+    with capsys.disabled():
+        print(f"\n  lost answers: {log.count('were lost')} operations judged from the links read back")
