@@ -147,6 +147,26 @@ int bus_connect(Ctl *ctl)
     return ctl_connect(ctl);
 }
 
+int bus_connect_groupd_owner(Ctl *ctl, char **owner)
+{
+    _cleanup_err_ sd_bus_error error = SD_BUS_ERROR_NULL;
+    _cleanup_msg_ sd_bus_message *reply = NULL;
+    const char *name;
+    int r = bus_connect(ctl);
+    if (r)
+        return r;
+    r = sd_bus_call_method(ctl->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                           "org.freedesktop.DBus", "GetNameOwner", &error, &reply, "s",
+                           GD_BUS_NAME);
+    if (r < 0)
+        return report_bus_error(&error, r);
+    r = sd_bus_message_read(reply, "s", &name);
+    if (r < 0)
+        return report_errno("reading GetNameOwner", r);
+    *owner = g_strdup(name);
+    return 0;
+}
+
 int read_gvariant(sd_bus_message *m, GVariant **out)
 {
     char type;

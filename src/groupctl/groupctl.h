@@ -145,6 +145,10 @@ int group_names(Ctl *ctl, GHashTable **out);
 bool parse_u32(const char *text, uint32_t *out);
 /* Connects if not yet connected; 0 or EXIT_NOBUS (reported). */
 int bus_connect(Ctl *ctl);
+/* bus_connect(), then groupd's unique name (owner, g_free()): signal
+ * matches name it, since sd-bus dispatches locally on the sender and
+ * resolves no well-known name. 0 or an exit code. */
+int bus_connect_groupd_owner(Ctl *ctl, char **owner);
 /* A new Manager method call to append arguments to; 0 or an exit code. */
 int new_manager_call(Ctl *ctl, const char *method, sd_bus_message **m);
 /* Sends it; 0, or the exit code after reporting the error. */

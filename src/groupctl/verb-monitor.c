@@ -224,24 +224,11 @@ static int wait_bus(sd_bus *bus, int sfd, bool *signalled)
 
 int verb_monitor(Ctl *ctl, int argc, char **argv)
 {
-    _cleanup_err_ sd_bus_error error = SD_BUS_ERROR_NULL;
-    _cleanup_msg_ sd_bus_message *reply = NULL;
     Monitor mon = {.ctl = ctl};
-    const char *owner;
-    int r = bus_connect(ctl);
+    g_autofree char *owner = NULL;
+    int r = bus_connect_groupd_owner(ctl, &owner);
     if (r)
         return r;
-
-    /* Match on groupd's unique name: a well-known sender in a match rule is
-     * only resolved by the bus, not by sd-bus's local dispatch. */
-    r = sd_bus_call_method(ctl->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                           "org.freedesktop.DBus", "GetNameOwner", &error, &reply, "s",
-                           GD_BUS_NAME);
-    if (r < 0)
-        return report_bus_error(&error, r);
-    r = sd_bus_message_read(reply, "s", &owner);
-    if (r < 0)
-        return report_errno("reading GetNameOwner", r);
 
     g_autofree char *links_rule =
         g_strdup_printf("type='signal',sender='%s',path='" GD_MANAGER_PATH

@@ -409,25 +409,12 @@ static int on_unix_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 
 static int mptcp_monitor(Ctl *ctl)
 {
-    _cleanup_err_ sd_bus_error error = SD_BUS_ERROR_NULL;
-    _cleanup_msg_ sd_bus_message *reply = NULL;
     Watch watch = {.ctl = ctl};
-    const char *owner;
+    g_autofree char *owner = NULL;
     int code;
-    int r = bus_connect(ctl);
+    int r = bus_connect_groupd_owner(ctl, &owner);
     if (r)
         return r;
-
-    /* The unique name in the match: sd-bus dispatches locally on it (see
-     * verb-monitor.c). */
-    r = sd_bus_call_method(ctl->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                           "org.freedesktop.DBus", "GetNameOwner", &error, &reply, "s",
-                           GD_BUS_NAME);
-    if (r < 0)
-        return report_bus_error(&error, r);
-    r = sd_bus_message_read(reply, "s", &owner);
-    if (r < 0)
-        return report_errno("reading GetNameOwner", r);
 
     r = sd_event_new(&watch.event);
     if (r < 0)
