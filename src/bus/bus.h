@@ -99,6 +99,10 @@ GdGroupIface *gd_group_iface_new(GdBus *bus, GdCache *cache, GdGroupNames *names
                                  uint32_t id);
 /* Publishes at once what replies left for later: reads see their writes. */
 void gd_bus_flush(GdBus *bus);
+
+/* ListLinks' and LinksChanged's a(isuus) for links (GdLink*): index, name,
+ * group, MTU, operational state; serialised directly (link-list.c). */
+GVariant *gd_bus_link_list(GPtrArray *links);
 uint32_t gd_group_iface_get_id(GdGroupIface *iface);
 /* A group's name: its policy's Name=, else the iproute2 file's, else NULL. */
 const char *gd_bus_group_name(GdGroupNames *names, GdEngine *engine, uint32_t id);

@@ -85,12 +85,6 @@ static gint compare_int(gconstpointer a, gconstpointer b)
     return (x > y) - (x < y);
 }
 
-static GVariant *link_tuple(const GdLink *link)
-{
-    return g_variant_new("(isuus)", link->nl.ifindex, link->nl.name, link->nl.group, link->nl.mtu,
-                         gd_link_operstate_name(link));
-}
-
 static void group_object_add(GdBus *bus, uint32_t id)
 {
     g_autofree char *path = g_strdup_printf(GD_BUS_GROUP_PATH_PREFIX "%u", id);
@@ -172,8 +166,7 @@ void gd_bus_publish(GdBus *bus)
     bus->publications++;
 
     /* One LinksChanged for the whole batch. */
-    GVariantBuilder changed, removed;
-    g_variant_builder_init(&changed, G_VARIANT_TYPE("a(isuus)"));
+    GVariantBuilder removed;
     g_variant_builder_init(&removed, G_VARIANT_TYPE("ai"));
     g_autoptr(GArray) indexes = g_array_new(FALSE, FALSE, sizeof(int));
     g_hash_table_iter_init(&iter, set->changed);
@@ -182,22 +175,21 @@ void gd_bus_publish(GdBus *bus)
         g_array_append_val(indexes, ifindex);
     }
     g_array_sort(indexes, compare_int);
+    g_autoptr(GPtrArray) links = g_ptr_array_sized_new(indexes->len);
     for (guint i = 0; i < indexes->len; i++) {
         GdLink *link = gd_cache_link_by_index(bus->cache, g_array_index(indexes, int, i));
         if (link)
-            g_variant_builder_add_value(&changed, link_tuple(link));
+            g_ptr_array_add(links, link);
     }
     g_hash_table_iter_init(&iter, set->removed);
     while (g_hash_table_iter_next(&iter, &key, NULL))
         g_variant_builder_add(&removed, "i", GPOINTER_TO_INT(key));
     guint n_changed = indexes->len, n_removed = g_hash_table_size(set->removed);
     if (n_changed || n_removed || set->resync)
-        gd_bus_manager_emit_links_changed(bus->manager, g_variant_builder_end(&changed),
+        gd_bus_manager_emit_links_changed(bus->manager, gd_bus_link_list(links),
                                           g_variant_builder_end(&removed), set->resync ? 1 : 0);
-    else {
-        g_variant_builder_clear(&changed);
+    else
         g_variant_builder_clear(&removed);
-    }
 
     /* Group objects: appear, disappear, or one PropertiesChanged each. */
     GHashTable *touched = set->groups;
@@ -356,6 +348,20 @@ static void submit(Call *call, GdOpDoneFunc done)
     gd_executor_submit(call->bus->executor, g_steal_pointer(&call->op), done, call);
 }
 
+/* validate kernels start the message of a refused group change with the
+ * member's name ("veth3: mtu greater than device maximum"). */
+static char *kernel_named_member(GdBus *bus, const GdOp *op)
+{
+    if (!(gd_cache_kernel_features(bus->cache) & GD_KF_VALIDATE) || !op->extack)
+        return NULL;
+    const char *colon = strstr(op->extack, ": ");
+    if (!colon || colon == op->extack || colon - op->extack >= IFNAMSIZ)
+        return NULL;
+    g_autofree char *name = g_strndup(op->extack, colon - op->extack);
+    GdLink *link = gd_cache_link_by_name(bus->cache, name);
+    return link && link->nl.group == op->group ? g_steal_pointer(&name) : NULL;
+}
+
 static void group_change_done(GdOp *op, gpointer user_data)
 {
     g_autoptr(Call) call = user_data;
@@ -363,6 +369,7 @@ static void group_change_done(GdOp *op, gpointer user_data)
     char label[300];
     call->op = op;
     group_label(bus, op->group, label, sizeof(label));
+    update_counters(bus); /* a caller's next read sees its request counted */
 
     if (op->error == 0) {
         /* Reply at the kernel's ack; the events it queued are read right
@@ -383,7 +390,8 @@ static void group_change_done(GdOp *op, gpointer user_data)
     /* The kernel stopped at a member and kept what it changed before:
      * re-read the members and tell which is which. */
     gd_cache_process_events(bus->cache);
-    gd_cache_refresh_links(bus->cache, (const int *)(void *)op->targets->data, op->targets->len);
+    gd_cache_refresh_group(bus->cache, op->group, (const int *)(void *)op->targets->data,
+                           op->targets->len);
     g_autoptr(GPtrArray) applied = g_ptr_array_new();
     g_autoptr(GPtrArray) refused = g_ptr_array_new();
     for (guint i = 0; i < op->targets->len; i++) {
@@ -404,7 +412,8 @@ static void group_change_done(GdOp *op, gpointer user_data)
     } else {
         g_autofree char *ok = gd_format_names(applied, NAMES_IN_MESSAGE);
         g_autofree char *bad = gd_format_names(refused, NAMES_IN_MESSAGE);
-        const char *stopped = refused->len ? refused->pdata[0] : "?";
+        g_autofree char *named = kernel_named_member(bus, op);
+        const char *stopped = named ? named : refused->len ? refused->pdata[0] : "?";
         g_autofree char *kernel =
             g_strdup_printf("%s (errno %d)%s%s", g_strerror(-op->error), -op->error,
                             op->extack ? ": " : "", op->extack ? op->extack : "");
@@ -455,6 +464,7 @@ static void per_link_done(Call *call, guint moved_ok)
     char label[300];
     group_label(bus, op->group, label, sizeof(label));
 
+    update_counters(bus);
     guint lost = 0;
     for (guint i = 0; i < op->targets->len; i++) {
         const GdNlAck *ack = &op->acks[i];
@@ -510,12 +520,13 @@ static void set_link_group_done(GdOp *op, gpointer user_data)
     /* Only links outside the group were sent: each ack is one move. */
     /* A move can create or remove group objects, and a Get on an object
      * that is not exported yet is answered by GDBus itself, before any
-     * flush of ours: publish before the reply. The kernel announces no
-     * group change of a DOWN link, so they are read back first. */
+     * flush of ours: publish before the reply. Stock kernels announce no
+     * group change of a DOWN link, so there the links are read back. */
     gd_bus_flush(call->bus);
     gd_cache_process_events(call->bus->cache);
-    gd_cache_refresh_links(call->bus->cache, (const int *)(void *)op->targets->data,
-                           op->targets->len);
+    if (!(gd_cache_kernel_features(call->bus->cache) & GD_KF_GROUP_NOTIFY))
+        gd_cache_refresh_group(call->bus->cache, op->group, (const int *)(void *)op->targets->data,
+                               op->targets->len);
     gd_cache_release(call->bus->cache);
     guint moved = 0;
     for (guint i = 0; i < op->targets->len; i++)
@@ -702,6 +713,14 @@ static void do_group_address(GdBus *bus, GDBusMethodInvocation *invocation, gboo
     call->op = gd_op_new(add ? GD_OP_ADDR_ADD : GD_OP_ADDR_DEL, id);
     call->op->addr = addr;
     call->names = g_ptr_array_new_with_free_func(g_free);
+    /* group-addr kernels take one message for the whole group; an add is
+     * sent that way only when no member has the address yet, so that no
+     * member's "already there" can fail it. */
+    gboolean any_has = FALSE;
+    for (guint i = 0; i < members->len && !any_has; i++)
+        any_has = gd_link_has_addr(members->pdata[i], &addr);
+    call->op->group_scoped =
+        (gd_cache_kernel_features(bus->cache) & GD_KF_GROUP_ADDR) && (!add || !any_has);
     for (guint i = 0; i < members->len; i++) {
         const GdLink *link = members->pdata[i];
         if (!add && !gd_link_has_addr(link, &addr))
@@ -854,11 +873,7 @@ static gboolean handle_list_links(GdBusManager *skeleton, GDBusMethodInvocation 
     GdBus *bus = user_data;
     gd_bus_flush(bus);
     g_autoptr(GPtrArray) links = gd_cache_links(bus->cache);
-    GVariantBuilder b;
-    g_variant_builder_init(&b, G_VARIANT_TYPE("a(isuus)"));
-    for (guint i = 0; i < links->len; i++)
-        g_variant_builder_add_value(&b, link_tuple(links->pdata[i]));
-    gd_bus_manager_complete_list_links(skeleton, invocation, g_variant_builder_end(&b));
+    gd_bus_manager_complete_list_links(skeleton, invocation, gd_bus_link_list(links));
     return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -927,6 +942,8 @@ GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdExecutor *executor, G
     bus->manager = gd_bus_manager_skeleton_new();
     gd_bus_manager_set_version(bus->manager, options->version);
     gd_bus_manager_set_link_count(bus->manager, gd_cache_link_count(cache));
+    g_auto(GStrv) features = gd_nl_feature_names(gd_cache_kernel_features(cache));
+    gd_bus_manager_set_kernel_features(bus->manager, (const char *const *)features);
     gd_bus_manager_set_resync_count(bus->manager, gd_cache_resync_count(cache));
     g_signal_connect(bus->manager, "handle-list-groups", G_CALLBACK(handle_list_groups), bus);
     g_signal_connect(bus->manager, "handle-list-links", G_CALLBACK(handle_list_links), bus);

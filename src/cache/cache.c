@@ -16,10 +16,13 @@
  * (linkwatch, IPv6 link-local addresses on links just set up): that tail
  * is published as one batch, so an operation costs a bounded number of
  * signals whatever the number of members. */
-#define SETTLE_WINDOW_MS             3000
-#define SETTLE_QUIET_MS              300
-#define SETTLE_MAX_MS                2500
-#define REQUEST_TIMEOUT_MS           10000
+#define SETTLE_WINDOW_MS   3000
+#define SETTLE_QUIET_MS    300
+#define SETTLE_MAX_MS      2500
+#define REQUEST_TIMEOUT_MS 10000
+/* notify-batch kernels: publication waits for the marker that closes a
+ * group operation seen in progress, but no longer than this. */
+#define GROUP_OP_MAX_MS              10000
 #define EVENT_DATAGRAMS_PER_DISPATCH 64
 /* The dump socket receives one reply and one ack per refreshed link in a
  * single burst. */
@@ -50,6 +53,12 @@ struct GdCache {
     gpointer user_data;
     GdCacheLinkWatchFunc link_watch; /* at once, not coalesced */
     gpointer link_watch_data;
+
+    unsigned features;        /* GdKernelFeature bits */
+    gboolean group_op_open;   /* packed notifications of a group op are arriving */
+    gboolean group_op_closed; /* its RTM_NEWGROUPOP came: publish at once */
+    gint64 group_op_deadline; /* monotonic */
+    guint group_ops_seen;     /* markers read */
 };
 
 static GdChangeSet *change_set_new(void)
@@ -426,6 +435,7 @@ int gd_cache_resync(GdCache *cache)
 /* ---- publication ---- */
 
 static void schedule_resync_retry(GdCache *cache);
+static void schedule_publish(GdCache *cache);
 
 static void publish(GdCache *cache)
 {
@@ -441,6 +451,11 @@ static gboolean coalesce_timeout_cb(gpointer user_data)
     GdCache *cache = user_data;
     cache->coalesce_timer = 0;
     gd_cache_process_events(cache);
+    if (cache->group_op_open && g_get_monotonic_time() < cache->group_op_deadline) {
+        schedule_publish(cache);
+        return G_SOURCE_REMOVE;
+    }
+    cache->group_op_open = FALSE;
     publish(cache);
     return G_SOURCE_REMOVE;
 }
@@ -450,6 +465,17 @@ static void schedule_publish(GdCache *cache)
     if (cache->hold > 0 || gd_change_set_is_empty(cache->pending))
         return;
     gint64 now = g_get_monotonic_time();
+    if (cache->group_op_open) {
+        if (now < cache->group_op_deadline) {
+            /* Its marker publishes; the timer only guards a lost one. */
+            g_clear_handle_id(&cache->coalesce_timer, g_source_remove);
+            cache->coalesce_timer = g_timeout_add(
+                (guint)((cache->group_op_deadline - now) / 1000) + 1, coalesce_timeout_cb, cache);
+            return;
+        }
+        g_message("no end marker for a group operation within %u ms; publishing", GROUP_OP_MAX_MS);
+        cache->group_op_open = FALSE;
+    }
     gboolean settling = now < cache->settle_until;
     guint quiet_ms = settling ? SETTLE_QUIET_MS : COALESCE_QUIET_MS;
     guint max_ms = settling ? SETTLE_MAX_MS : COALESCE_MAX_MS;
@@ -488,11 +514,34 @@ static void schedule_resync_retry(GdCache *cache)
     cache->resync_timer = g_timeout_add(cache->resync_backoff_ms, resync_retry_cb, cache);
 }
 
+/* With notify-batch, the notifications of a group operation arrive packed
+ * (several in one datagram) and end with RTM_NEWGROUPOP: the whole
+ * operation, however long, becomes one publication, made at its marker
+ * rather than after a quiet period. */
+static void event_cb(const struct nlmsghdr *nlh, gpointer user_data)
+{
+    GdCache *cache = user_data;
+    if (cache->features & GD_KF_NOTIFY_BATCH) {
+        if (nlh->nlmsg_type == GD_RTM_NEWGROUPOP) {
+            cache->group_op_open = FALSE;
+            cache->group_op_closed = TRUE;
+            cache->group_ops_seen++;
+            return;
+        }
+        if (nlh->nlmsg_type == RTM_NEWLINK && !cache->group_op_open &&
+            gd_nl_socket_message_position(cache->events) > 0) {
+            cache->group_op_open = TRUE;
+            cache->group_op_deadline = g_get_monotonic_time() + GROUP_OP_MAX_MS * 1000;
+        }
+    }
+    gd_cache_apply_message(cache, nlh);
+}
+
 static int read_events(GdCache *cache, guint max_datagrams)
 {
     if (!cache->events)
         return 0;
-    int r = gd_nl_socket_drain(cache->events, max_datagrams, apply_cb, cache);
+    int r = gd_nl_socket_drain(cache->events, max_datagrams, event_cb, cache);
     if (r == -ENOBUFS) {
         g_message("event socket overrun: the kernel dropped events; resyncing");
         r = gd_cache_resync(cache);
@@ -523,10 +572,11 @@ static gboolean events_ready_cb(gint fd, GIOCondition condition, gpointer user_d
         schedule_publish(cache);
         return G_SOURCE_CONTINUE;
     }
-    if (cache->pending->resync)
+    if (cache->pending->resync || (cache->group_op_closed && !cache->group_op_open))
         publish(cache);
     else if (!gd_change_set_is_empty(cache->pending))
         schedule_publish(cache);
+    cache->group_op_closed = FALSE;
     return G_SOURCE_CONTINUE;
 }
 
@@ -584,6 +634,63 @@ int gd_cache_open(int rcvbuf, GdCacheChangedFunc on_changed, gpointer user_data,
               g_hash_table_size(cache->groups));
     *out = g_steal_pointer(&cache);
     return 0;
+}
+
+typedef struct {
+    GdCache *cache;
+    GHashTable *seen; /* ifindex set */
+} GroupRefresh;
+
+static void group_refresh_cb(const struct nlmsghdr *nlh, gpointer user_data)
+{
+    GroupRefresh *refresh = user_data;
+    GdNlLink nl;
+    if (nlh->nlmsg_type == RTM_NEWLINK && gd_nl_parse_link(nlh, &nl) == 0)
+        g_hash_table_add(refresh->seen, GINT_TO_POINTER(nl.ifindex));
+    gd_cache_apply_message(refresh->cache, nlh);
+}
+
+int gd_cache_refresh_group(GdCache *cache, uint32_t group, const int *ifindexes, guint n)
+{
+    if (n == 0 || !cache->requests)
+        return 0;
+    if (!(cache->features & GD_KF_GROUP_DUMP))
+        return gd_cache_refresh_links(cache, ifindexes, n);
+    /* One filtered dump instead of a request per link; the links it did
+     * not return (they left the group, or are gone) are asked one by one. */
+    uint8_t buf[GD_NL_MSG_MAX];
+    g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+    GroupRefresh refresh = {cache, seen};
+    g_autofree char *extack = NULL;
+    int r = gd_nl_dump(cache->requests, gd_nl_put_getlink_dump_group(buf, 0, group),
+                       group_refresh_cb, NULL, &refresh, &extack);
+    if (r < 0) {
+        g_warning("group %u: filtered link dump failed: %s%s%s; reading the links one by one",
+                  group, g_strerror(-r), extack ? ": " : "", extack ? extack : "");
+        return gd_cache_refresh_links(cache, ifindexes, n);
+    }
+    g_autoptr(GArray) missing = g_array_new(FALSE, FALSE, sizeof(int));
+    for (guint i = 0; i < n; i++)
+        if (!g_hash_table_contains(seen, GINT_TO_POINTER(ifindexes[i])))
+            g_array_append_val(missing, ifindexes[i]);
+    g_debug("group %u: refreshed %u members by one filtered dump, %u others one by one", group,
+            g_hash_table_size(seen), missing->len);
+    return gd_cache_refresh_links(cache, (const int *)(void *)missing->data, missing->len);
+}
+
+void gd_cache_set_kernel_features(GdCache *cache, unsigned features)
+{
+    cache->features = features;
+}
+
+unsigned gd_cache_kernel_features(GdCache *cache)
+{
+    return cache->features;
+}
+
+guint gd_cache_group_ops_seen(GdCache *cache)
+{
+    return cache->group_ops_seen;
 }
 
 int gd_cache_refresh_links(GdCache *cache, const int *ifindexes, guint n)

@@ -70,6 +70,19 @@ int gd_cache_process_events(GdCache *cache);
  * are gone are removed. For changes the kernel does not announce. */
 int gd_cache_refresh_links(GdCache *cache, const int *ifindexes, guint n);
 
+/* The same for links expected in group (after a change to it): with
+ * group-dump kernels one filtered dump, then requests for the links it did
+ * not return; otherwise gd_cache_refresh_links(). */
+int gd_cache_refresh_group(GdCache *cache, uint32_t group, const int *ifindexes, guint n);
+
+/* The kernel's GdKernelFeature bits (gd_nl_probe_features()), set once
+ * after opening: group-dump for refreshes, notify-batch for publishing at
+ * the end marker of a group operation. */
+void gd_cache_set_kernel_features(GdCache *cache, unsigned features);
+unsigned gd_cache_kernel_features(GdCache *cache);
+/* RTM_NEWGROUPOP markers read (notify-batch kernels). */
+guint gd_cache_group_ops_seen(GdCache *cache);
+
 /* While held (counted: one hold per submitted operation), change sets
  * accumulate and the changed callback is not called: one operation's whole
  * burst becomes one publication. Release reads what is queued and

@@ -228,6 +228,7 @@ int main(int argc, char **argv)
     gint64 rcvbuf = 0;
     gboolean skip_validation = FALSE;
     gint request_rcvbuf = 0;
+    g_autofree char *ignore_features = NULL;
     gboolean show_version = FALSE;
     g_autoptr(GError) error = NULL;
     int r;
@@ -248,6 +249,10 @@ int main(int argc, char **argv)
          "Receive buffer of the request socket in bytes: small loses the kernel's answers "
          "(tests)",
          "BYTES"},
+        {"ignore-kernel-features", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &ignore_features,
+         "Do not use these kernel features (names as in KernelFeatures, or \"all\"): the "
+         "stock-kernel paths, for tests and for working around a kernel bug",
+         "LIST"},
         {"test-skip-validation", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &skip_validation,
          "Tests only: send changes the cache says members will refuse", NULL},
         {"version", 0, 0, G_OPTION_ARG_NONE, &show_version, "Print the version and exit", NULL},
@@ -272,6 +277,16 @@ int main(int argc, char **argv)
     if (rcvbuf != 0 && (rcvbuf < 4096 || rcvbuf > G_MAXINT32 / 2)) {
         fprintf(stderr, "groupd: --netlink-rcvbuf must be between 4096 and %d\n", G_MAXINT32 / 2);
         return 2;
+    }
+    unsigned ignored_features = 0;
+    if (ignore_features) {
+        g_autofree char *bad = NULL;
+        if (strcmp(ignore_features, "all") == 0)
+            ignored_features = GD_KF_ALL;
+        else if (gd_nl_feature_parse(ignore_features, &ignored_features, &bad) < 0) {
+            fprintf(stderr, "groupd: --ignore-kernel-features: unknown feature \"%s\"\n", bad);
+            return 2;
+        }
     }
     g_log_set_writer_func(log_writer, NULL, NULL);
     if (skip_validation)
@@ -303,6 +318,15 @@ int main(int argc, char **argv)
             g_message("admin group \"%s\" does not exist: only root may change links", admin);
     }
 
+    unsigned features = 0;
+    r = gd_nl_probe_features(&features);
+    if (r < 0)
+        g_warning("probing the kernel's group features: %s; using none", g_strerror(-r));
+    features &= ~ignored_features;
+    g_auto(GStrv) feature_names = gd_nl_feature_names(features);
+    g_autofree char *feature_list = g_strjoinv(" ", feature_names);
+    g_message("kernel group features: %s", *feature_list ? feature_list : "none (stock kernel)");
+
     Daemon daemon = {.loop = g_main_loop_new(NULL, FALSE)};
     g_autoptr(GdExecutor) executor = NULL;
     r = gd_executor_new(request_rcvbuf, &executor);
@@ -315,6 +339,7 @@ int main(int argc, char **argv)
         g_critical("reading links from the kernel: %s", g_strerror(-r));
         return 1;
     }
+    gd_cache_set_kernel_features(daemon.cache, features);
     r = gd_mptcp_new(daemon.cache, mptcp_changed_cb, mptcp_active_cb, &daemon, &daemon.mptcp);
     if (r < 0) {
         g_critical("opening the MPTCP and route sockets: %s", g_strerror(-r));

@@ -388,10 +388,12 @@ static void op_done_cb(GdOp *op, gpointer user_data)
         return;
     }
     if (op->kind == GD_OP_SET_LINK_GROUP) {
-        /* No event tells of a DOWN link's group change: read them back. */
+        /* Stock kernels announce no DOWN link's group change: read them
+         * back (group-notify kernels do, and the events are read here). */
         gd_cache_process_events(engine->cache);
-        gd_cache_refresh_links(engine->cache, (const int *)(void *)op->targets->data,
-                               op->targets->len);
+        if (!(gd_cache_kernel_features(engine->cache) & GD_KF_GROUP_NOTIFY))
+            gd_cache_refresh_group(engine->cache, op->group, (const int *)(void *)op->targets->data,
+                                   op->targets->len);
     }
     gd_cache_release(engine->cache);
     if (op_failed(op)) {
@@ -418,14 +420,23 @@ static void run_next_op(GdEngine *engine)
 }
 
 /* The planner gives one address op per policy address; a group's
- * addresses all go in one sendmsg(). */
-static GPtrArray *merge_address_ops(GPtrArray *ops)
+ * addresses all go in one sendmsg(). On group-addr kernels an address no
+ * member has yet is one group-scoped message of its own instead. */
+static GPtrArray *merge_address_ops(GdEngine *engine, GPtrArray *ops)
 {
     GPtrArray *merged = g_ptr_array_new_with_free_func((GDestroyNotify)gd_op_free);
+    gboolean group_addr = (gd_cache_kernel_features(engine->cache) & GD_KF_GROUP_ADDR) != 0;
     GdOp *current = NULL;
     for (guint i = 0; i < ops->len; i++) {
         GdOp *op = ops->pdata[i];
         ops->pdata[i] = NULL;
+        if (op->kind == GD_OP_ADDR_ADD && group_addr &&
+            op->targets->len == gd_cache_group_size(engine->cache, op->group)) {
+            op->group_scoped = TRUE;
+            current = NULL;
+            g_ptr_array_add(merged, op);
+            continue;
+        }
         if (op->kind != GD_OP_ADDR_ADD) {
             current = NULL;
             g_ptr_array_add(merged, op);
@@ -488,7 +499,7 @@ static void reconcile(GdEngine *engine, Trigger trigger, GdEngineDoneFunc done, 
     gboolean drift_changed = update_drift(engine, engine->plan);
     gint64 now = g_get_monotonic_time();
 
-    g_autoptr(GPtrArray) all = merge_address_ops(gd_plan_to_ops(engine->plan));
+    g_autoptr(GPtrArray) all = merge_address_ops(engine, gd_plan_to_ops(engine->plan));
     engine->ops = g_ptr_array_new_with_free_func((GDestroyNotify)gd_op_free);
     engine->errors = g_string_new(NULL);
     engine->next_op = 0;

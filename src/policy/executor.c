@@ -86,6 +86,24 @@ static void run_group_change(GdNlSocket *sock, GdOp *op)
     op->extack = g_steal_pointer(&ack.extack);
 }
 
+static void run_group_addr(GdNlSocket *sock, GdOp *op)
+{
+    uint8_t buf[GD_NL_MSG_MAX];
+    uint32_t seq = gd_nl_socket_reserve_seq(sock, 1);
+    struct nlmsghdr *nlh = gd_nl_put_group_addr(
+        buf, seq, op->kind == GD_OP_ADDR_ADD ? RTM_NEWADDR : RTM_DELADDR, op->group, &op->addr);
+    GdNlAck ack = {0};
+    int r = gd_nl_transact(sock, nlh, nlh->nlmsg_len, seq, 1, &ack, NULL, NULL, ACK_TIMEOUT_MS);
+    /* All or nothing in the kernel: every target shares the answer. */
+    op->acks = g_new0(GdNlAck, op->targets->len);
+    for (guint i = 0; i < op->targets->len; i++) {
+        op->acks[i].error = ack.error;
+        op->acks[i].extack = g_strdup(ack.extack);
+    }
+    op->error = r;
+    gd_nl_ack_clear(&ack);
+}
+
 static void run_per_link(GdNlSocket *sock, GdOp *op)
 {
     guint n = op->targets->len;
@@ -119,6 +137,8 @@ static void worker(GTask *task, gpointer source, gpointer task_data, GCancellabl
     op->started_at = g_get_monotonic_time();
     if (op->kind == GD_OP_GROUP_CHANGE)
         run_group_change(job->executor->sock, op);
+    else if (op->group_scoped)
+        run_group_addr(job->executor->sock, op);
     else
         run_per_link(job->executor->sock, op);
     op->finished_at = g_get_monotonic_time();
@@ -142,7 +162,7 @@ static void job_finished_cb(GObject *source, GAsyncResult *result, gpointer user
     executor->running = FALSE;
     GdOp *op = job->op;
     executor->sends++;
-    executor->requests += op->kind == GD_OP_GROUP_CHANGE ? 1 : op->targets->len;
+    executor->requests += op->kind == GD_OP_GROUP_CHANGE || op->group_scoped ? 1 : op->targets->len;
     g_debug("%s on group %u: %s; queued %.2f ms, kernel %.2f ms, back on the loop after %.2f ms",
             gd_op_kind_name(op->kind), op->group, op->error < 0 ? g_strerror(-op->error) : "done",
             (op->started_at - op->submitted_at) / 1000.0, op->kernel_usec / 1000.0,

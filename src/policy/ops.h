@@ -23,7 +23,10 @@ typedef struct {
     uint32_t group;        /* the group changed, or the target group */
     GdNlLinkChange change; /* GD_OP_GROUP_CHANGE */
     GdNlAddr addr;         /* address ops; ifindex is set per target */
-    GArray *targets;       /* int ifindexes for per-link ops */
+    /* Address ops on group-addr kernels: ONE group-scoped message instead
+     * of one per target; its answer is copied to every target's ack. */
+    gboolean group_scoped;
+    GArray *targets; /* int ifindexes for per-link ops */
     /* Address ops carrying several addresses: one GdNlAddr per target
      * (ifindex set), in the same order. NULL: addr for every target. */
     GArray *addrs;

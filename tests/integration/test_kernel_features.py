@@ -1,0 +1,196 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Manager.KernelFeatures, and what groupd does with each feature of the
+patched kernel (kernel/patches) against its fallback on a stock kernel.
+
+Runs on the host (a stock kernel) and in both QEMU guests: kernel/run-vm
+sets GROUPD_TEST_KERNEL to the variant it booted ("stock" or "patched");
+unset means the host, a stock kernel. Each test checks the path the
+kernel has, and on the patched kernel also the fallback, forced with
+groupd's --ignore-kernel-features."""
+
+import os
+import subprocess
+import time
+
+import gdlib
+from conftest import groupd_bin
+
+ALL_FEATURES = ["group-notify", "group-dump", "validate", "linear", "notify-batch", "group-addr"]
+SYSCTL = "/proc/sys/net/core/group_ops_features"
+
+
+def variant():
+    value = os.environ.get("GROUPD_TEST_KERNEL", "stock")
+    assert value in ("stock", "patched"), f"GROUPD_TEST_KERNEL={value!r}"
+    return value
+
+
+def patched():
+    return variant() == "patched"
+
+
+def features(client):
+    return client.manager_property("KernelFeatures")
+
+
+def changed_links(signals):
+    out = []
+    for member, _, body in signals:
+        if member == "LinksChanged":
+            out += gdlib.parse_links_changed(body)
+    return out
+
+
+def test_kernel_features_match_the_kernel(netns, groupd_factory):
+    client = groupd_factory().client
+    expected = ALL_FEATURES if patched() else []
+    assert features(client) == expected
+    # The sysctl the out-of-tree features are read from, seen in the namespace.
+    proc = subprocess.run(netns.exec_cmd("cat", SYSCTL), capture_output=True, text=True)
+    if patched():
+        assert proc.returncode == 0, proc.stderr
+        assert {"validate", "linear", "notify-batch", "group-addr"} <= set(proc.stdout.split())
+    else:
+        assert proc.returncode != 0 and "No such file" in proc.stderr, proc
+
+
+def test_ignored_features_and_a_bad_name(netns, groupd_factory):
+    daemon = groupd_factory("--ignore-kernel-features=all")
+    assert features(daemon.client) == []
+    daemon.terminate()
+    client = groupd_factory("--ignore-kernel-features=group-addr,validate").client
+    expected = [f for f in ALL_FEATURES if f not in ("group-addr", "validate")] if patched() else []
+    assert features(client) == expected
+    proc = subprocess.run(
+        netns.exec_cmd(str(groupd_bin()), "--ignore-kernel-features=warp-drive"),
+        capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert 'unknown feature "warp-drive"' in proc.stderr, proc.stderr
+
+
+def test_down_links_moved_by_groupd(netns, groupd_factory):
+    """Both paths: events (group-notify) or reading the links back."""
+    names = netns.add_ifbs(256)
+    runs = [()]
+    if patched():
+        runs.append(("--ignore-kernel-features=group-notify",))
+    for run, args in enumerate(runs):
+        daemon = groupd_factory(*args)
+        client = daemon.client
+        target = str(100 + run)
+        assert client.set_link_group(names, target) == len(names)
+        # Straight after the reply: no waiting.
+        gdlib.assert_cache_matches_kernel(netns, client)
+        assert client.get_link(names[-1])["Group"] == 100 + run
+        log = daemon.log_path.read_text(errors="replace")
+        filtered = "refreshed 256 members by one filtered dump" in log
+        # A stock kernel needs the read-back; group-dump makes it one dump.
+        assert filtered == (patched() and bool(args)), log[-3000:]
+        daemon.terminate()
+
+
+def test_down_link_moved_by_someone_else(netns, groupd_factory):
+    """group-notify: a DOWN link's move by `ip` reaches the cache. A stock
+    kernel announces nothing (the limitation the patch removes)."""
+    netns.add_ifbs(4)
+    client = groupd_factory().client
+    netns.ip("link", "set", "dev", "ifb2", "group", "7")
+    if patched():
+        gdlib.wait_for(lambda: client.get_link("ifb2")["Group"] == 7, 10,
+                       what="the move of a down link to appear in the cache")
+        gdlib.assert_cache_matches_kernel(netns, client)
+    else:
+        time.sleep(1.5)
+        assert client.get_link("ifb2")["Group"] == 0, "a stock kernel announced the move"
+
+
+def test_foreign_group_change_is_one_publication(netns, groupd_factory, workdir):
+    """notify-batch: someone else's group MTU change on 512 UP links is
+    published once, at the kernel's end marker."""
+    names = netns.add_ifbs(512, group=100)
+    netns.ip("link", "set", "group", "100", "up")
+    client = groupd_factory().client
+    time.sleep(2)  # the tail of bringing them up (IPv6 link-local addresses)
+    with gdlib.Monitor(client.address, workdir) as monitor:
+        netns.ip("link", "set", "group", "100", "mtu", "1400")
+        gdlib.wait_for(lambda: all(l["MTU"] == 1400 for l in [client.get_link(names[-1])]), 20,
+                       what="the MTU change in the cache")
+        monitor.settle(quiet=1.0)
+        signals = monitor.signals()
+    published = [m for m, _, _ in signals].count("LinksChanged")
+    changed = changed_links(signals)
+    assert {c[1] for c in changed} == set(names)
+    assert all(c[3] == 1400 for c in changed if c[1] in names)
+    if patched():
+        assert published == 1, f"{published} LinksChanged for one group operation"
+    else:
+        assert published >= 1
+    gdlib.assert_cache_matches_kernel(netns, client)
+
+
+def addresses_of(netns, names, address):
+    addrs = netns.addrs()
+    return [n for n in names if address in addrs[n]]
+
+
+def test_group_address_by_one_message(netns, groupd_factory):
+    """group-addr: AddGroupAddress/RemoveGroupAddress on 2048 members is ONE
+    request; per member otherwise (and when a member has it already)."""
+    n = 2048
+    names = netns.add_ifbs(n, group=100)
+    runs = [()]
+    if patched():
+        runs.append(("--ignore-kernel-features=group-addr",))
+    for args in runs:
+        daemon = groupd_factory(*args)
+        client = daemon.client
+        one = patched() and not args
+        for address in ("10.7.0.1/24", "fd07::1/64"):
+            before = gdlib.netlink_counters(client)[0]
+            client.add_group_address("100", address)
+            after = gdlib.netlink_counters(client)[0]
+            assert after - before == (1 if one else n), (args, address, after - before)
+            having = set(addresses_of(netns, names, address))
+            missing = [x for x in names if x not in having]
+            assert not missing, f"{len(missing)} members without {address}: {missing[:5]}"
+            gdlib.assert_cache_matches_kernel(netns, client)
+            assert address in client.get_link(names[-1])["Addresses"]
+
+        # One member has it already: per member, whatever the kernel.
+        netns.ip("addr", "add", "10.8.0.1/24", "dev", names[5])
+        before = gdlib.netlink_counters(client)[0]
+        client.add_group_address("100", "10.8.0.1/24")
+        assert gdlib.netlink_counters(client)[0] - before == n
+        assert len(addresses_of(netns, names, "10.8.0.1/24")) == n
+
+        for address in ("10.7.0.1/24", "fd07::1/64", "10.8.0.1/24"):
+            before = gdlib.netlink_counters(client)[0]
+            client.remove_group_address("100", address)
+            assert gdlib.netlink_counters(client)[0] - before == (1 if one else n)
+            assert addresses_of(netns, names, address) == []
+        gdlib.assert_cache_matches_kernel(netns, client)
+        assert client.get_link(names[0])["Addresses"] == []
+        daemon.terminate()
+
+
+def test_group_address_refused_names_the_member(netns, groupd_factory):
+    """IPv6 disabled on one member: group-addr refuses the whole add, names
+    the member and adds nothing; per member, the others get it."""
+    names = netns.add_ifbs(64, group=100)
+    netns.ip("link", "set", "group", "100", "up")
+    subprocess.run(netns.exec_cmd("sysctl", "-qw", f"net.ipv6.conf.{names[10]}.disable_ipv6=1"),
+                   check=True)
+    client = groupd_factory().client
+    before = netns.snapshot()
+    got, message = client.gdbus("AddGroupAddress", "'100'", "'fd09::1/64'", "@a{sv} {}")
+    if patched():
+        assert got is not None and got.endswith((".Kernel", ".InvalidArgs", ".NotSupported")), (
+            got, message)
+        assert names[10] in message, message
+        assert addresses_of(netns, names, "fd09::1/64") == []
+        gdlib.assert_same_snapshot(before, netns.snapshot(), "a refused group address")
+    else:
+        assert got == gdlib.ERROR_PREFIX + "PartiallyApplied", (got, message)
+        assert names[10] in message, message
+        assert len(addresses_of(netns, names, "fd09::1/64")) == len(names) - 1
+    gdlib.assert_cache_matches_kernel(netns, client)
