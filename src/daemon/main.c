@@ -249,7 +249,7 @@ int main(int argc, char **argv)
          "Receive buffer of the request socket in bytes: small loses the kernel's answers "
          "(tests)",
          "BYTES"},
-        {"ignore-kernel-features", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &ignore_features,
+        {"ignore-kernel-features", 0, 0, G_OPTION_ARG_STRING, &ignore_features,
          "Do not use these kernel features (names as in KernelFeatures, or \"all\"): the "
          "stock-kernel paths, for tests and for working around a kernel bug",
          "LIST"},
