@@ -544,6 +544,8 @@ static int read_events(GdCache *cache, guint max_datagrams)
     int r = gd_nl_socket_drain(cache->events, max_datagrams, event_cb, cache);
     if (r == -ENOBUFS) {
         g_message("event socket overrun: the kernel dropped events; resyncing");
+        /* A group operation's end marker may be among what was lost. */
+        cache->group_op_open = FALSE;
         r = gd_cache_resync(cache);
         if (r < 0)
             schedule_resync_retry(cache);
