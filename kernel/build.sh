@@ -1,10 +1,11 @@
 #!/bin/bash
 # Build the groupd test kernel from Debian's linux-source-6.1.
 #
-#   kernel/build.sh [--stock] [--print]
+#   kernel/build.sh [--stock|--patched] [--print]
 #
-# --stock  build the unpatched kernel (default: apply kernel/patches/linux-6.1/*.patch)
-# --print  only print the bzImage path of an existing build (exit 1 if there is none)
+# --stock    build the unpatched kernel
+# --patched  apply kernel/patches/linux-6.1/*.patch (the default)
+# --print    only print the bzImage path of an existing build (exit 1 if there is none)
 #
 # Work happens in $GROUPD_KERNEL_CACHE (default /var/cache/groupd-kernel), never in the repo:
 #   src/          the unpacked tarball as a git repository (tag "pristine"): the stock tree
@@ -26,9 +27,10 @@ print_only=0
 for a in "$@"; do
 	case $a in
 	--stock) variant=stock ;;
+	--patched) variant=patched ;;
 	--print) print_only=1 ;;
 	*)
-		echo "usage: $0 [--stock] [--print]" >&2
+		echo "usage: $0 [--stock|--patched] [--print]" >&2
 		exit 2
 		;;
 	esac

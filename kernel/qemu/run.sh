@@ -1,13 +1,17 @@
 #!/bin/bash
 # Boot a groupd test kernel under QEMU and run one command inside it.
 #
-#   kernel/qemu/run.sh [--kernel DIR|bzImage] [--stock] [--timeout SEC] [--mem MB] [--] CMD...
+#   kernel/qemu/run.sh [--kernel DIR|bzImage] [--stock] [--timeout SEC] [--mem MB]
+#                      [--share DIR] [--out DIR] [--] CMD...
 #
 # The guest sees the host's root file system read-only (virtio 9p) with tmpfs on /tmp, /run,
 # /root, and runs CMD with /bin/sh -c in the caller's working directory. CMD's output is
 # printed here; the exit code of this script is CMD's exit code in the guest (124 on timeout,
 # 125 when the guest did not report one). $GROUPD_VM_JOB in the guest is a read-write
 # directory shared with the host (kept with --keep).
+# --share DIR  mount the host's DIR read-only at the same path in the guest, over the tmpfs
+#              (a checkout under /tmp or /root would otherwise be hidden)
+# --out DIR    what CMD writes to $GROUPD_VM_OUT in the guest is copied to DIR on the host
 #
 # Acceleration: $GROUPD_VM_ACCEL (default "kvm tcg") is tried in order; KVM is given a short
 # boot deadline because KVM guests hang on some hosts, then TCG is used.
@@ -20,6 +24,8 @@ timeout=900
 mem=2048
 smp=1
 keep=0
+share=
+outdir=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernel=$2; shift 2 ;;
@@ -28,6 +34,8 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
+	--share) share=$(cd "$2" && pwd) || exit 2; shift 2 ;;
+	--out) outdir=$2; shift 2 ;;
 	--) shift; break ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
@@ -53,6 +61,7 @@ fi
 [ -n "$busybox" ] || { echo "run.sh: a static busybox is needed (busybox-static)" >&2; exit 1; }
 
 job=$(mktemp -d "${TMPDIR:-/tmp}/groupd-vm.XXXXXX")
+mkdir "$job/out"
 qpid=
 cleanup() {
 	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null || true
@@ -77,11 +86,15 @@ else
 fi
 {
 	echo 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
-	echo 'export HOME=/root GROUPD_VM=1 GROUPD_VM_JOB=/run/job'
+	echo 'export HOME=/root GROUPD_VM=1 GROUPD_VM_JOB=/run/job GROUPD_VM_OUT=/run/job/out'
 	printf 'cd %q || exit 125\n' "$PWD"
 	echo 'sh /run/job/cmd.sh </dev/null >/run/job/output 2>&1'
 	echo 'echo $? >/run/job/rc'
 } >"$job/job.sh"
+# init mounts this directory (one absolute path, read-only) before it runs the job.
+[ -n "$share" ] && printf '%s\n' "$share" >"$job/share"
+share_args=()
+[ -n "$share" ] && share_args=(-virtfs "local,path=$share,mount_tag=share,security_model=none,readonly=on,multidevs=remap")
 
 boot() { # accel deadline
 	local accel=$1 deadline=$2 t0
@@ -93,7 +106,7 @@ boot() { # accel deadline
 		-kernel "$kernel" -initrd "$job/initramfs.cpio" \
 		-append "console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init" \
 		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
-		-virtfs "local,path=$job,mount_tag=job,security_model=none" \
+		-virtfs "local,path=$job,mount_tag=job,security_model=none" "${share_args[@]}" \
 		>"$job/qemu.log" 2>&1 </dev/null &
 	qpid=$!
 	t0=$(date +%s)
@@ -143,6 +156,9 @@ for accel in ${GROUPD_VM_ACCEL:-kvm tcg}; do
 done
 
 [ -f "$job/output" ] && cat "$job/output"
+if [ -n "$outdir" ]; then
+	mkdir -p "$outdir" && cp -r "$job/out/." "$outdir/"
+fi
 if [ $status = 2 ]; then
 	tail -n 30 "$job/console.log" >&2
 	exit 124
