@@ -33,7 +33,17 @@ time.sleep(0.5)
 perf.send_signal(signal.SIGINT)
 perf.wait()
 print("# group MTU change on %d up links: %.3f s (kernel %s)" % (n, dt, os.uname().release))
-r = subprocess.run(["perf", "report", "-i", "/tmp/perf.data", "--stdio", "--no-children",
-                    "--sort", "symbol", "-g", "none", "--percent-limit", "2"],
-                   capture_output=True, text=True)
-print("\n".join(line for line in r.stdout.splitlines() if line.strip() and not line.startswith("#")))
+# The recording spans idle seconds around the change: show the share per task first, then
+# the symbols of the requesting task (rtnetlink runs in its sendmsg; percentages of that
+# task's samples) and of everything else except the idle task.
+for title, extra in (("tasks", ["--sort", "comm"]),
+                     ("symbols of the requesting python3", ["--comms", "python3", "--sort", "symbol"]),
+                     ("symbols of the other busy tasks", ["--sort", "comm,symbol"])):
+    r = subprocess.run(["perf", "report", "-i", "/tmp/perf.data", "--stdio", "--no-children",
+                        "-g", "none", "--percent-limit", "1", "--percentage", "relative"] + extra,
+                       capture_output=True, text=True)
+    lines = [line for line in r.stdout.splitlines() if line.strip() and not line.startswith("#")]
+    if title.startswith("symbols of the other"):
+        lines = [line for line in lines if "swapper" not in line and "python3" not in line]
+    print("## %s" % title)
+    print("\n".join(lines[:25]))
