@@ -465,6 +465,19 @@ static void per_link_done(Call *call, guint moved_ok)
     group_label(bus, op->group, label, sizeof(label));
 
     update_counters(bus);
+    if (op->group_scoped && op->targets->len > 0 && op->acks[0].error < 0 &&
+        !answer_lost(&op->acks[0])) {
+        /* One message for the group: one answer, all or nothing, and the
+         * kernel's text names the member that refused. */
+        g_autoptr(GError) error = gd_bus_error_from_errno(
+            op->acks[0].error, TRUE, op->acks[0].extack,
+            "group %s: the kernel refused the %s for the whole group (%u members); nothing "
+            "changed",
+            label, gd_op_kind_name(op->kind), op->targets->len);
+        g_warning("%s", error->message);
+        return_gerror(g_steal_pointer(&call->invocation), error);
+        return;
+    }
     guint lost = 0;
     for (guint i = 0; i < op->targets->len; i++) {
         const GdNlAck *ack = &op->acks[i];

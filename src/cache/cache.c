@@ -22,7 +22,9 @@
 #define REQUEST_TIMEOUT_MS 10000
 /* notify-batch kernels: publication waits for the marker that closes a
  * group operation seen in progress, but no longer than this. */
-#define GROUP_OP_MAX_MS              10000
+#define GROUP_OP_MAX_MS 10000
+/* Below this many links a refresh asks for each one. */
+#define REFRESH_DUMP_MIN             512
 #define EVENT_DATAGRAMS_PER_DISPATCH 64
 /* The dump socket receives one reply and one ack per refreshed link in a
  * single burst. */
@@ -656,27 +658,38 @@ int gd_cache_refresh_group(GdCache *cache, uint32_t group, const int *ifindexes,
 {
     if (n == 0 || !cache->requests)
         return 0;
-    if (!(cache->features & GD_KF_GROUP_DUMP))
+    /* A request per link makes the kernel look each one up by index in a
+     * 256-bucket table: at 32768 links that is most of a move's time. A
+     * dump walks the list instead: filtered by group where the kernel can,
+     * else all links once the targets are a good part of them. */
+    gboolean filtered = (cache->features & GD_KF_GROUP_DUMP) != 0;
+    if (!filtered && (n < REFRESH_DUMP_MIN || n * 4 < g_hash_table_size(cache->by_index)))
         return gd_cache_refresh_links(cache, ifindexes, n);
-    /* One filtered dump instead of a request per link; the links it did
-     * not return (they left the group, or are gone) are asked one by one. */
+    /* The links the dump did not return (they left the group, or are gone)
+     * are asked one by one. */
     uint8_t buf[GD_NL_MSG_MAX];
     g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
     GroupRefresh refresh = {cache, seen};
     g_autofree char *extack = NULL;
-    int r = gd_nl_dump(cache->requests, gd_nl_put_getlink_dump_group(buf, 0, group),
+    int r = gd_nl_dump(cache->requests,
+                       filtered ? gd_nl_put_getlink_dump_group(buf, 0, group)
+                                : gd_nl_put_getlink_dump(buf, 0),
                        group_refresh_cb, NULL, &refresh, &extack);
     if (r < 0) {
-        g_warning("group %u: filtered link dump failed: %s%s%s; reading the links one by one",
-                  group, g_strerror(-r), extack ? ": " : "", extack ? extack : "");
+        g_warning("group %u: link dump failed: %s%s%s; reading the links one by one", group,
+                  g_strerror(-r), extack ? ": " : "", extack ? extack : "");
         return gd_cache_refresh_links(cache, ifindexes, n);
     }
     g_autoptr(GArray) missing = g_array_new(FALSE, FALSE, sizeof(int));
     for (guint i = 0; i < n; i++)
         if (!g_hash_table_contains(seen, GINT_TO_POINTER(ifindexes[i])))
             g_array_append_val(missing, ifindexes[i]);
-    g_debug("group %u: refreshed %u members by one filtered dump, %u others one by one", group,
-            g_hash_table_size(seen), missing->len);
+    if (filtered)
+        g_debug("group %u: refreshed %u members by one filtered dump, %u others one by one", group,
+                g_hash_table_size(seen), missing->len);
+    else
+        g_debug("group %u: refreshed %u links by one link dump, %u others one by one", group,
+                g_hash_table_size(seen), missing->len);
     return gd_cache_refresh_links(cache, (const int *)(void *)missing->data, missing->len);
 }
 

@@ -71,8 +71,10 @@ int gd_cache_process_events(GdCache *cache);
 int gd_cache_refresh_links(GdCache *cache, const int *ifindexes, guint n);
 
 /* The same for links expected in group (after a change to it): with
- * group-dump kernels one filtered dump, then requests for the links it did
- * not return; otherwise gd_cache_refresh_links(). */
+ * group-dump kernels one filtered dump, else one dump of all links when
+ * the targets are many (>= 512 and a quarter of all links), then requests
+ * for the links the dump did not return; otherwise
+ * gd_cache_refresh_links(). */
 int gd_cache_refresh_group(GdCache *cache, uint32_t group, const int *ifindexes, guint n);
 
 /* The kernel's GdKernelFeature bits (gd_nl_probe_features()), set once
