@@ -430,8 +430,10 @@ static GPtrArray *merge_address_ops(GdEngine *engine, GPtrArray *ops)
     for (guint i = 0; i < ops->len; i++) {
         GdOp *op = ops->pdata[i];
         ops->pdata[i] = NULL;
-        if (op->kind == GD_OP_ADDR_ADD && group_addr &&
-            op->targets->len == gd_cache_group_size(engine->cache, op->group)) {
+        /* Against the future members: the group's moves run first. */
+        const GdPlanGroup *pg = gd_plan_group(engine->plan, op->group);
+        if (op->kind == GD_OP_ADDR_ADD && group_addr && pg &&
+            op->targets->len == pg->members->len) {
             op->group_scoped = TRUE;
             current = NULL;
             g_ptr_array_add(merged, op);
