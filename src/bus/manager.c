@@ -534,12 +534,10 @@ static void set_link_group_done(GdOp *op, gpointer user_data)
     /* A move can create or remove group objects, and a Get on an object
      * that is not exported yet is answered by GDBus itself, before any
      * flush of ours: publish before the reply. Stock kernels announce no
-     * group change of a DOWN link, so there the links are read back. */
+     * group change of a DOWN link: gd_op_record_moves() takes the acks. */
     gd_bus_flush(call->bus);
     gd_cache_process_events(call->bus->cache);
-    if (!(gd_cache_kernel_features(call->bus->cache) & GD_KF_GROUP_NOTIFY))
-        gd_cache_refresh_group(call->bus->cache, op->group, (const int *)(void *)op->targets->data,
-                               op->targets->len);
+    gd_op_record_moves(op, call->bus->cache);
     gd_cache_release(call->bus->cache);
     guint moved = 0;
     for (guint i = 0; i < op->targets->len; i++)

@@ -693,6 +693,18 @@ int gd_cache_refresh_group(GdCache *cache, uint32_t group, const int *ifindexes,
     return gd_cache_refresh_links(cache, (const int *)(void *)missing->data, missing->len);
 }
 
+void gd_cache_note_group_moves(GdCache *cache, const int *ifindexes, guint n, uint32_t group)
+{
+    for (guint i = 0; i < n; i++) {
+        GdLink *link = g_hash_table_lookup(cache->by_index, GINT_TO_POINTER(ifindexes[i]));
+        if (!link || link->nl.group == group)
+            continue;
+        GdNlLink moved = link->nl;
+        moved.group = group;
+        link_update(cache, &moved);
+    }
+}
+
 void gd_cache_set_kernel_features(GdCache *cache, unsigned features)
 {
     cache->features = features;

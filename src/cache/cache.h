@@ -77,6 +77,11 @@ int gd_cache_refresh_links(GdCache *cache, const int *ifindexes, guint n);
  * gd_cache_refresh_links(). */
 int gd_cache_refresh_group(GdCache *cache, uint32_t group, const int *ifindexes, guint n);
 
+/* Records that the kernel acknowledged moving these links to group (stock
+ * kernels announce no group change of a DOWN link): the cache's copy of
+ * each is updated as an event would have. */
+void gd_cache_note_group_moves(GdCache *cache, const int *ifindexes, guint n, uint32_t group);
+
 /* The kernel's GdKernelFeature bits (gd_nl_probe_features()), set once
  * after opening: group-dump for refreshes, notify-batch for publishing at
  * the end marker of a group operation. */

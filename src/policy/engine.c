@@ -388,12 +388,10 @@ static void op_done_cb(GdOp *op, gpointer user_data)
         return;
     }
     if (op->kind == GD_OP_SET_LINK_GROUP) {
-        /* Stock kernels announce no DOWN link's group change: read them
-         * back (group-notify kernels do, and the events are read here). */
+        /* Stock kernels announce no DOWN link's group change: the acks
+         * say what moved (group-notify kernels do; events are read here). */
         gd_cache_process_events(engine->cache);
-        if (!(gd_cache_kernel_features(engine->cache) & GD_KF_GROUP_NOTIFY))
-            gd_cache_refresh_group(engine->cache, op->group, (const int *)(void *)op->targets->data,
-                                   op->targets->len);
+        gd_op_record_moves(op, engine->cache);
     }
     gd_cache_release(engine->cache);
     if (op_failed(op)) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * policy: group operations. ops.c is pure (validation against a cache
- * snapshot, checking results); executor.c runs operations against the
- * kernel on a worker thread. May call: cache, netlink, config.
+ * snapshot, checking results) but for gd_op_record_moves(); executor.c
+ * runs operations against the kernel on a worker thread. May call: cache,
+ * netlink, config.
  */
 #pragma once
 
@@ -57,6 +58,11 @@ void gd_link_change_merge(GdNlLinkChange *into, const GdNlLinkChange *over);
 /* Whether link already shows every attribute of change. */
 gboolean gd_link_matches_change(const GdLink *link, const GdNlLinkChange *change);
 gboolean gd_link_has_addr(const GdLink *link, const GdNlAddr *addr);
+/* After a GD_OP_SET_LINK_GROUP (and after reading queued events): brings
+ * the cache up to date with the moves. Kernels with group-notify announced
+ * them; on others each acknowledged move is recorded as done, and the
+ * links whose answer was lost are read back. */
+void gd_op_record_moves(const GdOp *op, GdCache *cache);
 /* "a, b, c and 12 more" for messages; at most `limit` names. */
 char *gd_format_names(GPtrArray *names, guint limit);
 
