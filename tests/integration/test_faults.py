@@ -113,7 +113,7 @@ def kill_when_sending(request, daemon, done_pattern, start, timeout=60):
             # Building the batch takes milliseconds; busy for longer, the
             # thread is in the kernel running the requests.
             busy_since = busy_since or time.monotonic()
-            if time.monotonic() - busy_since > 0.1:
+            if time.monotonic() - busy_since > 0.02:
                 where = "while the kernel ran it"
                 break
         else:
@@ -145,29 +145,40 @@ def test_kill9_mid_operation_then_restart(request, netns, workdir, groupd_factor
     report = [f"{N} ifb links created in {created:.1f} s"]
 
     # 1. A D-Bus SetLinkGroup of every link, killed once groupd has sent it.
-    d1 = groupd_factory(config_root=root)
-    conn = Gio.DBusConnection.new_for_address_sync(
-        d1.client.address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
-        | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
-    outcome = []
-
-    def move_all():
-        try:
-            conn.call_sync(gdlib.BUS_NAME, gdlib.MANAGER_PATH, gdlib.MANAGER_IFACE,
-                           "SetLinkGroup", GLib.Variant("(ass)", (names, "300")), None,
-                           Gio.DBusCallFlags.NONE, 120_000, None)
-            outcome.append("answered")
-        except GLib.Error as e:
-            outcome.append(Gio.DBusError.get_remote_error(e) or e.message)
-
+    # When the operation ends before the kill lands (groupd replies within
+    # microseconds of the kernel's answer, and a 1-vCPU or sanitized run
+    # may not show the thread inside its send), it is tried again with the
+    # next group, up to 3 times.
     assert platform.machine() == "x86_64", "SEND_SYSCALLS are x86_64's numbers"
-    offset = len(d1.log_path.read_text(errors="replace"))
-    thread = threading.Thread(target=move_all)
-    thread.start()
-    where = kill_when_sending(request, d1, r"membership change on \d+ links", offset)
-    thread.join(60)
-    assert outcome and outcome[0] != "answered", outcome
-    moved = count(netns, lambda l: l["group_id"] == 300)
+    for attempt in range(3):
+        target = 300 + attempt
+        d1 = groupd_factory(config_root=root)
+        conn = Gio.DBusConnection.new_for_address_sync(
+            d1.client.address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        outcome = []
+
+        def move_all():
+            try:
+                conn.call_sync(gdlib.BUS_NAME, gdlib.MANAGER_PATH, gdlib.MANAGER_IFACE,
+                               "SetLinkGroup", GLib.Variant("(ass)", (names, str(target))),
+                               None, Gio.DBusCallFlags.NONE, 120_000, None)
+                outcome.append("answered")
+            except GLib.Error as e:
+                outcome.append(Gio.DBusError.get_remote_error(e) or e.message)
+
+        offset = len(d1.log_path.read_text(errors="replace"))
+        thread = threading.Thread(target=move_all)
+        thread.start()
+        where = kill_when_sending(request, d1, r"membership change on \d+ links", offset)
+        thread.join(60)
+        assert outcome, "the SetLinkGroup call never returned"
+        if outcome[0] != "answered":
+            break
+        report.append(f"attempt {attempt + 1}: the SetLinkGroup was answered before the kill "
+                      "landed; again")
+    assert outcome[0] != "answered", outcome
+    moved = count(netns, lambda l: l["group_id"] == target)
     report.append(f"SetLinkGroup of {N} killed {where}: {moved} moved, caller got "
                   f"{outcome[0]}")
 
