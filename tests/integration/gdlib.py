@@ -519,6 +519,15 @@ def parse_links_changed(body):
     ]
 
 
+def changed_links(signals):
+    """Every link of the LinksChanged among Monitor.signals(), in order."""
+    out = []
+    for member, _, body in signals:
+        if member == "LinksChanged":
+            out += parse_links_changed(body)
+    return out
+
+
 def wait_for(predicate, timeout, interval=0.2, what="condition"):
     deadline = time.monotonic() + timeout
     last = None

@@ -33,14 +33,6 @@ def features(client):
     return client.manager_property("KernelFeatures")
 
 
-def changed_links(signals):
-    out = []
-    for member, _, body in signals:
-        if member == "LinksChanged":
-            out += gdlib.parse_links_changed(body)
-    return out
-
-
 def test_kernel_features_match_the_kernel(netns, groupd_factory):
     client = groupd_factory().client
     expected = ALL_FEATURES if patched() else []
@@ -118,7 +110,7 @@ def test_foreign_group_change_is_one_publication(netns, groupd_factory, workdir)
         monitor.settle(quiet=1.0)
         signals = monitor.signals()
     published = [m for m, _, _ in signals].count("LinksChanged")
-    changed = changed_links(signals)
+    changed = gdlib.changed_links(signals)
     assert {c[1] for c in changed} == set(names)
     assert all(c[3] == 1400 for c in changed if c[1] in names)
     if patched():

@@ -8,14 +8,6 @@ N = 2048
 BUDGET = 3
 
 
-def changed_links(signals):
-    out = []
-    for member, _, body in signals:
-        if member == "LinksChanged":
-            out += gdlib.parse_links_changed(body)
-    return out
-
-
 def describe(signals):
     return [(member, header.split("path=")[-1]) for member, header, _ in signals]
 
@@ -31,7 +23,7 @@ def test_set_group_signal_budget(netns, groupd_factory, workdir):
     assert {l["mtu"] for l in netns.links() if l["group_id"] == 100} == {1400}
     assert 1 <= len(signals) <= BUDGET, f"{len(signals)} signals: {describe(signals)[:20]}"
     assert [m for m, _, _ in signals].count("LinksChanged") == 1, describe(signals)
-    changed = changed_links(signals)
+    changed = gdlib.changed_links(signals)
     assert len(changed) == N
     assert {c[0] for c in changed} == {indexes[n] for n in names}
     assert all(c[2] == 100 and c[3] == 1400 for c in changed), changed[:5]
@@ -51,7 +43,7 @@ def test_set_link_group_signal_budget(netns, groupd_factory, workdir):
     # The new group's object is announced.
     assert any(m == "InterfacesAdded" and "/net/groupd1/group/200" in body
                for m, _, body in signals), describe(signals)
-    changed = changed_links(signals)
+    changed = gdlib.changed_links(signals)
     assert len(changed) == N
     assert {c[0] for c in changed} == {indexes[n] for n in names}
     assert all(c[2] == 200 for c in changed), changed[:5]
@@ -62,7 +54,7 @@ def test_set_link_group_signal_budget(netns, groupd_factory, workdir):
         monitor.settle(quiet=1.0)
         signals = monitor.signals()
     assert 1 <= len(signals) <= BUDGET, describe(signals)
-    assert len(changed_links(signals)) == N
+    assert len(gdlib.changed_links(signals)) == N
     gdlib.assert_cache_matches_kernel(netns, client)
 
 
@@ -78,6 +70,6 @@ def test_set_group_state_up_signal_budget(netns, groupd_factory, workdir):
         monitor.settle(quiet=1.5)
         signals = monitor.signals()
     assert all(gdlib.is_up(l) for l in netns.links() if l["group_id"] == 100)
-    assert len({c[0] for c in changed_links(signals)}) == N
+    assert len({c[0] for c in gdlib.changed_links(signals)}) == N
     assert 1 <= len(signals) <= BUDGET, f"{len(signals)} signals: {describe(signals)}"
     gdlib.assert_cache_matches_kernel(netns, client)
