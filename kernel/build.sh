@@ -11,8 +11,9 @@
 #   src/          the unpacked tarball as a git repository (tag "pristine"): the stock tree
 #   src-patched/  a worktree of it with the series applied (only changed files rewritten)
 #   obj-stock/, obj-patched/  object directories, so each variant rebuilds incrementally
-#   images/<variant>-<key>/  bzImage, .config and the series' selftests; <key> hashes the source
-#            package version, the patches and the config fragment, so an unchanged build is reused.
+#   images/<variant>-<key>/  bzImage, .config and the series' selftests; <key> hashes every input
+#            (source package version, toolchain, this script, config fragment, patches), so an
+#            unchanged build is reused and a changed one is never.
 # Prints the image directory on its last line.
 set -euo pipefail
 
@@ -57,9 +58,14 @@ if [ $variant = patched ]; then
 	patches=("$patchdir"/*.patch)
 	shopt -u nullglob
 fi
+# The key covers every input of the image: the source package, the compiler and binutils,
+# this script (it decides how the tree is configured and built), the fragment and the
+# patches, so a reused image is exactly what a cold build would produce.
+toolchain=$(gcc --version | head -n1; ld --version | head -n1)
 key=$( {
-	echo "$pkgver"
-	cat "$fragment"
+	echo "$variant $pkgver"
+	echo "$toolchain"
+	cat "$here/build.sh" "$fragment"
 	for p in "${patches[@]}"; do cat "$p"; done
 } | sha256sum | cut -c1-16)
 out=$cache/images/$variant-$key
