@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Install what is missing, build with -Werror into build/, run the unit tests
-# (meson, GTest) and the integration tests (pytest, as root, each test in its
-# own network namespace with a private dbus-daemon).
+# (meson, GTest), the fuzz corpus replay and the integration tests (meson's
+# 'integration' suite: pytest, as root, each test in its own network
+# namespace with a private dbus-daemon).
 #
 #   bash tools/test-all.sh            (as root, on Debian 12; .ci/run runs it)
 #
@@ -75,19 +76,18 @@ PASSED=$((PASSED + u_pass))
 FAILED=$((FAILED + u_fail))
 
 # --- integration tests -------------------------------------------------------
-stage "integration tests (pytest tests/integration)"
-junit="$ROOT/$BUILD/integration-junit.xml"
-rm -f "$junit"
+stage "integration tests (meson test --suite integration: pytest, one file at a time)"
+junit_dir="$ROOT/$BUILD/tests/integration/junit"
+rm -rf "$junit_dir" "$BUILD/meson-logs/testlog.json"
 py_rc=0
-GROUPD_BIN="$ROOT/$BUILD/src/groupd" "$PY" -m pytest -q -p no:cacheprovider \
-    --junitxml="$junit" tests/integration </dev/null || py_rc=$?
-read -r i_pass i_fail < <("$PY" tools/lib/counts.py junit "$junit")
+meson test -C "$BUILD" --suite integration --verbose </dev/null || py_rc=$?
+read -r i_pass i_fail < <("$PY" tools/lib/counts.py meson "$BUILD/meson-logs/testlog.json" "$junit_dir")
 if [ "$py_rc" -ne 0 ] && [ "$i_fail" -eq 0 ]; then
-    if [ "$py_rc" -eq 5 ]; then
-        echo "test-all: pytest collected no integration test; counting it as one failure" >&2
-    else
-        echo "test-all: pytest exited with $py_rc; counting it as one failure" >&2
-    fi
+    echo "test-all: meson test --suite integration exited with $py_rc; counting it as one failure" >&2
+    i_fail=1
+fi
+if [ "$((i_pass + i_fail))" -eq 0 ]; then
+    echo "test-all: no integration test ran; counting it as one failure" >&2
     i_fail=1
 fi
 echo "integration: $i_pass passed, $i_fail failed"

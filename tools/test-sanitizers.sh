@@ -160,24 +160,22 @@ PASSED=$((PASSED + u_pass))
 FAILED=$((FAILED + u_fail))
 
 # --- integration tests -------------------------------------------------------
-stage "integration tests (pytest tests/integration, sanitized groupd and groupctl)"
-junit="$ROOT/$BUILD/integration-junit.xml"
+stage "integration tests (meson test --suite integration, sanitized groupd and groupctl)"
+junit_dir="$ROOT/$BUILD/tests/integration/junit"
 pytest_out="$ROOT/$BUILD/integration-output.txt"
-rm -f "$junit"
+rm -rf "$junit_dir" "$BUILD/meson-logs/testlog.json"
 py_rc=0
 i_start=$(date +%s)
-GROUPD_BIN="$ROOT/$BUILD/src/groupd" GROUPCTL_BIN="$ROOT/$BUILD/src/groupctl" \
-    "$PY" -m pytest -q -p no:cacheprovider --junitxml="$junit" tests/integration \
-    </dev/null 2>&1 | tee "$pytest_out"
+meson test -C "$BUILD" --suite integration --verbose </dev/null 2>&1 | tee "$pytest_out"
 py_rc=${PIPESTATUS[0]}
 echo "integration: $(( $(date +%s) - i_start )) s"
-read -r i_pass i_fail < <("$PY" tools/lib/counts.py junit "$junit")
+read -r i_pass i_fail < <("$PY" tools/lib/counts.py meson "$BUILD/meson-logs/testlog.json" "$junit_dir")
 if [ "$py_rc" -ne 0 ] && [ "$i_fail" -eq 0 ]; then
-    if [ "$py_rc" -eq 5 ]; then
-        echo "test-sanitizers: pytest collected no integration test; counting it as one failure" >&2
-    else
-        echo "test-sanitizers: pytest exited with $py_rc; counting it as one failure" >&2
-    fi
+    echo "test-sanitizers: meson test --suite integration exited with $py_rc; counting it as one failure" >&2
+    i_fail=1
+fi
+if [ "$((i_pass + i_fail))" -eq 0 ]; then
+    echo "test-sanitizers: no integration test ran; counting it as one failure" >&2
     i_fail=1
 fi
 echo "integration: $i_pass passed, $i_fail failed"

@@ -2,20 +2,24 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Pass/fail counts for the test scripts: prints "PASSED FAILED".
 
-    counts.py meson BUILD/meson-logs/testlog.json
-    counts.py junit FILE.xml
+    counts.py meson BUILD/meson-logs/testlog.json [JUNIT_DIR]
+    counts.py junit FILE.xml|DIR
 
 meson: every GTest case (a TAP line of the test's output) counts; a test
 that failed without a failed case (a crash, a timeout) counts one failure, a
-test without TAP output counts one. junit: pytest's report; skipped tests
-count as failed (the tests here never skip). A missing file gives "0 0".
+test without TAP output counts one. A test of the 'integration' suite (one
+pytest file) counts its cases from JUNIT_DIR/<test name>.xml, plus one
+failure if it failed without a failed case or wrote no report. junit:
+pytest's report (or every *.xml of DIR); skipped tests count as failed (the
+tests here never skip). A missing file gives "0 0".
 """
 import json
+import os
 import sys
 import xml.etree.ElementTree as ET
 
 
-def meson(path):
+def meson(path, junit_dir=None):
     ok = bad = 0
     try:
         with open(path) as f:
@@ -25,6 +29,15 @@ def meson(path):
     for line in lines:
         entry = json.loads(line)
         result = entry.get("result", "")
+        suite, _, name = entry.get("name", "").partition(" / ")
+        if suite.endswith(":integration") and junit_dir is not None:
+            report = os.path.join(junit_dir, name + ".xml")
+            passed, failed = junit(report)
+            ok += passed
+            bad += failed
+            if (result != "OK" and failed == 0) or not os.path.exists(report):
+                bad += 1  # a crash, a timeout, a collection error: no failed case
+            continue
         cases = [l for l in (entry.get("stdout") or "").splitlines()
                  if l.startswith("ok ") or l.startswith("not ok ")]
         passed = sum(1 for l in cases if l.startswith("ok ") and "# SKIP" not in l)
@@ -38,6 +51,10 @@ def meson(path):
 
 
 def junit(path):
+    if os.path.isdir(path):
+        totals = [junit(os.path.join(path, f)) for f in sorted(os.listdir(path))
+                  if f.endswith(".xml")]
+        return sum(t[0] for t in totals), sum(t[1] for t in totals)
     try:
         root = ET.parse(path).getroot()
     except (FileNotFoundError, ET.ParseError):
@@ -53,5 +70,5 @@ def junit(path):
 
 
 if __name__ == "__main__":
-    kind, path = sys.argv[1], sys.argv[2]
-    print(*{"meson": meson, "junit": junit}[kind](path))
+    kind, paths = sys.argv[1], sys.argv[2:]
+    print(*{"meson": meson, "junit": junit}[kind](*paths))
