@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The long load test of issue 7: 50 clients for 60 s against 8192 ifb links
+# The long load test: 50 clients for 60 s against 8192 ifb links
 # (tests/integration/test_load.py; CI runs the same test with 2048 links for
 # 10 s). Everything happens in a throw-away network namespace and on a
 # private bus, as for the other integration tests.

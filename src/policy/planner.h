@@ -7,7 +7,7 @@
  * it needs is passed in, and the plan copies what it keeps (it holds no
  * pointer into the cache or the config).
  *
- * Rules (DESIGN.md §6, issue 3):
+ * Rules:
  *   - A link belongs to the first policy (config order) whose [Match] it
  *     matches. A link matching no policy is never moved (not back to group
  *     0 either) and never gets an address from groupd.

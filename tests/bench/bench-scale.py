@@ -485,7 +485,7 @@ def report(a, rec, sigs, daemons, started, busy_start, busy_end, sizes, ipv6):
 
 
 def targets(rec, sigs, sizes):
-    """The scale targets of issue 8, from this run's figures."""
+    """The scale targets (docs/benchmarks.md), from this run's figures."""
     rows = []
 
     def row(what, value, ok):

@@ -593,7 +593,7 @@ def wait_operstate(netns, name, state, timeout=10):
     )
 
 
-# ---- declarative policies (issue 3): config roots, Reload, Plan, Policy ----
+# ---- declarative policies: config roots, Reload, Plan, Policy ----
 
 VENDOR_DIR = "usr/lib/groupd/groups.d"
 ADMIN_DIR = "etc/groupd/groups.d"

@@ -31,7 +31,7 @@ STATIC_PAGES = ["groupd.8.scd", "groupctl.1.scd", "groupd.conf.5.scd", "groupd.g
 DBUS_TEMPLATE = MAN / "groupd-dbus.7.scd.in"
 DBUS_GENERATOR = MAN / "dbus2scd.py"
 
-# groupctl's commands and options as issue 5 defines them; checked in
+# The commands and options groupctl must offer at least; checked in
 # addition to whatever src/groupctl/ declares.
 GROUPCTL_VERBS = ["status", "list", "links", "show", "set", "join", "address", "reload",
                   "plan", "monitor"]

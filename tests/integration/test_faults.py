@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Faults (issue 7): kill -9 in the middle of 32768-member operations, forced
+"""Faults: kill -9 in the middle of 32768-member operations, forced
 ENOBUFS during a burst of 32768-link changes, a kernel refusal on some
 members of a per-link operation, and configuration files that cannot be
 read (or were cut short by a full disk) on reload.

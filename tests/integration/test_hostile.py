@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Hostile D-Bus input (issue 7): several hundred malformed or abusive calls,
+"""Hostile D-Bus input: several hundred malformed or abusive calls,
 generated here and sent with GDBus (python3-gi) on the private bus: wrong
 signatures, unknown groups and links, out-of-range values, 100 000-element
 arrays, megabyte strings, unknown option keys, calls from uid 65534, calls

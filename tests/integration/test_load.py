@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Load (issue 7): 50 concurrent clients, each with its own D-Bus connection,
+"""Load: 50 concurrent clients, each with its own D-Bus connection,
 issue group operations and reads for a while against many ifb links.
 
 Each client owns two groups (A = 1000 + c, B = 2000 + c) and their links, so

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""net.groupd1.Mptcp (issue 4) in the MPTCP rig's client namespace: the
+"""net.groupd1.Mptcp in the MPTCP rig's client namespace: the
 properties against the kernel (`ip -j mptcp ...`, sysctls), SetMode,
 SetPreference, Failover, the modes off/power-save/aggregate/failover,
 coexistence with mptcpd and foreign endpoints, limits and the 8-endpoint

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""MPTCP failover end to end (issue 4): groupd in the client namespace of
+"""MPTCP failover end to end: groupd in the client namespace of
 tests/mptcp/rig.py (wlan0 = group 10 "wifi", wwan0 = group 20 "cellular",
 Preference=wifi cellular), one MPTCP connection streaming 500 records/s of
 256 bytes each way (tests/mptcp/mptcp-stream), and wlan0 failing by

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Policies applied on start (issue 3): 2048 links in one group with a
+"""Policies applied on start: 2048 links in one group with a
 constant number of netlink sends and ONE group-scoped request for the link
 attributes, [Match] order and rules, directory precedence, Plan() and the
 Group object's policy properties."""
@@ -90,7 +90,7 @@ def test_start_applies_2048_with_one_group_message(netns, workdir, groupd_factor
 
 def test_group_name_from_policy(netns, workdir, groupd_factory):
     """A policy's Name= names its group on the bus, as iproute2's file does
-    (DESIGN.md §5: names from groupd's config and from /etc/iproute2/group)."""
+    (group names come from groupd's config and from /etc/iproute2/group)."""
     names = netns.add_ifbs(4)
     root = gdlib.ConfigRoot(workdir)
     root.daemon_conf()

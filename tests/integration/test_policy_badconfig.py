@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Bad configuration files (issue 3): every kind of error is reported with
+"""Bad configuration files: every kind of error is reported with
 the file's path, the section, the key and the reason, all errors at once;
 a reload keeps the running configuration, a start refuses to run.
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Drift repair (issue 3): a member changed behind groupd's back is put back
+"""Drift repair: a member changed behind groupd's back is put back
 after the debounce with one group-scoped message; RepairDrift=no only
 reports it; a change the kernel refuses is retried with back-off, not in a
 loop; a SetGroup on a policy group becomes the desired state until the

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Hot-plug (issue 3): links that appear after the start join their policy's
+"""Hot-plug: links that appear after the start join their policy's
 group and get its attributes and addresses; links no policy names stay
 untouched."""
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Reload (issue 3): Manager.Reload(u) and SIGHUP adding, removing and
+"""Reload: Manager.Reload(u) and SIGHUP adding, removing and
 renaming groups, masking, and the dry run that makes no netlink write."""
 
 import json
