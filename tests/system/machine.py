@@ -56,6 +56,8 @@ class Machine:
                 ["systemd-nspawn", "-D", str(self.root), "-M", self.name, "-b",
                  "--private-network", "--register=no", "--keep-unit", "--console=read-only"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=ENV)
+        # For run.sh, should this process be killed before the power-off.
+        (self.work / "nspawn.pid").write_text(f"{self.proc.pid}\n")
         deadline = time.monotonic() + timeout
         self.pid1 = None
         while self.pid1 is None:

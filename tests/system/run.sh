@@ -42,7 +42,14 @@ finish() {
         FAILED=$((FAILED + 1))
     fi
     if [ -n "$WORK" ]; then
-        # The tests unmount their overlay; this is for an interrupted run.
+        # The tests power the container off and unmount their overlay; this
+        # is for a run killed in between: its nspawn (the pid the tests
+        # wrote), then the overlay.
+        local pid
+        if pid=$(cat "$WORK/machine/nspawn.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid"
+            timeout 30 tail --pid="$pid" -f /dev/null || kill -KILL "$pid" 2>/dev/null
+        fi
         if mountpoint -q "$WORK/machine/root" 2>/dev/null; then
             umount "$WORK/machine/root" || umount -l "$WORK/machine/root"
         fi
