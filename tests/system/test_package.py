@@ -292,19 +292,40 @@ def test_restart_after_crash(machine):
     assert bus_owner(m) == main_pid(m)
 
 
+def newer_package(deb, directory):
+    """The same package under a higher version: an upgrade for dpkg (the
+    maintainer scripts run with the old version as argument)."""
+    tree = directory / "tree"
+    subprocess.run(["dpkg-deb", "-R", str(deb), str(tree)], check=True)
+    control = tree / "DEBIAN" / "control"
+    text = control.read_text()
+    version = re.search(r"^Version: (\S+)$", text, re.M).group(1)
+    control.write_text(text.replace(f"Version: {version}", f"Version: {version}+systest1"))
+    out = directory / "groupd-newer.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "-b", str(tree), str(out)],
+                   check=True, capture_output=True)
+    return out, f"{version}+systest1"
+
+
 def test_upgrade_keeps_configuration(machine):
-    """Installing the package again takes the upgrade path: the edited
-    conffile stays as the administrator left it, the policies stay, and
-    groupd is restarted."""
+    """An upgrade to a newer version: the edited conffile stays as the
+    administrator left it, the policies stay, and groupd is restarted."""
     m = machine
+    work = Path(os.environ["GD_SYSTEM_WORK"]).parent / "upgrade"
+    work.mkdir(exist_ok=True)
+    deb, version = newer_package(os.environ["GD_SYSTEM_DEB"], work)
+    shutil.copy(deb, m.path("/root/groupd-newer.deb"))
+
     edited = m.path(SETTINGS).read_text() + "# edited by the administrator\n"
     m.write(SETTINGS, edited)
     pid = main_pid(m)
-    m.run("dpkg", "-i", DEB_INSIDE, timeout=300)
+    m.run("apt-get", "install", "-y", "/root/groupd-newer.deb", timeout=300)
+    assert m.run("dpkg-query", "-W", "-f=${Version}", "groupd").stdout == version
     assert m.path(SETTINGS).read_text() == edited
     assert not list(m.path("/etc/groupd").glob("*.dpkg-*"))
     assert m.path(f"{POLICIES}/70-boot.group").exists()
     assert active(m) == "active" and main_pid(m) not in (0, pid)
+    assert m.unit("NRestarts")["NRestarts"] == "0"
     assert m.links()["gdc0"]["mtu"] == 1360
 
 
