@@ -21,6 +21,11 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 0
 fi
 
+if ! command -v systemd-sysusers >/dev/null; then
+    echo "groupd: no systemd-sysusers: create the user groupd and the group netdev, then" \
+        "reload dbus, before starting groupd (see docs/install.md)" >&2
+    exit 0
+fi
 systemd-sysusers "$1"
 systemd-tmpfiles --create "$2"
 if [ -S /run/dbus/system_bus_socket ]; then
