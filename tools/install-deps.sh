@@ -32,6 +32,12 @@ packages=(
 if [ "${1:-}" = --bench-daemons ]; then
     packages+=(network-manager)
 fi
+# The system tests (tests/system/run.sh): build the Debian package, check it
+# with lintian, create a Debian tree and boot it with systemd-nspawn. Only on
+# request: lintian alone pulls in some 60 packages.
+if [ "${1:-}" = --system-tests ]; then
+    packages+=(dpkg-dev debhelper fakeroot lintian debootstrap systemd-container)
+fi
 # A kernel with modules loads ifb/veth on demand through modprobe.
 if [ -e /proc/modules ]; then
     packages+=(kmod)

@@ -22,6 +22,7 @@ typedef struct {
     GDBusMethodInvocation *invocation;
     GdAuthDoneFunc done;
     gpointer user_data;
+    gboolean interactive; /* the call allowed interactive authorization */
 } Check;
 
 /* Polkit may ask the user for a password: give it time. */
@@ -52,6 +53,21 @@ static void check_finish(Check *check, gboolean allowed)
     g_free(check);
 }
 
+/* Why polkit said no, in the words an administrator needs. */
+static const char *refusal_reason(const Check *check, gboolean challenge, GVariant *details)
+{
+    const char *dismissed = NULL;
+    if (!challenge)
+        return "not allowed for this caller";
+    if (g_variant_lookup(details, "polkit.dismissed", "&s", &dismissed) && *dismissed)
+        return "authentication was required and the caller dismissed it";
+    if (check->interactive)
+        return "authentication was required, but no polkit authentication agent answered "
+               "for the caller";
+    return "authentication was required, and the call did not allow interactive "
+           "authorization";
+}
+
 static void polkit_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 {
     Check *check = user_data;
@@ -59,7 +75,10 @@ static void polkit_cb(GObject *source, GAsyncResult *result, gpointer user_data)
     g_autoptr(GVariant) reply =
         g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
     const char *sender = g_dbus_method_invocation_get_sender(check->invocation);
+    const char *action =
+        gd_auth_action_for(g_dbus_method_invocation_get_method_name(check->invocation));
     gboolean authorized = FALSE, challenge = FALSE;
+    g_autoptr(GVariant) details = NULL;
 
     if (!reply) {
         /* No polkit on this bus (or it failed): the credential check said no. */
@@ -67,12 +86,12 @@ static void polkit_cb(GObject *source, GAsyncResult *result, gpointer user_data)
         check_finish(check, FALSE);
         return;
     }
-    g_variant_get(reply, "((bb@a{ss}))", &authorized, &challenge, NULL);
-    g_message("caller %s: polkit %s %s%s", sender, authorized ? "authorized" : "refused",
-              gd_auth_action_for(g_dbus_method_invocation_get_method_name(check->invocation)),
-              !authorized && challenge ? " (authentication was possible: call with interactive "
-                                         "authorization allowed)"
-                                       : "");
+    g_variant_get(reply, "((bb@a{ss}))", &authorized, &challenge, &details);
+    if (authorized)
+        g_message("caller %s: polkit authorized %s", sender, action);
+    else
+        g_message("caller %s: polkit refused %s: %s", sender, action,
+                  refusal_reason(check, challenge, details));
     check_finish(check, authorized);
 }
 
@@ -83,6 +102,7 @@ static void ask_polkit(Check *check)
     gboolean interactive =
         (g_dbus_message_get_flags(g_dbus_method_invocation_get_message(invocation)) &
          G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION) != 0;
+    check->interactive = interactive;
     if (!action) {
         check_finish(check, FALSE);
         return;

@@ -140,31 +140,72 @@ static gboolean reload_cb(gpointer user_data)
     return G_SOURCE_CONTINUE;
 }
 
+/* Whether SET holds a capability other than CAP_NET_ADMIN. Capabilities
+ * past the running kernel's last one read as absent. */
+static gboolean holds_other_capability(capng_type_t set)
+{
+    for (unsigned cap = 0; cap < 64; cap++)
+        if (cap != CAP_NET_ADMIN && capng_have_capability(set, cap))
+            return TRUE;
+    return FALSE;
+}
+
 /* Once the sockets are open, groupd needs CAP_NET_ADMIN (the kernel checks
- * it on every rtnetlink change, at sendmsg() time) and nothing else: run
- * as root by hand, it keeps only that; under its unit it has only that. */
+ * it on every rtnetlink change, at sendmsg() time) and nothing else, and it
+ * starts no programs: nothing inheritable or ambient. Started by hand as
+ * root it drops the rest, bounding set included (root has CAP_SETPCAP).
+ * Under its unit it already holds only CAP_NET_ADMIN, the bounding set is
+ * the unit's, and capset() is filtered (~@privileged): it only clears the
+ * ambient set (a prctl()) and changes nothing it need not, so it asks
+ * libcap-ng for nothing that fails (which it would log at priority err). */
 static void drop_capabilities(void)
 {
     if (capng_get_caps_process() < 0) {
         g_warning("cannot read this process's capabilities; keeping them");
         return;
     }
-    if (capng_have_capabilities(CAPNG_SELECT_CAPS) == CAPNG_NONE)
-        return;
     gboolean net_admin = capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_ADMIN);
+    gboolean setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
+    gboolean extra =
+        holds_other_capability(CAPNG_EFFECTIVE) || holds_other_capability(CAPNG_PERMITTED);
+    gboolean inheritable = capng_have_capability(CAPNG_INHERITABLE, CAP_NET_ADMIN) ||
+                           holds_other_capability(CAPNG_INHERITABLE);
+    gboolean ambient = capng_have_capabilities(CAPNG_SELECT_AMBIENT) != CAPNG_NONE;
+    gboolean bounds = setpcap && holds_other_capability(CAPNG_BOUNDING_SET);
+
+    /* Only the sets that differ from what groupd keeps. */
+    capng_select_t apply = 0;
+    if (extra || inheritable)
+        apply |= CAPNG_SELECT_CAPS;
+    if (ambient)
+        apply |= CAPNG_SELECT_AMBIENT;
+    if (bounds)
+        apply |= CAPNG_SELECT_BOUNDS;
+    if (apply == 0) {
+        g_debug("capabilities: %s, nothing to drop", net_admin ? "only CAP_NET_ADMIN" : "none");
+        return;
+    }
+
     capng_clear(CAPNG_SELECT_ALL);
     if (net_admin)
         capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
                      CAP_NET_ADMIN);
-    /* The bounding set needs CAP_SETPCAP, which the unit does not grant
-     * (its CapabilityBoundingSet= already holds only CAP_NET_ADMIN). */
-    int r = capng_apply(CAPNG_SELECT_ALL);
-    if (r < 0)
-        r = capng_apply(CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT);
-    if (r < 0)
+    /* libcap-ng drops the bounding set first, while CAP_SETPCAP is still
+     * effective, then calls capset(), then clears the ambient set. */
+    int r = capng_apply(apply);
+    if (r == 0) {
+        if (extra || bounds)
+            g_message("capabilities dropped: %s",
+                      net_admin ? "only CAP_NET_ADMIN left" : "none left");
+        else
+            g_debug("capabilities: inheritable and ambient sets cleared");
+    } else if (extra)
         g_warning("dropping capabilities failed (%d); keeping them", r);
     else
-        g_message("capabilities dropped: %s", net_admin ? "only CAP_NET_ADMIN left" : "none left");
+        /* capset() refused (a system call filter) for the inheritable set
+         * alone: harmless, the ambient set is empty and groupd runs no
+         * program. */
+        g_debug("capabilities: the inheritable set stays (%d)", r);
 }
 
 static gboolean quit_cb(gpointer user_data)
