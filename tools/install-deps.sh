@@ -9,6 +9,7 @@ packages=(
     # build
     meson ninja-build pkg-config gcc libc6-dev
     libglib2.0-dev libglib2.0-dev-bin libmnl-dev libsystemd-dev libcap-ng-dev
+    libjson-glib-dev
     # runtime clients: busctl (systemd), gdbus (libglib2.0-bin), a private bus
     systemd libglib2.0-bin dbus-daemon dbus-bin
     # namespaces, links, addresses; setpriv (util-linux) for non-root callers

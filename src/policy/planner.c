@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
 /* The [Link] attributes, in the order of the config documentation. */
 typedef enum {
     ATTR_MTU,
@@ -291,77 +293,50 @@ GPtrArray *gd_plan_to_ops(const GdPlan *plan)
     return ops;
 }
 
-/* ---- JSON ---- */
+/* ---- JSON (json-glib) ---- */
 
-/* A JSON string; NULL is null. Interface names are bytes, not UTF-8: an
- * invalid byte becomes U+FFFD so that the document stays valid. */
-static void json_string(GString *s, const char *text)
+/* A name as a JSON string; NULL is null. Interface names are bytes, not
+ * UTF-8: each invalid byte becomes U+FFFD so that the document stays valid
+ * (json-glib writes strings as they are). */
+static void add_name(JsonBuilder *b, const char *name)
 {
-    if (!text) {
-        g_string_append(s, "null");
+    if (!name) {
+        json_builder_add_null_value(b);
         return;
     }
-    g_string_append_c(s, '"');
-    for (const char *p = text; *p;) {
-        gunichar c = g_utf8_get_char_validated(p, -1);
-        if (c == (gunichar)-1 || c == (gunichar)-2) {
-            g_string_append(s, "\\ufffd");
-            p++;
-            continue;
-        }
-        const char *next = g_utf8_next_char(p);
-        switch (c) {
-        case '"':
-            g_string_append(s, "\\\"");
-            break;
-        case '\\':
-            g_string_append(s, "\\\\");
-            break;
-        case '\n':
-            g_string_append(s, "\\n");
-            break;
-        case '\r':
-            g_string_append(s, "\\r");
-            break;
-        case '\t':
-            g_string_append(s, "\\t");
-            break;
-        default:
-            if (c < 0x20)
-                g_string_append_printf(s, "\\u%04x", c);
-            else
-                g_string_append_len(s, p, next - p);
-            break;
-        }
-        p = next;
-    }
-    g_string_append_c(s, '"');
+    g_autofree char *text = g_utf8_make_valid(name, -1);
+    json_builder_add_string_value(b, text);
+}
+
+static void add_names(JsonBuilder *b, GPtrArray *names)
+{
+    json_builder_begin_array(b);
+    for (guint i = 0; i < names->len; i++)
+        add_name(b, names->pdata[i]);
+    json_builder_end_array(b);
 }
 
 /* The JSON value of attr in change (which sets it). */
-static void json_attr_value(GString *s, const GdNlLinkChange *change, Attr attr)
+static JsonNode *attr_value(const GdNlLinkChange *change, Attr attr)
 {
+    JsonNode *node = json_node_alloc();
     switch (attr) {
     case ATTR_MTU:
-        g_string_append_printf(s, "%u", change->mtu);
-        break;
+        return json_node_init_int(node, change->mtu);
     case ATTR_STATE:
-        json_string(s, change->up ? "up" : "down");
-        break;
-    case ATTR_HWADDR:
-        if (change->hwaddr_len == 0) {
-            g_string_append(s, "null");
-        } else {
-            g_autofree char *text = gd_nl_hwaddr_format(change->hwaddr, change->hwaddr_len);
-            json_string(s, text);
-        }
-        break;
+        return json_node_init_string(node, change->up ? "up" : "down");
+    case ATTR_HWADDR: {
+        if (change->hwaddr_len == 0)
+            return json_node_init_null(node);
+        g_autofree char *text = gd_nl_hwaddr_format(change->hwaddr, change->hwaddr_len);
+        return json_node_init_string(node, text);
+    }
     case ATTR_TXQLEN:
-        g_string_append_printf(s, "%u", change->txqlen);
-        break;
+        return json_node_init_int(node, change->txqlen);
     case N_ATTRS:
         break;
     }
+    return json_node_init_null(node);
 }
 
 /* A link's current attributes, all set: the "from" side. */
@@ -381,38 +356,37 @@ static GdNlLinkChange link_state(const GdNlLink *nl)
     return state;
 }
 
-static void json_desired(GString *s, const GdNlLinkChange *change)
+static void add_desired(JsonBuilder *b, const GdNlLinkChange *change)
 {
-    gboolean first = TRUE;
-    g_string_append_c(s, '{');
+    json_builder_begin_object(b);
     for (Attr a = 0; a < N_ATTRS; a++) {
         GdNlLinkChange one;
         if (!attr_only(change, a, &one))
             continue;
-        g_string_append_printf(s, "%s\"%s\":", first ? "" : ",", attr_keys[a]);
-        json_attr_value(s, change, a);
-        first = FALSE;
+        json_builder_set_member_name(b, attr_keys[a]);
+        json_builder_add_value(b, attr_value(change, a));
     }
-    g_string_append_c(s, '}');
+    json_builder_end_object(b);
 }
 
 typedef struct {
-    char *value;      /* JSON text */
+    JsonNode *value;
     GPtrArray *names; /* const char *, into the plan */
 } Bucket;
 
 static void bucket_free(Bucket *bucket)
 {
-    g_free(bucket->value);
+    json_node_unref(bucket->value);
     g_ptr_array_unref(bucket->names);
     g_free(bucket);
 }
 
 /* "from": the members lacking attr, grouped by their current value. */
-static void json_from(GString *s, const GdPlanGroup *group, Attr attr)
+static void add_from(JsonBuilder *b, const GdPlanGroup *group, Attr attr)
 {
     g_autoptr(GPtrArray) buckets = g_ptr_array_new_with_free_func((GDestroyNotify)bucket_free);
-    g_autoptr(GHashTable) by_value = g_hash_table_new(g_str_hash, g_str_equal);
+    /* The value's JSON text → its bucket. */
+    g_autoptr(GHashTable) by_value = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     GdNlLinkChange want;
     attr_only(&group->change, attr, &want);
     for (guint i = 0; i < group->members->len; i++) {
@@ -421,107 +395,118 @@ static void json_from(GString *s, const GdPlanGroup *group, Attr attr)
         if (gd_link_matches_change(&view, &want))
             continue;
         GdNlLinkChange state = link_state(nl);
-        g_autoptr(GString) value = g_string_new(NULL);
-        json_attr_value(value, &state, attr);
-        Bucket *bucket = g_hash_table_lookup(by_value, value->str);
+        g_autoptr(JsonNode) value = attr_value(&state, attr);
+        g_autofree char *key = json_to_string(value, FALSE);
+        Bucket *bucket = g_hash_table_lookup(by_value, key);
         if (!bucket) {
             bucket = g_new0(Bucket, 1);
-            bucket->value = g_strdup(value->str);
+            bucket->value = g_steal_pointer(&value);
             bucket->names = g_ptr_array_new();
             g_ptr_array_add(buckets, bucket);
-            g_hash_table_insert(by_value, bucket->value, bucket);
+            g_hash_table_insert(by_value, g_steal_pointer(&key), bucket);
         }
         g_ptr_array_add(bucket->names, (gpointer)nl->name);
     }
-    g_string_append_c(s, '[');
-    for (guint b = 0; b < buckets->len; b++) {
-        const Bucket *bucket = buckets->pdata[b];
-        g_string_append_printf(s, "%s{\"value\":%s,\"links\":[", b ? "," : "", bucket->value);
-        for (guint i = 0; i < bucket->names->len; i++) {
-            if (i)
-                g_string_append_c(s, ',');
-            json_string(s, bucket->names->pdata[i]);
-        }
-        g_string_append(s, "]}");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < buckets->len; i++) {
+        const Bucket *bucket = buckets->pdata[i];
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "value");
+        json_builder_add_value(b, json_node_ref(bucket->value));
+        json_builder_set_member_name(b, "links");
+        add_names(b, bucket->names);
+        json_builder_end_object(b);
     }
-    g_string_append_c(s, ']');
+    json_builder_end_array(b);
 }
 
-static void json_change(GString *s, const GdPlanGroup *group)
+static void add_change(JsonBuilder *b, const GdPlanGroup *group)
 {
     if (gd_plan_change_is_empty(&group->change)) {
-        g_string_append(s, "null");
+        json_builder_add_null_value(b);
         return;
     }
-    gboolean first = TRUE;
-    g_string_append_c(s, '{');
+    json_builder_begin_object(b);
     for (Attr a = 0; a < N_ATTRS; a++) {
         GdNlLinkChange one;
         if (!attr_only(&group->change, a, &one))
             continue;
-        g_string_append_printf(s, "%s\"%s\":{\"to\":", first ? "" : ",", attr_keys[a]);
-        json_attr_value(s, &group->change, a);
-        g_string_append(s, ",\"from\":");
-        json_from(s, group, a);
-        g_string_append_c(s, '}');
-        first = FALSE;
+        json_builder_set_member_name(b, attr_keys[a]);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "to");
+        json_builder_add_value(b, attr_value(&group->change, a));
+        json_builder_set_member_name(b, "from");
+        add_from(b, group, a);
+        json_builder_end_object(b);
     }
-    g_string_append_c(s, '}');
+    json_builder_end_object(b);
 }
 
-static void json_strings(GString *s, GPtrArray *strings)
+static void add_group(JsonBuilder *b, const GdPlanGroup *group)
 {
-    g_string_append_c(s, '[');
-    for (guint i = 0; i < strings->len; i++) {
-        if (i)
-            g_string_append_c(s, ',');
-        json_string(s, strings->pdata[i]);
-    }
-    g_string_append_c(s, ']');
-}
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "id");
+    json_builder_add_int_value(b, group->id);
+    json_builder_set_member_name(b, "name");
+    add_name(b, group->name);
+    json_builder_set_member_name(b, "members");
+    json_builder_add_int_value(b, group->members->len);
+    json_builder_set_member_name(b, "drifted");
+    json_builder_add_int_value(b, group->drifted);
+    json_builder_set_member_name(b, "override");
+    json_builder_add_boolean_value(b, group->overridden);
+    json_builder_set_member_name(b, "desired");
+    add_desired(b, &group->desired);
 
-static void json_group(GString *s, const GdPlanGroup *group)
-{
-    g_string_append_printf(s, "{\"id\":%u,\"name\":", group->id);
-    json_string(s, group->name);
-    g_string_append_printf(
-        s, ",\"members\":%u,\"drifted\":%u,\"override\":%s,\"desired\":", group->members->len,
-        group->drifted, group->overridden ? "true" : "false");
-    json_desired(s, &group->desired);
-
-    g_string_append(s, ",\"moves\":[");
+    json_builder_set_member_name(b, "moves");
+    json_builder_begin_array(b);
     for (guint i = 0; i < group->moves->len; i++) {
         const GdPlanMove *move = &g_array_index(group->moves, GdPlanMove, i);
-        g_string_append(s, i ? ",{\"link\":" : "{\"link\":");
-        json_string(s, move->name);
-        g_string_append_printf(s, ",\"from\":%u}", move->from);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "link");
+        add_name(b, move->name);
+        json_builder_set_member_name(b, "from");
+        json_builder_add_int_value(b, move->from);
+        json_builder_end_object(b);
     }
-    g_string_append(s, "],\"change\":");
-    json_change(s, group);
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "change");
+    add_change(b, group);
 
-    g_string_append(s, ",\"addresses\":[");
+    json_builder_set_member_name(b, "addresses");
+    json_builder_begin_array(b);
     for (guint i = 0; i < group->addr_adds->len; i++) {
         const GdPlanAddrAdd *add = group->addr_adds->pdata[i];
         g_autofree char *text = gd_nl_addr_format(&add->addr);
-        g_string_append(s, i ? ",{\"address\":" : "{\"address\":");
-        json_string(s, text);
-        g_string_append(s, ",\"links\":");
-        json_strings(s, add->names);
-        g_string_append_c(s, '}');
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "address");
+        json_builder_add_string_value(b, text);
+        json_builder_set_member_name(b, "links");
+        add_names(b, add->names);
+        json_builder_end_object(b);
     }
-    g_string_append(s, "],\"problems\":");
-    json_strings(s, group->problems);
-    g_string_append_c(s, '}');
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "problems");
+    add_names(b, group->problems);
+    json_builder_end_object(b);
 }
 
 char *gd_plan_to_json(const GdPlan *plan)
 {
-    GString *s = g_string_new("{\"groups\":[");
-    for (guint i = 0; i < plan->groups->len; i++) {
-        if (i)
-            g_string_append_c(s, ',');
-        json_group(s, plan->groups->pdata[i]);
-    }
-    g_string_append(s, "]}");
-    return g_string_free(s, FALSE);
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "groups");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < plan->groups->len; i++)
+        add_group(b, plan->groups->pdata[i]);
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+    g_autoptr(JsonNode) root = json_builder_get_root(b);
+    /* json-glib 1.6 (Debian 12) writes U+001F as is, which JSON forbids
+     * (its generator escapes the controls below it only); a 0x1f byte of
+     * its output can only be that character, inside a string. */
+    g_autofree char *raw = json_to_string(root, FALSE);
+    GString *text = g_string_new(raw);
+    g_string_replace(text, "\x1f", "\\u001f", 0);
+    return g_string_free(text, FALSE);
 }
