@@ -9,8 +9,8 @@
 #include "groupctl.h"
 
 /* A group change on thousands of UP members can hold groupd inside the kernel
- * for many seconds: do not give up after sd-bus's default 25 s. */
-#define CALL_TIMEOUT_USEC (300ULL * 1000 * 1000)
+ * for many seconds: do not give up after the default 25 s. */
+#define CALL_TIMEOUT_MSEC (300 * 1000)
 
 static const char *arg_address;
 
@@ -66,248 +66,101 @@ void usage_error(const char *fmt, ...)
 
 /* Connects on first use, so that bad usage is reported as such (exit 2)
  * even when there is no bus. */
-static int ctl_connect(Ctl *ctl)
+int bus_connect(Ctl *ctl)
 {
-    int r;
+    g_autoptr(GError) error = NULL;
 
     if (ctl->bus)
         return 0;
-    if (arg_address) {
-        r = sd_bus_new(&ctl->bus);
-        if (r >= 0)
-            r = sd_bus_set_address(ctl->bus, arg_address);
-        if (r >= 0)
-            r = sd_bus_set_bus_client(ctl->bus, 1);
-        if (r >= 0)
-            r = sd_bus_start(ctl->bus);
-    } else {
-        r = sd_bus_open_system(&ctl->bus);
-    }
-    if (r < 0) {
+    if (arg_address)
+        ctl->bus = g_dbus_connection_new_for_address_sync(
+            arg_address,
+            G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+            NULL, NULL, &error);
+    else
+        ctl->bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &error);
+    if (!ctl->bus) {
         fprintf(stderr, "groupctl: cannot connect to the bus%s%s: %s\n", arg_address ? " at " : "",
-                arg_address ? arg_address : "", strerror(-r));
-        ctl->bus = sd_bus_flush_close_unref(ctl->bus);
+                arg_address ? arg_address : "", error->message);
         return EXIT_NOBUS;
     }
-    (void)sd_bus_set_method_call_timeout(ctl->bus, CALL_TIMEOUT_USEC);
-    /* Like networkctl: a user polkit would authorize after a password
-     * prompt gets the prompt instead of AccessDenied. */
-    (void)sd_bus_set_allow_interactive_authorization(ctl->bus, 1);
+    /* A closed connection is an error to report, not a reason to exit. */
+    g_dbus_connection_set_exit_on_close(ctl->bus, FALSE);
     return 0;
 }
 
-static int call_message(Ctl *ctl, sd_bus_message *m, sd_bus_message **reply)
+/* Every call: a long timeout, and like networkctl, interactive
+ * authorization (a user polkit would authorize after a password prompt gets
+ * the prompt instead of AccessDenied). */
+static GVariant *call_sync(Ctl *ctl, const char *dest, const char *path, const char *iface,
+                           const char *method, GVariant *params, const char *reply_type,
+                           GError **error)
 {
-    _cleanup_err_ sd_bus_error error = SD_BUS_ERROR_NULL;
-    int r = sd_bus_call(ctl->bus, m, 0, &error, reply);
-    if (r < 0)
-        return report_bus_error(&error, r);
-    return 0;
+    return g_dbus_connection_call_sync(
+        ctl->bus, dest, path, iface, method, params, reply_type ? G_VARIANT_TYPE(reply_type) : NULL,
+        G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, CALL_TIMEOUT_MSEC, NULL, error);
 }
 
-int call_manager(Ctl *ctl, const char *method, sd_bus_message **reply, const char *types, ...)
+int call_groupd(Ctl *ctl, const char *path, const char *iface, const char *method, GVariant *params,
+                const char *reply_type, GVariant **reply)
 {
-    _cleanup_msg_ sd_bus_message *m = NULL;
-    va_list ap;
-    int r = ctl_connect(ctl);
-    if (r)
-        return r;
-    r = sd_bus_message_new_method_call(ctl->bus, &m, GD_BUS_NAME, GD_MANAGER_PATH, GD_MANAGER_IFACE,
-                                       method);
-    if (r < 0)
-        return report_errno("building the call", r);
-    if (types) {
-        va_start(ap, types);
-        r = sd_bus_message_appendv(m, types, ap);
-        va_end(ap);
-        if (r < 0)
-            return report_errno("building the call", r);
-    }
-    return call_message(ctl, m, reply);
-}
-
-/* Exported for verbs that build their own message (set, address). */
-int call_built(Ctl *ctl, sd_bus_message *m, sd_bus_message **reply)
-{
-    return call_message(ctl, m, reply);
-}
-
-int new_manager_call(Ctl *ctl, const char *method, sd_bus_message **m)
-{
-    int r = ctl_connect(ctl);
-    if (r)
-        return r;
-    r = sd_bus_message_new_method_call(ctl->bus, m, GD_BUS_NAME, GD_MANAGER_PATH, GD_MANAGER_IFACE,
-                                       method);
-    return r < 0 ? report_errno("building the call", r) : 0;
-}
-
-int bus_connect(Ctl *ctl)
-{
-    return ctl_connect(ctl);
-}
-
-int bus_connect_groupd_owner(Ctl *ctl, char **owner)
-{
-    _cleanup_err_ sd_bus_error error = SD_BUS_ERROR_NULL;
-    _cleanup_msg_ sd_bus_message *reply = NULL;
-    const char *name;
+    g_autoptr(GError) error = NULL;
+    /* Taken now: it is ours to free whatever happens. */
+    g_autoptr(GVariant) args = params ? g_variant_ref_sink(params) : NULL;
     int r = bus_connect(ctl);
     if (r)
         return r;
-    r = sd_bus_call_method(ctl->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                           "org.freedesktop.DBus", "GetNameOwner", &error, &reply, "s",
-                           GD_BUS_NAME);
-    if (r < 0)
-        return report_bus_error(&error, r);
-    r = sd_bus_message_read(reply, "s", &name);
-    if (r < 0)
-        return report_errno("reading GetNameOwner", r);
-    *owner = g_strdup(name);
+    g_autoptr(GVariant) result =
+        call_sync(ctl, GD_BUS_NAME, path, iface, method, args, reply_type, &error);
+    if (!result)
+        return report_bus_error(error);
+    if (reply)
+        *reply = g_steal_pointer(&result);
     return 0;
 }
 
-int read_gvariant(sd_bus_message *m, GVariant **out)
+int call_manager(Ctl *ctl, const char *method, GVariant *params, const char *reply_type,
+                 GVariant **reply)
 {
-    char type;
-    const char *contents;
-    int r = sd_bus_message_peek_type(m, &type, &contents);
-    if (r < 0)
-        return r;
-    if (r == 0)
-        return -ENXIO;
+    return call_groupd(ctl, GD_MANAGER_PATH, GD_MANAGER_IFACE, method, params, reply_type, reply);
+}
 
-    switch (type) {
-    case SD_BUS_TYPE_BYTE:
-    case SD_BUS_TYPE_BOOLEAN:
-    case SD_BUS_TYPE_INT16:
-    case SD_BUS_TYPE_UINT16:
-    case SD_BUS_TYPE_INT32:
-    case SD_BUS_TYPE_UINT32:
-    case SD_BUS_TYPE_INT64:
-    case SD_BUS_TYPE_UINT64:
-    case SD_BUS_TYPE_DOUBLE:
-    case SD_BUS_TYPE_STRING:
-    case SD_BUS_TYPE_OBJECT_PATH:
-    case SD_BUS_TYPE_SIGNATURE: {
-        union {
-            uint8_t y;
-            int b;
-            int16_t n;
-            uint16_t q;
-            int32_t i;
-            uint32_t u;
-            int64_t x;
-            uint64_t t;
-            double d;
-            const char *s;
-        } v;
-        r = sd_bus_message_read_basic(m, type, &v);
-        if (r < 0)
-            return r;
-        GVariant *g = NULL;
-        switch (type) {
-        case SD_BUS_TYPE_BYTE:
-            g = g_variant_new_byte(v.y);
-            break;
-        case SD_BUS_TYPE_BOOLEAN:
-            g = g_variant_new_boolean(v.b);
-            break;
-        case SD_BUS_TYPE_INT16:
-            g = g_variant_new_int16(v.n);
-            break;
-        case SD_BUS_TYPE_UINT16:
-            g = g_variant_new_uint16(v.q);
-            break;
-        case SD_BUS_TYPE_INT32:
-            g = g_variant_new_int32(v.i);
-            break;
-        case SD_BUS_TYPE_UINT32:
-            g = g_variant_new_uint32(v.u);
-            break;
-        case SD_BUS_TYPE_INT64:
-            g = g_variant_new_int64(v.x);
-            break;
-        case SD_BUS_TYPE_UINT64:
-            g = g_variant_new_uint64(v.t);
-            break;
-        case SD_BUS_TYPE_DOUBLE:
-            g = g_variant_new_double(v.d);
-            break;
-        case SD_BUS_TYPE_OBJECT_PATH:
-            g = g_variant_new_object_path(v.s);
-            break;
-        case SD_BUS_TYPE_SIGNATURE:
-            g = g_variant_new_signature(v.s);
-            break;
-        default:
-            g = g_variant_new_string(v.s);
-            break;
-        }
-        *out = g_variant_ref_sink(g);
-        return 0;
-    }
-    case SD_BUS_TYPE_VARIANT:
-    case SD_BUS_TYPE_ARRAY:
-    case SD_BUS_TYPE_STRUCT:
-    case SD_BUS_TYPE_DICT_ENTRY: {
-        r = sd_bus_message_enter_container(m, type, contents);
-        if (r < 0)
-            return r;
-        g_autoptr(GPtrArray) children =
-            g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_unref);
-        for (;;) {
-            r = sd_bus_message_at_end(m, false);
-            if (r < 0)
-                return r;
-            if (r > 0)
-                break;
-            GVariant *child;
-            r = read_gvariant(m, &child);
-            if (r < 0)
-                return r;
-            g_ptr_array_add(children, child);
-        }
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-            return r;
-        GVariant **items = (GVariant **)children->pdata;
-        GVariant *g;
-        if (type == SD_BUS_TYPE_VARIANT) {
-            if (children->len != 1)
-                return -EBADMSG;
-            g = g_variant_new_variant(items[0]);
-        } else if (type == SD_BUS_TYPE_ARRAY) {
-            g_autoptr(GVariantType) element = g_variant_type_new(contents);
-            g = g_variant_new_array(element, items, children->len);
-        } else if (type == SD_BUS_TYPE_DICT_ENTRY) {
-            if (children->len != 2)
-                return -EBADMSG;
-            g = g_variant_new_dict_entry(items[0], items[1]);
-        } else {
-            g = g_variant_new_tuple(items, children->len);
-        }
-        *out = g_variant_ref_sink(g);
-        return 0;
-    }
-    default:
-        return -EBADMSG;
-    }
+int bus_groupd_owner(Ctl *ctl, char **owner)
+{
+    g_autoptr(GError) error = NULL;
+    int r = bus_connect(ctl);
+    if (r)
+        return r;
+    g_autoptr(GVariant) reply =
+        call_sync(ctl, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                  "GetNameOwner", g_variant_new("(s)", GD_BUS_NAME), "(s)", &error);
+    if (!reply)
+        return report_bus_error(error);
+    g_variant_get(reply, "(s)", owner);
+    return 0;
 }
 
 int get_all(Ctl *ctl, const char *path, const char *iface, GVariant **out)
 {
-    _cleanup_err_ sd_bus_error error = SD_BUS_ERROR_NULL;
-    _cleanup_msg_ sd_bus_message *reply = NULL;
-    int r = ctl_connect(ctl);
+    g_autoptr(GVariant) reply = NULL;
+    int r = call_groupd(ctl, path, "org.freedesktop.DBus.Properties", "GetAll",
+                        g_variant_new("(s)", iface), "(a{sv})", &reply);
     if (r)
         return r;
-    r = sd_bus_call_method(ctl->bus, GD_BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
-                           &error, &reply, "s", iface);
-    if (r < 0)
-        return report_bus_error(&error, r);
-    r = read_gvariant(reply, out);
-    return r < 0 ? report_errno("reading the properties", r) : 0;
+    *out = g_variant_get_child_value(reply, 0);
+    return 0;
+}
+
+bool args_are_utf8(const char *what, char *const *strv)
+{
+    for (; *strv; strv++) {
+        if (!g_utf8_validate(*strv, -1, NULL)) {
+            report_errno(what, -EINVAL);
+            return false;
+        }
+    }
+    return true;
 }
 
 bool parse_u32(const char *text, uint32_t *out)
@@ -325,18 +178,17 @@ bool parse_u32(const char *text, uint32_t *out)
 
 int group_names(Ctl *ctl, GHashTable **out)
 {
-    _cleanup_msg_ sd_bus_message *reply = NULL;
+    g_autoptr(GVariant) reply = NULL;
+    g_autoptr(GVariantIter) it = NULL;
     uint32_t id, count;
     const char *name;
-    int r = call_manager(ctl, "ListGroups", &reply, NULL);
+    int r = call_manager(ctl, "ListGroups", NULL, "(a(usu))", &reply);
     if (r)
         return r;
     g_autoptr(GHashTable) names = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-    r = sd_bus_message_enter_container(reply, 'a', "(usu)");
-    while (r >= 0 && (r = sd_bus_message_read(reply, "(usu)", &id, &name, &count)) > 0)
+    g_variant_get(reply, "(a(usu))", &it);
+    while (g_variant_iter_next(it, "(u&su)", &id, &name, &count))
         g_hash_table_insert(names, GUINT_TO_POINTER(id), g_strdup(name));
-    if (r < 0)
-        return report_errno("reading ListGroups", r);
     *out = g_steal_pointer(&names);
     return 0;
 }
@@ -468,7 +320,7 @@ int main(int argc, char **argv)
         }
         int code = v->func(&ctl, nargs + 1, argv + optind);
         fflush(stdout);
-        sd_bus_flush_close_unref(ctl.bus);
+        g_clear_object(&ctl.bus);
         return code;
     }
     usage_error("unknown command '%s'", name);

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* groupctl: the command-line client of groupd (net.groupd1), on sd-bus.
- * One file per verb; this header is the interface of the shared helpers
- * (output.c: errors, colour, JSON writing; table.c: aligned tables;
- * json.c: reading the plan JSON). */
+/* groupctl: the command-line client of groupd (net.groupd1), on GDBus, the
+ * D-Bus stack of groupd itself. One file per verb; this header is the
+ * interface of the shared helpers (groupctl.c: the bus; output.c: errors,
+ * colour, JSON output through json-glib; table.c: aligned tables;
+ * verb-monitor.c: the signal loop both monitors share). */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include <glib.h>
-#include <systemd/sd-bus.h>
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #define GD_BUS_NAME      "net.groupd1"
 #define GD_MANAGER_PATH  "/net/groupd1"
@@ -29,7 +30,7 @@ enum {
 };
 
 typedef struct {
-    sd_bus *bus;
+    GDBusConnection *bus;
     bool json;
     bool legend;
     bool force;
@@ -53,50 +54,33 @@ int verb_plan(Ctl *ctl, int argc, char **argv);
 int verb_monitor(Ctl *ctl, int argc, char **argv);
 int verb_mptcp(Ctl *ctl, int argc, char **argv);
 
-/* ---- cleanup helpers (sd-bus has no g_autoptr support) ---- */
-static inline void ctl_bus_message_unrefp(sd_bus_message **m)
-{
-    sd_bus_message_unref(*m);
-}
-#define _cleanup_msg_ __attribute__((cleanup(ctl_bus_message_unrefp)))
-#define _cleanup_err_ __attribute__((cleanup(sd_bus_error_free)))
-
 /* ---- output.c ---- */
 void usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-/* Prints "groupctl: NAME: message" and returns the exit code for it
- * (EXIT_NOBUS when groupd is not on the bus, else EXIT_DAEMON). */
-int report_bus_error(const sd_bus_error *error, int r);
+/* Prints "groupctl: NAME: message" for an error of the bus or groupd and
+ * returns the exit code for it (EXIT_NOBUS when groupd is not on the bus,
+ * else EXIT_DAEMON). */
+int report_bus_error(const GError *error);
 /* Prints "groupctl: what: strerror" for a failure outside a call. */
 int report_errno(const char *what, int r);
 bool use_colour(void);
 const char *colour_on(const char *state);
 const char *colour_off(void);
 
-/* A simple JSON writer: commas and escaping are its business. */
-typedef struct {
-    GString *s;
-    unsigned depth;
-    bool first[64];
-} JsonW;
-void jw_init(JsonW *w);
-void jw_obj_begin(JsonW *w);
-void jw_obj_end(JsonW *w);
-void jw_arr_begin(JsonW *w);
-void jw_arr_end(JsonW *w);
-void jw_key(JsonW *w, const char *key);
-void jw_str(JsonW *w, const char *v);
-void jw_uint(JsonW *w, uint64_t v);
-void jw_int(JsonW *w, int64_t v);
-void jw_bool(JsonW *w, bool v);
-void jw_null(JsonW *w);
-/* Prints the document with a newline and frees it. */
-void jw_print(JsonW *w);
-void json_escape(GString *s, const char *text);
-/* Any GVariant as JSON: a{s*} as an object, variants unwrapped. */
-void jw_gvariant(JsonW *w, GVariant *v);
+/* JSON output on a JsonBuilder: each jb_* adds a value, as the member key
+ * of the current object, or as the next element of the current array when
+ * key is NULL. */
+void jb_str(JsonBuilder *b, const char *key, const char *value);
+void jb_int(JsonBuilder *b, const char *key, int64_t value);
+void jb_bool(JsonBuilder *b, const char *key, bool value);
+/* Any GVariant (json-glib's mapping: a{s*} as an object, variants unwrapped,
+ * tuples as arrays; a uint64 above INT64_MAX would wrap). */
+void jb_gvariant(JsonBuilder *b, const char *key, GVariant *value);
 /* An object of the given keys of an a{sv} dict, in that order (null for a
  * key the dict lacks): stable keys whatever groupd sends. */
-void jw_dict_object(JsonW *w, GVariant *dict, const char *const *keys, size_t n_keys);
+void jb_dict_object(JsonBuilder *b, const char *key, GVariant *dict, const char *const *keys,
+                    size_t n_keys);
+/* Prints the builder's document on one line and a newline. */
+void jb_print(JsonBuilder *b);
 /* A property value for a human: strings as is, arrays joined with ", ". */
 char *gvariant_text(GVariant *v);
 
@@ -114,48 +98,52 @@ void table_print(Table *t, bool legend);
 void table_free(Table *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Table, table_free)
 
-/* ---- json.c: a small reader for the plan ---- */
-typedef enum { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } JsonType;
-typedef struct JsonValue JsonValue;
-struct JsonValue {
-    JsonType type;
-    char *text; /* string value, or the number as written */
-    double number;
-    bool boolean;
-    GPtrArray *items; /* array: JsonValue*; object: alternating key (JSON_STRING) and value */
-};
-JsonValue *json_parse(const char *text);
-void json_value_free(JsonValue *v);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(JsonValue, json_value_free)
-const JsonValue *json_get(const JsonValue *obj, const char *key);
-unsigned json_len(const JsonValue *v);
-const JsonValue *json_at(const JsonValue *arr, unsigned i);
-/* The value as text for a human: strings as is, numbers as written, … */
-char *json_to_text(const JsonValue *v);
-
-/* ---- shared bus helpers (groupctl.c) ---- */
-/* Calls a Manager method; on failure reports it and returns the exit code
- * (> 0), else 0 with *reply set. */
-int call_manager(Ctl *ctl, const char *method, sd_bus_message **reply, const char *types, ...);
+/* ---- the bus (groupctl.c) ---- */
+/* Connects if not yet connected; 0 or EXIT_NOBUS (reported). */
+int bus_connect(Ctl *ctl);
+/* Calls method of iface at path on groupd (params: floating or NULL; it is
+ * consumed). On failure reports it and returns the exit code (> 0), else 0
+ * with *reply (if not NULL) the reply tuple of reply_type. */
+int call_groupd(Ctl *ctl, const char *path, const char *iface, const char *method, GVariant *params,
+                const char *reply_type, GVariant **reply);
+/* call_groupd() on the Manager. */
+int call_manager(Ctl *ctl, const char *method, GVariant *params, const char *reply_type,
+                 GVariant **reply);
+/* Properties.GetAll as an a{sv} GVariant; on failure returns an exit code > 0
+ * after reporting it. */
+int get_all(Ctl *ctl, const char *path, const char *iface, GVariant **out);
+/* bus_connect(), then groupd's unique name (owner, g_free()): a monitor
+ * names it, so that a new groupd's signals are not taken for the old one's.
+ * 0 or an exit code. */
+int bus_groupd_owner(Ctl *ctl, char **owner);
+/* Whether every string of the NULL-terminated strv is UTF-8, as D-Bus
+ * strings must be; else reports "groupctl: what: Invalid argument". */
+bool args_are_utf8(const char *what, char *const *strv);
 /* Resolves a group given by number or name to its id (names through
  * ListGroups). Returns 0, or an exit code after reporting the problem. */
 int resolve_group(Ctl *ctl, const char *text, uint32_t *id);
 /* ListGroups → GHashTable id (GUINT_TO_POINTER) → name (char*). */
 int group_names(Ctl *ctl, GHashTable **out);
 bool parse_u32(const char *text, uint32_t *out);
-/* Connects if not yet connected; 0 or EXIT_NOBUS (reported). */
-int bus_connect(Ctl *ctl);
-/* bus_connect(), then groupd's unique name (owner, g_free()): signal
- * matches name it, since sd-bus dispatches locally on the sender and
- * resolves no well-known name. 0 or an exit code. */
-int bus_connect_groupd_owner(Ctl *ctl, char **owner);
-/* A new Manager method call to append arguments to; 0 or an exit code. */
-int new_manager_call(Ctl *ctl, const char *method, sd_bus_message **m);
-/* Sends it; 0, or the exit code after reporting the error. */
-int call_built(Ctl *ctl, sd_bus_message *m, sd_bus_message **reply);
-/* Reads the next complete value of m into a GVariant (a new reference). */
-int read_gvariant(sd_bus_message *m, GVariant **out);
-/* Properties.GetAll as an a{sv} GVariant; on failure returns an exit code > 0
- * after reporting it. */
-int get_all(Ctl *ctl, const char *path, const char *iface, GVariant **out);
+
+/* ---- verb-monitor.c: the signal loop of both monitors ---- */
+/* Handles one signal of groupd; returns true when it counts towards
+ * --count. */
+typedef bool (*MonitorFunc)(Ctl *ctl, const char *path, const char *member, GVariant *params);
+/* A subscription: NULL matches any path / member; path_prefix also takes
+ * the paths under path (path_namespace). */
+typedef struct {
+    const char *path;
+    bool path_prefix;
+    const char *iface;
+    const char *member;
+    MonitorFunc func;
+} MonitorMatch;
+/* Subscribes to the matches from groupd's current owner and to groupd
+ * leaving the bus, prints "Monitoring <what> (<owner>), Ctrl-C to stop." on
+ * stderr once the bus has them, then runs until SIGINT/SIGTERM (exit 0),
+ * --count signals (0), groupd leaving (EXIT_NOBUS) or the bus closing. */
+int monitor_run(Ctl *ctl, const char *what, const MonitorMatch *matches, size_t n_matches);
+
+/* ---- verb-plan.c ---- */
 int print_plan(Ctl *ctl, const char *plan_json, bool dry_run);

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Errors, colour and the JSON writer. */
-#include <errno.h>
-#include <inttypes.h>
+/* Errors, colour and JSON output. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,18 +14,23 @@ static const char *const no_daemon_errors[] = {
     "org.freedesktop.DBus.Error.Disconnected",
 };
 
-int report_bus_error(const sd_bus_error *error, int r)
+int report_bus_error(const GError *error)
 {
-    if (sd_bus_error_is_set(error)) {
-        fprintf(stderr, "groupctl: %s: %s\n", error->name,
-                error->message ? error->message : strerror(-r));
+    if (g_dbus_error_is_remote_error(error)) {
+        g_autofree char *name = g_dbus_error_get_remote_error(error);
+        g_autoptr(GError) stripped = g_error_copy(error);
+        g_dbus_error_strip_remote_error(stripped);
+        fprintf(stderr, "groupctl: %s: %s\n", name, stripped->message);
         for (size_t i = 0; i < G_N_ELEMENTS(no_daemon_errors); i++)
-            if (sd_bus_error_has_name(error, no_daemon_errors[i]))
+            if (!strcmp(name, no_daemon_errors[i]))
                 return EXIT_NOBUS;
         return EXIT_DAEMON;
     }
-    fprintf(stderr, "groupctl: the call failed: %s\n", strerror(-r));
-    if (r == -ENOTCONN || r == -ECONNRESET || r == -ECONNREFUSED || r == -ENOENT)
+    /* Not from the wire: the connection, a timeout, a reply of another type. */
+    fprintf(stderr, "groupctl: the call failed: %s\n", error->message);
+    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CLOSED) ||
+        g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) ||
+        g_error_matches(error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
         return EXIT_NOBUS;
     return EXIT_DAEMON;
 }
@@ -68,198 +71,63 @@ const char *colour_off(void)
     return "\033[0m";
 }
 
-void json_escape(GString *s, const char *text)
+static void jb_key(JsonBuilder *b, const char *key)
 {
-    g_string_append_c(s, '"');
-    for (const char *p = text; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        switch (c) {
-        case '"':
-            g_string_append(s, "\\\"");
-            break;
-        case '\\':
-            g_string_append(s, "\\\\");
-            break;
-        case '\n':
-            g_string_append(s, "\\n");
-            break;
-        case '\r':
-            g_string_append(s, "\\r");
-            break;
-        case '\t':
-            g_string_append(s, "\\t");
-            break;
-        default:
-            if (c < 0x20)
-                g_string_append_printf(s, "\\u%04x", c);
-            else
-                g_string_append_c(s, (char)c);
+    if (key)
+        json_builder_set_member_name(b, key);
+}
+
+void jb_str(JsonBuilder *b, const char *key, const char *value)
+{
+    jb_key(b, key);
+    json_builder_add_string_value(b, value ? value : "");
+}
+
+void jb_int(JsonBuilder *b, const char *key, int64_t value)
+{
+    jb_key(b, key);
+    json_builder_add_int_value(b, value);
+}
+
+void jb_bool(JsonBuilder *b, const char *key, bool value)
+{
+    jb_key(b, key);
+    json_builder_add_boolean_value(b, value);
+}
+
+void jb_gvariant(JsonBuilder *b, const char *key, GVariant *value)
+{
+    jb_key(b, key);
+    json_builder_add_value(b, json_gvariant_serialize(value));
+}
+
+void jb_dict_object(JsonBuilder *b, const char *key, GVariant *dict, const char *const *keys,
+                    size_t n_keys)
+{
+    jb_key(b, key);
+    json_builder_begin_object(b);
+    for (size_t k = 0; k < n_keys; k++) {
+        g_autoptr(GVariant) v = g_variant_lookup_value(dict, keys[k], NULL);
+        if (v) {
+            jb_gvariant(b, keys[k], v);
+        } else {
+            json_builder_set_member_name(b, keys[k]);
+            json_builder_add_null_value(b);
         }
     }
-    g_string_append_c(s, '"');
+    json_builder_end_object(b);
 }
 
-void jw_init(JsonW *w)
+void jb_print(JsonBuilder *b)
 {
-    w->s = g_string_new(NULL);
-    w->depth = 0;
-    w->first[0] = true;
-}
-
-/* A value (or a key) is about to be written at the current level. */
-static void jw_sep(JsonW *w)
-{
-    if (!w->first[w->depth])
-        g_string_append_c(w->s, ',');
-    w->first[w->depth] = false;
-}
-
-static void jw_open(JsonW *w, char c)
-{
-    jw_sep(w);
-    g_string_append_c(w->s, c);
-    g_assert(w->depth + 1 < G_N_ELEMENTS(w->first));
-    w->first[++w->depth] = true;
-}
-
-static void jw_close(JsonW *w, char c)
-{
-    g_string_append_c(w->s, c);
-    w->depth--;
-}
-
-void jw_obj_begin(JsonW *w)
-{
-    jw_open(w, '{');
-}
-void jw_obj_end(JsonW *w)
-{
-    jw_close(w, '}');
-}
-void jw_arr_begin(JsonW *w)
-{
-    jw_open(w, '[');
-}
-void jw_arr_end(JsonW *w)
-{
-    jw_close(w, ']');
-}
-
-void jw_key(JsonW *w, const char *key)
-{
-    jw_sep(w);
-    json_escape(w->s, key);
-    g_string_append_c(w->s, ':');
-    /* The value that follows needs no comma. */
-    w->first[w->depth] = true;
-}
-
-void jw_str(JsonW *w, const char *v)
-{
-    jw_sep(w);
-    json_escape(w->s, v ? v : "");
-}
-
-void jw_uint(JsonW *w, uint64_t v)
-{
-    jw_sep(w);
-    g_string_append_printf(w->s, "%" PRIu64, v);
-}
-
-void jw_int(JsonW *w, int64_t v)
-{
-    jw_sep(w);
-    g_string_append_printf(w->s, "%" PRId64, v);
-}
-
-void jw_bool(JsonW *w, bool v)
-{
-    jw_sep(w);
-    g_string_append(w->s, v ? "true" : "false");
-}
-
-void jw_null(JsonW *w)
-{
-    jw_sep(w);
-    g_string_append(w->s, "null");
-}
-
-void jw_print(JsonW *w)
-{
-    puts(w->s->str);
-    g_string_free(w->s, TRUE);
-    w->s = NULL;
-}
-
-void jw_gvariant(JsonW *w, GVariant *v)
-{
-    if (g_variant_is_of_type(v, G_VARIANT_TYPE_VARIANT)) {
-        g_autoptr(GVariant) inner = g_variant_get_variant(v);
-        jw_gvariant(w, inner);
-        return;
-    }
-    switch (g_variant_classify(v)) {
-    case G_VARIANT_CLASS_BOOLEAN:
-        jw_bool(w, g_variant_get_boolean(v));
-        return;
-    case G_VARIANT_CLASS_BYTE:
-        jw_uint(w, g_variant_get_byte(v));
-        return;
-    case G_VARIANT_CLASS_UINT16:
-        jw_uint(w, g_variant_get_uint16(v));
-        return;
-    case G_VARIANT_CLASS_UINT32:
-        jw_uint(w, g_variant_get_uint32(v));
-        return;
-    case G_VARIANT_CLASS_UINT64:
-        jw_uint(w, g_variant_get_uint64(v));
-        return;
-    case G_VARIANT_CLASS_INT16:
-        jw_int(w, g_variant_get_int16(v));
-        return;
-    case G_VARIANT_CLASS_INT32:
-        jw_int(w, g_variant_get_int32(v));
-        return;
-    case G_VARIANT_CLASS_INT64:
-        jw_int(w, g_variant_get_int64(v));
-        return;
-    case G_VARIANT_CLASS_STRING:
-    case G_VARIANT_CLASS_OBJECT_PATH:
-    case G_VARIANT_CLASS_SIGNATURE:
-        jw_str(w, g_variant_get_string(v, NULL));
-        return;
-    case G_VARIANT_CLASS_ARRAY:
-        if (g_variant_type_is_dict_entry(g_variant_type_element(g_variant_get_type(v))) &&
-            g_variant_type_equal(g_variant_type_key(g_variant_type_element(g_variant_get_type(v))),
-                                 G_VARIANT_TYPE_STRING)) {
-            GVariantIter it;
-            const char *key;
-            GVariant *value;
-            jw_obj_begin(w);
-            g_variant_iter_init(&it, v);
-            while (g_variant_iter_next(&it, "{&s@*}", &key, &value)) {
-                jw_key(w, key);
-                jw_gvariant(w, value);
-                g_variant_unref(value);
-            }
-            jw_obj_end(w);
-            return;
-        }
-        G_GNUC_FALLTHROUGH;
-    case G_VARIANT_CLASS_TUPLE:
-    case G_VARIANT_CLASS_DICT_ENTRY: {
-        jw_arr_begin(w);
-        for (gsize i = 0; i < g_variant_n_children(v); i++) {
-            g_autoptr(GVariant) child = g_variant_get_child_value(v, i);
-            jw_gvariant(w, child);
-        }
-        jw_arr_end(w);
-        return;
-    }
-    default:
-        jw_null(w);
-        return;
-    }
+    g_autoptr(JsonNode) root = json_builder_get_root(b);
+    g_autofree char *raw = json_to_string(root, FALSE);
+    /* json-glib 1.6 (Debian 12) writes U+001F as is, which JSON forbids
+     * (its generator escapes the controls below it only); a 0x1f byte of
+     * its output can only be that character, inside a string. */
+    g_autoptr(GString) text = g_string_new(raw);
+    g_string_replace(text, "\x1f", "\\u001f", 0);
+    puts(text->str);
 }
 
 char *gvariant_text(GVariant *v)
@@ -280,18 +148,4 @@ char *gvariant_text(GVariant *v)
         return strv[0] ? g_strjoinv(", ", (char **)strv) : g_strdup("-");
     }
     return g_variant_print(v, FALSE);
-}
-
-void jw_dict_object(JsonW *w, GVariant *dict, const char *const *keys, size_t n_keys)
-{
-    jw_obj_begin(w);
-    for (size_t k = 0; k < n_keys; k++) {
-        g_autoptr(GVariant) v = g_variant_lookup_value(dict, keys[k], NULL);
-        jw_key(w, keys[k]);
-        if (v)
-            jw_gvariant(w, v);
-        else
-            jw_null(w);
-    }
-    jw_obj_end(w);
 }

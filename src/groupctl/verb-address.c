@@ -6,7 +6,6 @@
 
 int verb_address(Ctl *ctl, int argc, char **argv)
 {
-    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
     const char *method;
 
     if (!strcmp(argv[1], "add"))
@@ -17,14 +16,11 @@ int verb_address(Ctl *ctl, int argc, char **argv)
         usage_error("address: 'add' or 'del', not '%s'", argv[1]);
         return EXIT_USAGE;
     }
-    int r = new_manager_call(ctl, method, &m);
-    if (r)
-        return r;
-    r = sd_bus_message_append(m, "ss", argv[2], argv[3]);
-    if (r >= 0)
-        r = ctl->force ? sd_bus_message_append(m, "a{sv}", 1, "force", "b", 1)
-                       : sd_bus_message_append(m, "a{sv}", 0);
-    if (r < 0)
-        return report_errno("building the call", r);
-    return call_built(ctl, m, &reply);
+    if (!args_are_utf8("building the call", argv + 2))
+        return EXIT_DAEMON;
+    g_auto(GVariantBuilder) options = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
+    if (ctl->force)
+        g_variant_builder_add(&options, "{sv}", "force", g_variant_new_boolean(TRUE));
+    return call_manager(ctl, method, g_variant_new("(ssa{sv})", argv[2], argv[3], &options), NULL,
+                        NULL);
 }

@@ -4,27 +4,26 @@
 
 int verb_join(Ctl *ctl, int argc, char **argv)
 {
-    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
+    g_autoptr(GVariant) reply = NULL;
     uint32_t moved = 0;
 
-    int r = new_manager_call(ctl, "SetLinkGroup", &m);
+    /* argv[1..] is NULL-terminated: the group, then the links. */
+    if (!args_are_utf8("building SetLinkGroup", argv + 1))
+        return EXIT_DAEMON;
+    int r = call_manager(ctl, "SetLinkGroup",
+                         g_variant_new("(^ass)", (const char *const *)argv + 2, argv[1]), "(u)",
+                         &reply);
     if (r)
         return r;
-    /* argv[2..] is NULL-terminated, as sd_bus_message_append_strv wants. */
-    r = sd_bus_message_append_strv(m, argv + 2);
-    if (r >= 0)
-        r = sd_bus_message_append(m, "s", argv[1]);
-    if (r < 0)
-        return report_errno("building SetLinkGroup", r);
-    r = call_built(ctl, m, &reply);
-    if (r)
-        return r;
-    r = sd_bus_message_read(reply, "u", &moved);
-    if (r < 0)
-        return report_errno("reading SetLinkGroup's reply", r);
-    if (ctl->json)
-        printf("{\"Moved\":%u}\n", moved);
-    else
+    g_variant_get(reply, "(u)", &moved);
+    if (ctl->json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_object(b);
+        jb_int(b, "Moved", moved);
+        json_builder_end_object(b);
+        jb_print(b);
+    } else {
         printf("Moved %u link%s into group %s.\n", moved, moved == 1 ? "" : "s", argv[1]);
+    }
     return EXIT_OK;
 }

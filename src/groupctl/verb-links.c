@@ -4,7 +4,7 @@
 
 int verb_links(Ctl *ctl, int argc, char **argv)
 {
-    _cleanup_msg_ sd_bus_message *reply = NULL;
+    g_autoptr(GVariant) reply = NULL;
     g_autoptr(GHashTable) names = NULL;
     bool filter = argc > 1;
     uint32_t want = 0;
@@ -18,7 +18,7 @@ int verb_links(Ctl *ctl, int argc, char **argv)
     r = group_names(ctl, &names);
     if (r)
         return r;
-    r = call_manager(ctl, "ListLinks", &reply, NULL);
+    r = call_manager(ctl, "ListLinks", NULL, "(a(isuus))", &reply);
     if (r)
         return r;
 
@@ -26,40 +26,31 @@ int verb_links(Ctl *ctl, int argc, char **argv)
     static const Align align[] = {ALIGN_RIGHT, ALIGN_LEFT, ALIGN_LEFT, ALIGN_RIGHT, ALIGN_LEFT};
     g_autoptr(Table) t = table_new(5, headers, align);
     table_set_min_width(t, 3, 5);
-    JsonW w = {0};
+    g_autoptr(JsonBuilder) b = json_builder_new();
     unsigned shown = 0;
-    if (ctl->json) {
-        jw_init(&w);
-        jw_obj_begin(&w);
-        jw_key(&w, "Links");
-        jw_arr_begin(&w);
-    }
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "Links");
+    json_builder_begin_array(b);
 
+    g_autoptr(GVariantIter) it = NULL;
     int32_t ifindex;
     const char *name, *operstate;
     uint32_t group, mtu;
-    r = sd_bus_message_enter_container(reply, 'a', "(isuus)");
-    while (r >= 0 && (r = sd_bus_message_read(reply, "(isuus)", &ifindex, &name, &group, &mtu,
-                                              &operstate)) > 0) {
+    g_variant_get(reply, "(a(isuus))", &it);
+    while (g_variant_iter_next(it, "(i&suu&s)", &ifindex, &name, &group, &mtu, &operstate)) {
         if (filter && group != want)
             continue;
         const char *gname = g_hash_table_lookup(names, GUINT_TO_POINTER(group));
         shown++;
         if (ctl->json) {
-            jw_obj_begin(&w);
-            jw_key(&w, "Index");
-            jw_int(&w, ifindex);
-            jw_key(&w, "Name");
-            jw_str(&w, name);
-            jw_key(&w, "Group");
-            jw_uint(&w, group);
-            jw_key(&w, "GroupName");
-            jw_str(&w, gname ? gname : "");
-            jw_key(&w, "MTU");
-            jw_uint(&w, mtu);
-            jw_key(&w, "OperState");
-            jw_str(&w, operstate);
-            jw_obj_end(&w);
+            json_builder_begin_object(b);
+            jb_int(b, "Index", ifindex);
+            jb_str(b, "Name", name);
+            jb_int(b, "Group", group);
+            jb_str(b, "GroupName", gname);
+            jb_int(b, "MTU", mtu);
+            jb_str(b, "OperState", operstate);
+            json_builder_end_object(b);
             continue;
         }
         g_autofree char *idx = g_strdup_printf("%d", ifindex);
@@ -69,15 +60,10 @@ int verb_links(Ctl *ctl, int argc, char **argv)
         const char *cells[] = {idx, name, grp, mtus, operstate};
         table_add_row(t, cells, 4, colour_on(operstate));
     }
-    if (r < 0) {
-        if (w.s)
-            g_string_free(w.s, TRUE);
-        return report_errno("reading ListLinks", r);
-    }
     if (ctl->json) {
-        jw_arr_end(&w);
-        jw_obj_end(&w);
-        jw_print(&w);
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        jb_print(b);
         return EXIT_OK;
     }
     table_print(t, ctl->legend);

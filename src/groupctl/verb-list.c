@@ -16,26 +16,17 @@ static int by_id(gconstpointer a, gconstpointer b)
  * trip however many groups there are. */
 static int group_objects(Ctl *ctl, GPtrArray **out)
 {
-    _cleanup_err_ sd_bus_error error = SD_BUS_ERROR_NULL;
-    _cleanup_msg_ sd_bus_message *reply = NULL;
-    g_autoptr(GVariant) objects = NULL;
-    int r = bus_connect(ctl);
+    g_autoptr(GVariant) reply = NULL;
+    g_autoptr(GVariantIter) it = NULL;
+    int r = call_groupd(ctl, GD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                        "GetManagedObjects", NULL, "(a{oa{sa{sv}}})", &reply);
     if (r)
         return r;
-    r = sd_bus_call_method(ctl->bus, GD_BUS_NAME, GD_MANAGER_PATH,
-                           "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &error,
-                           &reply, NULL);
-    if (r < 0)
-        return report_bus_error(&error, r);
-    r = read_gvariant(reply, &objects);
-    if (r < 0)
-        return report_errno("reading GetManagedObjects", r);
 
     g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_unref);
-    GVariantIter it;
     GVariant *ifaces;
-    g_variant_iter_init(&it, objects);
-    while (g_variant_iter_next(&it, "{&o@a{sa{sv}}}", NULL, &ifaces)) {
+    g_variant_get(reply, "(a{oa{sa{sv}}})", &it);
+    while (g_variant_iter_next(it, "{&o@a{sa{sv}}}", NULL, &ifaces)) {
         GVariant *props = g_variant_lookup_value(ifaces, GD_GROUP_IFACE, G_VARIANT_TYPE_VARDICT);
         if (props)
             g_ptr_array_add(groups, props);
@@ -54,20 +45,16 @@ int verb_list(Ctl *ctl, int argc, char **argv)
         return r;
 
     if (ctl->json) {
-        JsonW w;
-        jw_init(&w);
-        jw_obj_begin(&w);
-        jw_key(&w, "Groups");
-        jw_arr_begin(&w);
-        for (unsigned i = 0; i < groups->len; i++) {
-            GVariant *g = groups->pdata[i];
-            static const char *const keys[] = {"Id",  "Name",  "MemberCount",
-                                               "MTU", "State", "Drifted"};
-            jw_dict_object(&w, g, keys, G_N_ELEMENTS(keys));
-        }
-        jw_arr_end(&w);
-        jw_obj_end(&w);
-        jw_print(&w);
+        static const char *const keys[] = {"Id", "Name", "MemberCount", "MTU", "State", "Drifted"};
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "Groups");
+        json_builder_begin_array(b);
+        for (unsigned i = 0; i < groups->len; i++)
+            jb_dict_object(b, NULL, groups->pdata[i], keys, G_N_ELEMENTS(keys));
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        jb_print(b);
         return EXIT_OK;
     }
 

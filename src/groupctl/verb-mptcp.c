@@ -1,11 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* groupctl mptcp [status|mode|prefer|failover|monitor]: the MPTCP endpoints
  * and failover policy (net.groupd1.Mptcp at /net/groupd1/mptcp). */
-#include <errno.h>
-#include <signal.h>
 #include <string.h>
-
-#include <systemd/sd-event.h>
 
 #include "groupctl.h"
 
@@ -54,126 +50,104 @@ static const char *health_colour(const char *state)
 
 /* ---- JSON: structs as objects with named fields, like monitor's ---- */
 
-static void json_strv(JsonW *w, GVariant *strv)
-{
-    GVariantIter it;
-    const char *s;
-    jw_arr_begin(w);
-    g_variant_iter_init(&it, strv);
-    while (g_variant_iter_next(&it, "&s", &s))
-        jw_str(w, s);
-    jw_arr_end(w);
-}
-
-static void json_endpoints(JsonW *w, GVariant *v)
+static void json_endpoints(JsonBuilder *b, const char *key, GVariant *v)
 {
     GVariantIter it;
     uint32_t id;
     const char *address, *iface, *group;
     GVariant *flags;
-    jw_arr_begin(w);
+    json_builder_set_member_name(b, key);
+    json_builder_begin_array(b);
     g_variant_iter_init(&it, v);
     while (g_variant_iter_next(&it, "(u&s&s&s@as)", &id, &address, &iface, &group, &flags)) {
-        jw_obj_begin(w);
-        jw_key(w, "Id");
-        jw_uint(w, id);
-        jw_key(w, "Address");
-        jw_str(w, address);
-        jw_key(w, "Interface");
-        jw_str(w, iface);
-        jw_key(w, "Group");
-        jw_str(w, group);
-        jw_key(w, "Flags");
-        json_strv(w, flags);
-        jw_obj_end(w);
+        json_builder_begin_object(b);
+        jb_int(b, "Id", id);
+        jb_str(b, "Address", address);
+        jb_str(b, "Interface", iface);
+        jb_str(b, "Group", group);
+        jb_gvariant(b, "Flags", flags);
+        json_builder_end_object(b);
         g_variant_unref(flags);
     }
-    jw_arr_end(w);
+    json_builder_end_array(b);
 }
 
-static void json_connections(JsonW *w, GVariant *v)
+static void json_connections(JsonBuilder *b, const char *key, GVariant *v)
 {
     GVariantIter it, sit;
     uint32_t token;
     const char *local, *remote, *iface;
     gboolean backup;
     GVariant *subflows;
-    jw_arr_begin(w);
+    json_builder_set_member_name(b, key);
+    json_builder_begin_array(b);
     g_variant_iter_init(&it, v);
     while (g_variant_iter_next(&it, "(u&s&s@a(sssb))", &token, &local, &remote, &subflows)) {
-        jw_obj_begin(w);
-        jw_key(w, "Token");
-        jw_uint(w, token);
-        jw_key(w, "Local");
-        jw_str(w, local);
-        jw_key(w, "Remote");
-        jw_str(w, remote);
-        jw_key(w, "Subflows");
-        jw_arr_begin(w);
+        json_builder_begin_object(b);
+        jb_int(b, "Token", token);
+        jb_str(b, "Local", local);
+        jb_str(b, "Remote", remote);
+        json_builder_set_member_name(b, "Subflows");
+        json_builder_begin_array(b);
         g_variant_iter_init(&sit, subflows);
         while (g_variant_iter_next(&sit, "(&s&s&sb)", &local, &remote, &iface, &backup)) {
-            jw_obj_begin(w);
-            jw_key(w, "Local");
-            jw_str(w, local);
-            jw_key(w, "Remote");
-            jw_str(w, remote);
-            jw_key(w, "Interface");
-            jw_str(w, iface);
-            jw_key(w, "Backup");
-            jw_bool(w, backup);
-            jw_obj_end(w);
+            json_builder_begin_object(b);
+            jb_str(b, "Local", local);
+            jb_str(b, "Remote", remote);
+            jb_str(b, "Interface", iface);
+            jb_bool(b, "Backup", backup);
+            json_builder_end_object(b);
         }
-        jw_arr_end(w);
-        jw_obj_end(w);
+        json_builder_end_array(b);
+        json_builder_end_object(b);
         g_variant_unref(subflows);
     }
-    jw_arr_end(w);
+    json_builder_end_array(b);
 }
 
 /* a(sss) as objects with the three given keys. */
-static void json_triples(JsonW *w, GVariant *v, const char *k0, const char *k1, const char *k2)
+static void json_triples(JsonBuilder *b, const char *key, GVariant *v, const char *k0,
+                         const char *k1, const char *k2)
 {
     GVariantIter it;
-    const char *a, *b, *c;
-    jw_arr_begin(w);
+    const char *x, *y, *z;
+    json_builder_set_member_name(b, key);
+    json_builder_begin_array(b);
     g_variant_iter_init(&it, v);
-    while (g_variant_iter_next(&it, "(&s&s&s)", &a, &b, &c)) {
-        jw_obj_begin(w);
-        jw_key(w, k0);
-        jw_str(w, a);
-        jw_key(w, k1);
-        jw_str(w, b);
-        jw_key(w, k2);
-        jw_str(w, c);
-        jw_obj_end(w);
+    while (g_variant_iter_next(&it, "(&s&s&s)", &x, &y, &z)) {
+        json_builder_begin_object(b);
+        jb_str(b, k0, x);
+        jb_str(b, k1, y);
+        jb_str(b, k2, z);
+        json_builder_end_object(b);
     }
-    jw_arr_end(w);
+    json_builder_end_array(b);
 }
 
 static void print_json(GVariant *props)
 {
-    JsonW w;
-    jw_init(&w);
-    jw_obj_begin(&w);
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    json_builder_begin_object(b);
     for (size_t k = 0; k < G_N_ELEMENTS(keys); k++) {
         const char *key = keys[k];
-        jw_key(&w, key);
         g_autoptr(GVariant) v = NULL;
-        if (!strcmp(key, "Endpoints") && (v = prop(props, key, "a(usssas)")))
-            json_endpoints(&w, v);
-        else if (!strcmp(key, "Connections") && (v = prop(props, key, "a(ussa(sssb))")))
-            json_connections(&w, v);
-        else if (!strcmp(key, "Health") && (v = prop(props, key, "a(sss)")))
-            json_triples(&w, v, "Group", "State", "Reason");
-        else if (!strcmp(key, "SysctlChanges") && (v = prop(props, key, "a(sss)")))
-            json_triples(&w, v, "Path", "Previous", "Value");
-        else if ((v = g_variant_lookup_value(props, key, NULL)))
-            jw_gvariant(&w, v); /* strings, as, a{su}, u */
-        else
-            jw_null(&w);
+        if (!strcmp(key, "Endpoints") && (v = prop(props, key, "a(usssas)"))) {
+            json_endpoints(b, key, v);
+        } else if (!strcmp(key, "Connections") && (v = prop(props, key, "a(ussa(sssb))"))) {
+            json_connections(b, key, v);
+        } else if (!strcmp(key, "Health") && (v = prop(props, key, "a(sss)"))) {
+            json_triples(b, key, v, "Group", "State", "Reason");
+        } else if (!strcmp(key, "SysctlChanges") && (v = prop(props, key, "a(sss)"))) {
+            json_triples(b, key, v, "Path", "Previous", "Value");
+        } else if ((v = g_variant_lookup_value(props, key, NULL))) {
+            jb_gvariant(b, key, v); /* strings, as, a{su}, u */
+        } else {
+            json_builder_set_member_name(b, key);
+            json_builder_add_null_value(b);
+        }
     }
-    jw_obj_end(&w);
-    jw_print(&w);
+    json_builder_end_object(b);
+    jb_print(b);
 }
 
 /* ---- status for a human ---- */
@@ -336,131 +310,44 @@ static int mptcp_status(Ctl *ctl)
 
 /* ---- the mutating calls ---- */
 
-static int mptcp_call(Ctl *ctl, const char *method, char **strv, const char *str)
+static int mptcp_call(Ctl *ctl, const char *method, GVariant *params)
 {
-    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = bus_connect(ctl);
-    if (r)
-        return r;
-    r = sd_bus_message_new_method_call(ctl->bus, &m, GD_BUS_NAME, GD_MPTCP_PATH, GD_MPTCP_IFACE,
-                                       method);
-    if (r >= 0)
-        r = strv ? sd_bus_message_append_strv(m, strv) : sd_bus_message_append(m, "s", str);
-    if (r < 0)
-        return report_errno("building the call", r);
-    return call_built(ctl, m, &reply);
+    return call_groupd(ctl, GD_MPTCP_PATH, GD_MPTCP_IFACE, method, params, NULL, NULL);
 }
 
-/* ---- monitor: ActiveGroupChanged, on sd-event ---- */
+/* ---- monitor: ActiveGroupChanged ---- */
 
-typedef struct {
-    Ctl *ctl;
-    sd_event *event;
-    unsigned seen;
-} Watch;
-
-static int on_active_group_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+static bool on_active_group_changed(Ctl *ctl, const char *path, const char *member,
+                                    GVariant *params)
 {
-    Watch *watch = userdata;
     const char *group, *previous, *reason;
-    if (sd_bus_message_read(m, "sss", &group, &previous, &reason) < 0) {
+    if (!g_variant_is_of_type(params, G_VARIANT_TYPE("(sss)"))) {
         fprintf(stderr, "groupctl: ignoring a malformed ActiveGroupChanged\n");
-        return 0;
+        return false;
     }
-    if (watch->ctl->json) {
-        JsonW w;
-        jw_init(&w);
-        jw_obj_begin(&w);
-        jw_key(&w, "Signal");
-        jw_str(&w, "ActiveGroupChanged");
-        jw_key(&w, "Group");
-        jw_str(&w, group);
-        jw_key(&w, "Previous");
-        jw_str(&w, previous);
-        jw_key(&w, "Reason");
-        jw_str(&w, reason);
-        jw_obj_end(&w);
-        jw_print(&w);
+    g_variant_get(params, "(&s&s&s)", &group, &previous, &reason);
+    if (ctl->json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_object(b);
+        jb_str(b, "Signal", "ActiveGroupChanged");
+        jb_str(b, "Group", group);
+        jb_str(b, "Previous", previous);
+        jb_str(b, "Reason", reason);
+        json_builder_end_object(b);
+        jb_print(b);
     } else {
         printf("ActiveGroupChanged: %s -> %s: %s\n", *previous ? previous : "-",
                *group ? group : "-", *reason ? reason : "no reason given");
     }
-    fflush(stdout);
-    if (watch->ctl->count && ++watch->seen >= watch->ctl->count)
-        sd_event_exit(watch->event, EXIT_OK);
-    return 0;
-}
-
-static int on_owner_gone(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
-{
-    Watch *watch = userdata;
-    const char *name, *old_owner, *new_owner;
-    if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) >= 0 && !*new_owner) {
-        fprintf(stderr, "groupctl: groupd left the bus\n");
-        sd_event_exit(watch->event, EXIT_NOBUS);
-    }
-    return 0;
-}
-
-static int on_unix_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
-{
-    return sd_event_exit(sd_event_source_get_event(s), EXIT_OK);
+    return true;
 }
 
 static int mptcp_monitor(Ctl *ctl)
 {
-    Watch watch = {.ctl = ctl};
-    g_autofree char *owner = NULL;
-    int code;
-    int r = bus_connect_groupd_owner(ctl, &owner);
-    if (r)
-        return r;
-
-    r = sd_event_new(&watch.event);
-    if (r < 0)
-        return report_errno("creating the event loop", r);
-    g_autofree char *rule =
-        g_strdup_printf("type='signal',sender='%s',path='" GD_MPTCP_PATH
-                        "',interface='" GD_MPTCP_IFACE "',member='ActiveGroupChanged'",
-                        owner);
-    const char *owner_rule = "type='signal',sender='org.freedesktop.DBus',"
-                             "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
-                             "arg0='" GD_BUS_NAME "'";
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    /* sd-event takes signals through a signalfd: they must be blocked. */
-    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-        r = -errno;
-        goto fail;
-    }
-    r = sd_bus_attach_event(ctl->bus, watch.event, SD_EVENT_PRIORITY_NORMAL);
-    /* Acknowledged by the bus when it returns: no signal slips by after the
-     * "Monitoring" line. */
-    if (r >= 0)
-        r = sd_bus_add_match(ctl->bus, NULL, rule, on_active_group_changed, &watch);
-    if (r >= 0)
-        r = sd_bus_add_match(ctl->bus, NULL, owner_rule, on_owner_gone, &watch);
-    if (r >= 0)
-        r = sd_event_add_signal(watch.event, NULL, SIGINT, on_unix_signal, NULL);
-    if (r >= 0)
-        r = sd_event_add_signal(watch.event, NULL, SIGTERM, on_unix_signal, NULL);
-    if (r < 0)
-        goto fail;
-    fprintf(stderr, "Monitoring %s MPTCP (%s), Ctrl-C to stop.\n", GD_BUS_NAME, owner);
-
-    r = sd_event_loop(watch.event);
-    code = r < 0 ? report_errno("running the event loop", r) : r;
-    sd_bus_detach_event(ctl->bus);
-    sd_event_unref(watch.event);
-    return code;
-
-fail:
-    code = report_errno("subscribing to groupd's signals", r);
-    sd_bus_detach_event(ctl->bus);
-    sd_event_unref(watch.event);
-    return code;
+    static const MonitorMatch matches[] = {
+        {GD_MPTCP_PATH, false, GD_MPTCP_IFACE, "ActiveGroupChanged", on_active_group_changed},
+    };
+    return monitor_run(ctl, GD_BUS_NAME " MPTCP", matches, G_N_ELEMENTS(matches));
 }
 
 /* ---- dispatch ---- */
@@ -490,7 +377,7 @@ int verb_mptcp(Ctl *ctl, int argc, char **argv)
             usage_error("mptcp mode: '%s' is not off, failover, power-save or aggregate", args[0]);
             return EXIT_USAGE;
         }
-        return mptcp_call(ctl, "SetMode", NULL, args[0]);
+        return mptcp_call(ctl, "SetMode", g_variant_new("(s)", args[0]));
     }
     if (!strcmp(sub, "prefer")) {
         if (nargs < 1) {
@@ -498,14 +385,18 @@ int verb_mptcp(Ctl *ctl, int argc, char **argv)
             return EXIT_USAGE;
         }
         /* args is NULL-terminated: argv's end. */
-        return mptcp_call(ctl, "SetPreference", args, NULL);
+        if (!args_are_utf8("building the call", args))
+            return EXIT_DAEMON;
+        return mptcp_call(ctl, "SetPreference", g_variant_new("(^as)", (const char *const *)args));
     }
     if (!strcmp(sub, "failover")) {
         if (nargs > 1) {
             usage_error("mptcp failover: too many arguments");
             return EXIT_USAGE;
         }
-        return mptcp_call(ctl, "Failover", NULL, nargs ? args[0] : "");
+        if (!args_are_utf8("building the call", args))
+            return EXIT_DAEMON;
+        return mptcp_call(ctl, "Failover", g_variant_new("(s)", nargs ? args[0] : ""));
     }
     if (!strcmp(sub, "monitor")) {
         if (nargs > 0) {

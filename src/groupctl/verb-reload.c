@@ -6,14 +6,13 @@
 
 int verb_reload(Ctl *ctl, int argc, char **argv)
 {
-    _cleanup_msg_ sd_bus_message *reply = NULL;
+    g_autoptr(GVariant) reply = NULL;
     const char *plan;
-    int r = call_manager(ctl, "Reload", &reply, "u", ctl->dry_run ? RELOAD_DRY_RUN : 0u);
+    int r = call_manager(ctl, "Reload", g_variant_new("(u)", ctl->dry_run ? RELOAD_DRY_RUN : 0u),
+                         "(s)", &reply);
     if (r)
         return r;
-    r = sd_bus_message_read(reply, "s", &plan);
-    if (r < 0)
-        return report_errno("reading Reload's reply", r);
+    g_variant_get(reply, "(&s)", &plan);
     if (ctl->json) {
         puts(plan);
         return EXIT_OK;

@@ -7,7 +7,6 @@
 
 int verb_set(Ctl *ctl, int argc, char **argv)
 {
-    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
     const char *group = argv[1];
     bool seen[4] = {false};
     uint32_t mtu = 0, txqlen = 0;
@@ -52,27 +51,22 @@ int verb_set(Ctl *ctl, int argc, char **argv)
             mac = value;
     }
 
-    int r = new_manager_call(ctl, "SetGroup", &m);
-    if (r)
-        return r;
-    r = sd_bus_message_append(m, "s", group);
-    if (r >= 0)
-        r = sd_bus_message_open_container(m, 'a', "{sv}");
-    if (r >= 0 && seen[0])
-        r = sd_bus_message_append(m, "{sv}", "MTU", "u", mtu);
-    if (r >= 0 && state)
-        r = sd_bus_message_append(m, "{sv}", "State", "s", state);
-    if (r >= 0 && mac)
-        r = sd_bus_message_append(m, "{sv}", "MACAddress", "s", mac);
-    if (r >= 0 && seen[3])
-        r = sd_bus_message_append(m, "{sv}", "TxQueueLength", "u", txqlen);
-    if (r >= 0)
-        r = sd_bus_message_close_container(m);
+    /* argv[1..] is NULL-terminated: the group, then keys and values. */
+    if (!args_are_utf8("building SetGroup", argv + 1))
+        return EXIT_DAEMON;
+    g_auto(GVariantBuilder) props = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
+    if (seen[0])
+        g_variant_builder_add(&props, "{sv}", "MTU", g_variant_new_uint32(mtu));
+    if (state)
+        g_variant_builder_add(&props, "{sv}", "State", g_variant_new_string(state));
+    if (mac)
+        g_variant_builder_add(&props, "{sv}", "MACAddress", g_variant_new_string(mac));
+    if (seen[3])
+        g_variant_builder_add(&props, "{sv}", "TxQueueLength", g_variant_new_uint32(txqlen));
     /* Send "force" only when asked: groupd refuses unknown keys, not absent ones. */
-    if (r >= 0)
-        r = ctl->force ? sd_bus_message_append(m, "a{sv}", 1, "force", "b", 1)
-                       : sd_bus_message_append(m, "a{sv}", 0);
-    if (r < 0)
-        return report_errno("building SetGroup", r);
-    return call_built(ctl, m, &reply);
+    g_auto(GVariantBuilder) options = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
+    if (ctl->force)
+        g_variant_builder_add(&options, "{sv}", "force", g_variant_new_boolean(TRUE));
+    return call_manager(ctl, "SetGroup", g_variant_new("(sa{sv}a{sv})", group, &props, &options),
+                        NULL, NULL);
 }

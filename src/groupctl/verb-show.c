@@ -24,10 +24,9 @@ int verb_show(Ctl *ctl, int argc, char **argv)
         return r;
 
     if (ctl->json) {
-        JsonW w;
-        jw_init(&w);
-        jw_dict_object(&w, props, keys, G_N_ELEMENTS(keys));
-        jw_print(&w);
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        jb_dict_object(b, NULL, props, keys, G_N_ELEMENTS(keys));
+        jb_print(b);
         return EXIT_OK;
     }
 

@@ -27,28 +27,21 @@ int verb_status(Ctl *ctl, int argc, char **argv)
     unsigned groups = g_hash_table_size(names);
 
     if (ctl->json) {
-        JsonW w;
-        jw_init(&w);
-        jw_obj_begin(&w);
-        jw_key(&w, "Version");
-        jw_str(&w, version);
-        jw_key(&w, "LinkCount");
-        jw_uint(&w, links);
-        jw_key(&w, "GroupCount");
-        jw_uint(&w, groups);
-        jw_key(&w, "ResyncCount");
-        jw_uint(&w, resyncs);
-        jw_key(&w, "NetlinkRequests");
-        jw_uint(&w, requests);
-        jw_key(&w, "NetlinkSends");
-        jw_uint(&w, sends);
-        jw_key(&w, "KernelFeatures");
-        jw_arr_begin(&w);
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_object(b);
+        jb_str(b, "Version", version);
+        jb_int(b, "LinkCount", links);
+        jb_int(b, "GroupCount", groups);
+        jb_int(b, "ResyncCount", resyncs);
+        jb_int(b, "NetlinkRequests", (int64_t)requests);
+        jb_int(b, "NetlinkSends", (int64_t)sends);
+        json_builder_set_member_name(b, "KernelFeatures");
+        json_builder_begin_array(b);
         for (const char **f = features; *f; f++)
-            jw_str(&w, *f);
-        jw_arr_end(&w);
-        jw_obj_end(&w);
-        jw_print(&w);
+            jb_str(b, NULL, *f);
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        jb_print(b);
         return EXIT_OK;
     }
     printf("        Version: %s\n", version);

@@ -332,7 +332,7 @@ def test_no_daemon_exit_3(bus):
         assert p.returncode == 3, (p.stdout, p.stderr)
         assert "org.freedesktop.DBus.Error.ServiceUnknown" in p.stderr \
             or "org.freedesktop.DBus.Error.NameHasNoOwner" in p.stderr, p.stderr
-    # The environment variable of sd_bus_open_system() works as --address does.
+    # The system bus's environment variable works as --address does.
     env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address)
     p = gdlib.run([groupctl_bin(), "list"], check=False, env=env)
     assert p.returncode == 3 and "ServiceUnknown" in p.stderr, p.stderr
