@@ -59,10 +59,10 @@ stage "build"
 meson compile -C "$BUILD" || fail_stage "the build failed"
 
 # --- unit tests --------------------------------------------------------------
-stage "unit tests and fuzz corpus replay (meson test --suite unit --suite fuzz)"
+stage "unit tests, fuzz corpus replay, source format (meson test --suite unit --suite fuzz --suite format)"
 rm -f "$BUILD/meson-logs/testlog.json"
 meson_rc=0
-meson test -C "$BUILD" --suite unit --suite fuzz --print-errorlogs </dev/null || meson_rc=$?
+meson test -C "$BUILD" --suite unit --suite fuzz --suite format --print-errorlogs </dev/null || meson_rc=$?
 read -r u_pass u_fail < <("$PY" tools/lib/counts.py meson "$BUILD/meson-logs/testlog.json")
 if [ "$meson_rc" -ne 0 ] && [ "$u_fail" -eq 0 ]; then
     echo "test-all: meson test exited with $meson_rc; counting it as one failure" >&2
