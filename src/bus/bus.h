@@ -59,12 +59,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdBus, gd_bus_free)
 
 /* Exports /net/groupd1/mptcp (net.groupd1.Mptcp) for mptcp, which must
  * outlive bus; and watches NetworkManager's name as another endpoint owner. */
-void gd_bus_export_mptcp(GdBus *bus, GdMptcp *mptcp);
+void gd_bus_export_mptcp(GdBus *bus, GdMpManager *mptcp);
 void gd_bus_unexport_mptcp(GdBus *bus);
 /* The MPTCP manager's changed and active-group callbacks. */
-void gd_bus_mptcp_changed(GdBus *bus);
-void gd_bus_mptcp_active_changed(GdBus *bus, gboolean has_group, uint32_t group,
-                                 gboolean had_previous, uint32_t previous, const char *reason);
+void gd_bus_refresh_mptcp(GdBus *bus);
+void gd_bus_signal_mptcp_active(GdBus *bus, gboolean has_group, uint32_t group,
+                                gboolean had_previous, uint32_t previous, const char *reason);
 
 /* Publishes the cache's pending changes: LinksChanged, group objects,
  * PropertiesChanged. The cache's changed callback. */

@@ -13,7 +13,7 @@
 
 typedef struct {
     GdBus *bus;
-    GdMptcp *mptcp;
+    GdMpManager *mptcp;
     GdBusMptcp *skeleton;
     guint nm_watch;
 } MptcpObject;
@@ -23,13 +23,13 @@ static MptcpObject *the_object;
 
 static void refresh(MptcpObject *o)
 {
-    GdMptcp *m = o->mptcp;
+    GdMpManager *m = o->mptcp;
     GdBusMptcp *sk = o->skeleton;
     char buf[16];
 
-    gd_bus_mptcp_set_mode(sk, gd_mptcp_mode_name(gd_mptcp_mode(m)));
+    gd_bus_mptcp_set_mode(sk, gd_mptcp_mode_name(gd_mp_manager_mode(m)));
 
-    g_autoptr(GArray) pref = gd_mptcp_preference(m);
+    g_autoptr(GArray) pref = gd_mp_manager_preference(m);
     g_autoptr(GStrvBuilder) names = g_strv_builder_new();
     for (guint i = 0; i < pref->len; i++)
         g_strv_builder_add(names, gd_bus_group_display(o->bus, g_array_index(pref, uint32_t, i),
@@ -38,16 +38,16 @@ static void refresh(MptcpObject *o)
     gd_bus_mptcp_set_preference(sk, (const char *const *)pref_names);
 
     uint32_t active;
-    gd_bus_mptcp_set_active_group(sk, gd_mptcp_active_group(m, &active)
+    gd_bus_mptcp_set_active_group(sk, gd_mp_manager_active_group(m, &active)
                                           ? gd_bus_group_display(o->bus, active, buf, sizeof(buf))
                                           : "");
 
-    g_autoptr(GArray) eps = gd_mptcp_endpoints(m);
+    g_autoptr(GArray) eps = gd_mp_manager_endpoints(m);
     GVariantBuilder b;
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(usssas)"));
     for (guint i = 0; i < eps->len; i++) {
         const GdMptcpEndpointInfo *info = &g_array_index(eps, GdMptcpEndpointInfo, i);
-        g_autofree char *addr = gd_mptcp_addr_format(info->ep.family, info->ep.addr);
+        g_autofree char *addr = gd_mp_pm_addr_format(info->ep.family, info->ep.addr);
         g_auto(GStrv) flags = gd_mptcp_flags_names(info->ep.flags);
         char group_buf[16];
         const char *group =
@@ -60,13 +60,13 @@ static void refresh(MptcpObject *o)
 
     GdMptcpLimits limits;
     g_variant_builder_init(&b, G_VARIANT_TYPE("a{su}"));
-    if (gd_mptcp_limits(m, &limits)) {
+    if (gd_mp_manager_limits(m, &limits)) {
         g_variant_builder_add(&b, "{su}", "subflows", limits.subflows);
         g_variant_builder_add(&b, "{su}", "add_addr_accepted", limits.add_addr_accepted);
     }
     gd_bus_mptcp_set_limits(sk, g_variant_builder_end(&b));
 
-    g_autoptr(GPtrArray) conns = gd_mptcp_connections(m);
+    g_autoptr(GPtrArray) conns = gd_mp_manager_connections(m);
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(ussa(sssb))"));
     for (guint i = 0; i < conns->len; i++) {
         const GdMptcpConnection *c = conns->pdata[i];
@@ -82,10 +82,10 @@ static void refresh(MptcpObject *o)
     gd_bus_mptcp_set_connections(sk, g_variant_builder_end(&b));
 
     const char *detail;
-    gd_bus_mptcp_set_owner(sk, gd_mptcp_owner(m, &detail));
+    gd_bus_mptcp_set_owner(sk, gd_mp_manager_owner(m, &detail));
     gd_bus_mptcp_set_owner_detail(sk, detail);
 
-    g_autoptr(GArray) health = gd_mptcp_health(m);
+    g_autoptr(GArray) health = gd_mp_manager_health(m);
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(sss)"));
     for (guint i = 0; i < health->len; i++) {
         const GdMptcpHealth *h = &g_array_index(health, GdMptcpHealth, i);
@@ -94,7 +94,7 @@ static void refresh(MptcpObject *o)
     }
     gd_bus_mptcp_set_health(sk, g_variant_builder_end(&b));
 
-    GPtrArray *sysctls = gd_mptcp_sysctl_changes(m);
+    GPtrArray *sysctls = gd_mp_manager_sysctl_changes(m);
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(sss)"));
     for (guint i = 0; i < sysctls->len; i++) {
         const GdMptcpSysctl *s = sysctls->pdata[i];
@@ -102,18 +102,18 @@ static void refresh(MptcpObject *o)
     }
     gd_bus_mptcp_set_sysctl_changes(sk, g_variant_builder_end(&b));
 
-    gd_bus_mptcp_set_failover_count(sk, gd_mptcp_failover_count(m));
-    gd_bus_mptcp_set_last_error(sk, gd_mptcp_last_error(m));
+    gd_bus_mptcp_set_failover_count(sk, gd_mp_manager_failover_count(m));
+    gd_bus_mptcp_set_last_error(sk, gd_mp_manager_last_error(m));
 }
 
-void gd_bus_mptcp_changed(GdBus *bus)
+void gd_bus_refresh_mptcp(GdBus *bus)
 {
     if (the_object && the_object->bus == bus)
         refresh(the_object);
 }
 
-void gd_bus_mptcp_active_changed(GdBus *bus, gboolean has_group, uint32_t group,
-                                 gboolean had_previous, uint32_t previous, const char *reason)
+void gd_bus_signal_mptcp_active(GdBus *bus, gboolean has_group, uint32_t group,
+                                gboolean had_previous, uint32_t previous, const char *reason)
 {
     if (!the_object || the_object->bus != bus)
         return;
@@ -146,7 +146,7 @@ static void do_set_mode(MptcpObject *o, GDBusMethodInvocation *invocation)
                                               shown));
         return;
     }
-    gd_mptcp_set_mode(o->mptcp, mode);
+    gd_mp_manager_set_mode(o->mptcp, mode);
     refresh(o);
     gd_bus_mptcp_complete_set_mode(o->skeleton, invocation);
 }
@@ -169,7 +169,7 @@ static void do_set_preference(MptcpObject *o, GDBusMethodInvocation *invocation)
             return;
         }
     }
-    int r = gd_mptcp_set_preference(o->mptcp, ids, n);
+    int r = gd_mp_manager_set_preference(o->mptcp, ids, n);
     if (r < 0) {
         return_gerror(invocation,
                       gd_bus_error_from_errno(r, FALSE, NULL,
@@ -193,7 +193,7 @@ static void do_failover(MptcpObject *o, GDBusMethodInvocation *invocation)
             return_gerror(invocation, error);
             return;
         }
-        if (!gd_mptcp_group_configured(o->mptcp, to)) {
+        if (!gd_mp_manager_group_configured(o->mptcp, to)) {
             g_autofree char *shown = gd_op_clip(text, 64);
             return_gerror(invocation, gd_bus_error_from_errno(-EINVAL, FALSE, NULL,
                                                               "group \"%s\" has no [MPTCP] "
@@ -202,7 +202,7 @@ static void do_failover(MptcpObject *o, GDBusMethodInvocation *invocation)
             return;
         }
     }
-    int r = gd_mptcp_failover(o->mptcp, has_to, to);
+    int r = gd_mp_manager_failover(o->mptcp, has_to, to);
     if (r < 0) {
         return_gerror(invocation,
                       gd_bus_error_from_errno(r, FALSE, NULL, "no failover possible: %s",
@@ -253,16 +253,16 @@ static void nm_appeared(GDBusConnection *conn, const char *name, const char *own
         "NetworkManager is on the bus (%s); since 1.40 it adds MPTCP endpoints for its "
         "connections (connection.mptcp-flags)",
         owner);
-    gd_mptcp_set_external_owner(o->mptcp, "NetworkManager", detail);
+    gd_mp_manager_set_external_owner(o->mptcp, "NetworkManager", detail);
 }
 
 static void nm_vanished(GDBusConnection *conn, const char *name, gpointer user_data)
 {
     MptcpObject *o = user_data;
-    gd_mptcp_set_external_owner(o->mptcp, NULL, NULL);
+    gd_mp_manager_set_external_owner(o->mptcp, NULL, NULL);
 }
 
-void gd_bus_export_mptcp(GdBus *bus, GdMptcp *mptcp)
+void gd_bus_export_mptcp(GdBus *bus, GdMpManager *mptcp)
 {
     g_return_if_fail(!the_object);
     MptcpObject *o = g_new0(MptcpObject, 1);

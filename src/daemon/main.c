@@ -23,7 +23,7 @@ typedef struct {
     GdCache *cache;
     GdBus *bus;
     GdEngine *engine;
-    GdMptcp *mptcp;
+    GdMpManager *mptcp;
     int exit_code;
     gboolean ready;
     gboolean name_owned;
@@ -84,23 +84,23 @@ static void engine_changed_cb(GdEngine *engine, gpointer user_data)
         gd_bus_policy_changed(daemon->bus);
     /* A reload replaces the configuration: MPTCP follows (same pointer: no-op). */
     if (daemon->mptcp)
-        gd_mptcp_set_config(daemon->mptcp, gd_engine_config(engine));
+        gd_mp_manager_set_config(daemon->mptcp, gd_engine_config(engine));
 }
 
-static void mptcp_changed_cb(GdMptcp *mptcp, gpointer user_data)
+static void mptcp_changed_cb(GdMpManager *mptcp, gpointer user_data)
 {
     Daemon *daemon = user_data;
     if (daemon->bus)
-        gd_bus_mptcp_changed(daemon->bus);
+        gd_bus_refresh_mptcp(daemon->bus);
 }
 
-static void mptcp_active_cb(GdMptcp *mptcp, gboolean has_group, uint32_t group,
+static void mptcp_active_cb(GdMpManager *mptcp, gboolean has_group, uint32_t group,
                             gboolean had_previous, uint32_t previous, const char *reason,
                             gpointer user_data)
 {
     Daemon *daemon = user_data;
     if (daemon->bus)
-        gd_bus_mptcp_active_changed(daemon->bus, has_group, group, had_previous, previous, reason);
+        gd_bus_signal_mptcp_active(daemon->bus, has_group, group, had_previous, previous, reason);
 }
 
 static void notify_ready(Daemon *daemon)
@@ -381,7 +381,7 @@ int main(int argc, char **argv)
         return 1;
     }
     gd_cache_set_kernel_features(daemon.cache, features);
-    r = gd_mptcp_new(daemon.cache, mptcp_changed_cb, mptcp_active_cb, &daemon, &daemon.mptcp);
+    r = gd_mp_manager_new(daemon.cache, mptcp_changed_cb, mptcp_active_cb, &daemon, &daemon.mptcp);
     if (r < 0) {
         g_critical("opening the MPTCP and route sockets: %s", g_strerror(-r));
         gd_cache_free(daemon.cache);
@@ -394,7 +394,7 @@ int main(int argc, char **argv)
         connect_bus(bus_address, bus_kind ? bus_kind : "system", &error);
     if (!conn) {
         g_critical("connecting to the bus: %s", error->message);
-        gd_mptcp_free(daemon.mptcp);
+        gd_mp_manager_free(daemon.mptcp);
         gd_cache_free(daemon.cache);
         return 1;
     }
@@ -418,8 +418,8 @@ int main(int argc, char **argv)
         g_strdup_printf("run/groupd/mptcp-endpoints.%lu", (unsigned long)netns_stat.st_ino);
     g_autofree char *mptcp_state =
         g_build_filename(config_root && *config_root ? config_root : "/", mptcp_state_name, NULL);
-    gd_mptcp_set_state_file(daemon.mptcp, mptcp_state);
-    gd_mptcp_set_config(daemon.mptcp, gd_engine_config(daemon.engine));
+    gd_mp_manager_set_state_file(daemon.mptcp, mptcp_state);
+    gd_mp_manager_set_config(daemon.mptcp, gd_engine_config(daemon.engine));
     gd_engine_start(daemon.engine, first_apply_done_cb, &daemon);
     guint owner = g_bus_own_name_on_connection(conn, GD_BUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
                                                name_acquired_cb, name_lost_cb, &daemon, NULL);
@@ -438,7 +438,7 @@ int main(int argc, char **argv)
     gd_executor_shutdown(executor);
     gd_bus_unexport_mptcp(daemon.bus);
     g_clear_pointer(&daemon.bus, gd_bus_free);
-    g_clear_pointer(&daemon.mptcp, gd_mptcp_free);
+    g_clear_pointer(&daemon.mptcp, gd_mp_manager_free);
     g_clear_pointer(&daemon.engine, gd_engine_free);
     g_dbus_connection_flush_sync(conn, NULL, NULL);
     g_clear_pointer(&executor, gd_executor_free);

@@ -6,93 +6,74 @@
  * addresses), its default routes and the progress of its subflows
  * (sock_diag); keeps the kernel's endpoints in line (mptcp_pm generic
  * netlink) and follows connections from the kernel's events.
+ * The module's interface: the manager (manager.c). Its decisions are pure
+ * functions in their own files (health, active, endpoints, owner, sysctls,
+ * stall, connections); what it asks of the system goes through
+ * mptcp/platform.h.
  * May call: netlink, cache, config, policy/facts. Never includes GDBus.
  */
 #pragma once
 
 #include "cache/cache.h"
 #include "config/config.h"
-#include "mptcp/pm.h"
+#include "mptcp/endpoints.h"
+#include "mptcp/sysctls.h"
 
 #include <glib.h>
 
-typedef struct GdMptcp GdMptcp;
+typedef struct GdMpManager GdMpManager;
+typedef struct GdMpPlatform GdMpPlatform;
 
 /* Something the bus shows changed (coalesced on the main loop). */
-typedef void (*GdMptcpChangedFunc)(GdMptcp *mptcp, gpointer user_data);
+typedef void (*GdMpManagerChangedFunc)(GdMpManager *manager, gpointer user_data);
 /* The active group changed: has_*: whether there is one. */
-typedef void (*GdMptcpActiveFunc)(GdMptcp *mptcp, gboolean has_group, uint32_t group,
-                                  gboolean had_previous, uint32_t previous, const char *reason,
-                                  gpointer user_data);
+typedef void (*GdMpManagerActiveFunc)(GdMpManager *manager, gboolean has_group, uint32_t group,
+                                      gboolean had_previous, uint32_t previous, const char *reason,
+                                      gpointer user_data);
 
-/* Opens the generic netlink sockets and the route watch. Without MPTCP in
- * the kernel the object still exists and says so (Owner "none"). */
-int gd_mptcp_new(GdCache *cache, GdMptcpChangedFunc changed, GdMptcpActiveFunc active_changed,
-                 gpointer user_data, GdMptcp **out);
-void gd_mptcp_free(GdMptcp *mptcp);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdMptcp, gd_mptcp_free)
+/* Opens the Linux platform (generic netlink sockets, the route watch).
+ * Without MPTCP in the kernel the object still exists and says so (Owner
+ * "none"). */
+int gd_mp_manager_new(GdCache *cache, GdMpManagerChangedFunc changed,
+                      GdMpManagerActiveFunc active_changed, gpointer user_data, GdMpManager **out);
+/* The same on another platform, which the manager then owns (unit tests). */
+GdMpManager *gd_mp_manager_new_on(GdCache *cache, GdMpPlatform *platform,
+                                  GdMpManagerChangedFunc changed,
+                                  GdMpManagerActiveFunc active_changed, gpointer user_data);
+void gd_mp_manager_free(GdMpManager *manager);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdMpManager, gd_mp_manager_free)
 
 /* Takes the [MPTCP] parts of config (copied; config may go away after).
  * The same pointer again does nothing: call it whenever the configuration
  * may have been replaced. Drops SetMode()/SetPreference() overrides. */
-void gd_mptcp_set_config(GdMptcp *mptcp, const GdConfig *config);
+void gd_mp_manager_set_config(GdMpManager *manager, const GdConfig *config);
 /* Where to record the endpoints groupd made (a file in its runtime
  * directory), so that after a restart they are known from others'. */
-void gd_mptcp_set_state_file(GdMptcp *mptcp, const char *path);
+void gd_mp_manager_set_state_file(GdMpManager *manager, const char *path);
 /* Another endpoint owner seen from outside this module (the bus sees
  * NetworkManager's name); NULL clears it. */
-void gd_mptcp_set_external_owner(GdMptcp *mptcp, const char *owner, const char *detail);
+void gd_mp_manager_set_external_owner(GdMpManager *manager, const char *owner, const char *detail);
 
 /* Run-time changes until the next reload. -EINVAL: a group without [MPTCP];
  * -ENOENT (failover): no such group; -EHOSTUNREACH: nowhere to go. */
-int gd_mptcp_set_mode(GdMptcp *mptcp, GdMptcpMode mode);
-int gd_mptcp_set_preference(GdMptcp *mptcp, const uint32_t *groups, guint n);
+int gd_mp_manager_set_mode(GdMpManager *manager, GdMptcpMode mode);
+int gd_mp_manager_set_preference(GdMpManager *manager, const uint32_t *groups, guint n);
 /* to: the group to move to; has_to FALSE for the next healthy one. */
-int gd_mptcp_failover(GdMptcp *mptcp, gboolean has_to, uint32_t to);
+int gd_mp_manager_failover(GdMpManager *manager, gboolean has_to, uint32_t to);
 /* TRUE when group has an [MPTCP] section in the running configuration. */
-gboolean gd_mptcp_group_configured(GdMptcp *mptcp, uint32_t group);
+gboolean gd_mp_manager_group_configured(GdMpManager *manager, uint32_t group);
 
-/* ---- what the bus shows ---- */
+/* ---- what the bus shows (GdMptcpEndpointInfo, GdMptcpHealth, GdMptcpConnection,
+ * GdMptcpSysctl: see endpoints.h, active.h, connections.h, sysctls.h) ---- */
 
-typedef struct {
-    GdMptcpEndpoint ep;
-    gboolean owned;        /* groupd's */
-    uint32_t group;        /* when owned */
-    char ifname[IFNAMSIZ]; /* "" when not bound to a device */
-} GdMptcpEndpointInfo;
-
-typedef struct {
-    uint32_t group;
-    const char *state; /* "active", "standby", "down", "hold-down" */
-    const char *reason;
-} GdMptcpHealth;
-
-typedef struct {
-    char *local, *remote, *interface;
-    gboolean backup;      /* either end asked for it: peer_backup, or its endpoint is backup */
-    gboolean peer_backup; /* the peer's MP_PRIO/MP_JOIN backup bit (the kernel's event) */
-    uint8_t family;
-    uint8_t local_addr[16];
-} GdMptcpSubflow;
-
-typedef struct {
-    uint32_t token;
-    char *local, *remote;
-    GPtrArray *subflows; /* GdMptcpSubflow* */
-} GdMptcpConnection;
-
-typedef struct {
-    char *path, *previous, *value;
-} GdMptcpSysctl;
-
-GdMptcpMode gd_mptcp_mode(GdMptcp *mptcp);
-GArray *gd_mptcp_preference(GdMptcp *mptcp); /* uint32_t, owned by the caller */
-gboolean gd_mptcp_active_group(GdMptcp *mptcp, uint32_t *group);
-GArray *gd_mptcp_endpoints(GdMptcp *mptcp); /* GdMptcpEndpointInfo, caller's */
-gboolean gd_mptcp_limits(GdMptcp *mptcp, GdMptcpLimits *out);
-GPtrArray *gd_mptcp_connections(GdMptcp *mptcp); /* GdMptcpConnection*, not owned */
-const char *gd_mptcp_owner(GdMptcp *mptcp, const char **detail);
-GArray *gd_mptcp_health(GdMptcp *mptcp);            /* GdMptcpHealth, strings not owned */
-GPtrArray *gd_mptcp_sysctl_changes(GdMptcp *mptcp); /* GdMptcpSysctl*, not owned */
-guint gd_mptcp_failover_count(GdMptcp *mptcp);
-const char *gd_mptcp_last_error(GdMptcp *mptcp); /* "" when none */
+GdMptcpMode gd_mp_manager_mode(GdMpManager *manager);
+GArray *gd_mp_manager_preference(GdMpManager *manager); /* uint32_t, owned by the caller */
+gboolean gd_mp_manager_active_group(GdMpManager *manager, uint32_t *group);
+GArray *gd_mp_manager_endpoints(GdMpManager *manager); /* GdMptcpEndpointInfo, caller's */
+gboolean gd_mp_manager_limits(GdMpManager *manager, GdMptcpLimits *out);
+GPtrArray *gd_mp_manager_connections(GdMpManager *manager); /* GdMptcpConnection*, not owned */
+const char *gd_mp_manager_owner(GdMpManager *manager, const char **detail);
+GArray *gd_mp_manager_health(GdMpManager *manager); /* GdMptcpHealth, strings not owned */
+GPtrArray *gd_mp_manager_sysctl_changes(GdMpManager *manager); /* GdMptcpSysctl*, not owned */
+guint gd_mp_manager_failover_count(GdMpManager *manager);
+const char *gd_mp_manager_last_error(GdMpManager *manager); /* "" when none */

@@ -39,10 +39,10 @@ static struct nlmsghdr *put_genl(void *buf, uint32_t seq, uint16_t type, uint16_
     return nlh;
 }
 
-struct nlmsghdr *gd_mptcp_put_get_family(void *buf, uint32_t seq)
+struct nlmsghdr *gd_mp_pm_put_get_family(void *buf, uint32_t seq)
 {
     struct nlmsghdr *nlh = put_genl(buf, seq, GENL_ID_CTRL, 0, CTRL_CMD_GETFAMILY, 1);
-    mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, GD_MPTCP_PM_FAMILY_NAME);
+    mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, GD_MP_PM_FAMILY_NAME);
     return nlh;
 }
 
@@ -68,7 +68,7 @@ static void put_addr_nest(struct nlmsghdr *nlh, uint16_t type, const GdMptcpEndp
     mnl_attr_nest_end(nlh, nest);
 }
 
-struct nlmsghdr *gd_mptcp_put_endpoint(void *buf, uint32_t seq, uint16_t family_id, uint8_t cmd,
+struct nlmsghdr *gd_mp_pm_put_endpoint(void *buf, uint32_t seq, uint16_t family_id, uint8_t cmd,
                                        const GdMptcpEndpoint *ep)
 {
     struct nlmsghdr *nlh = put_genl(buf, seq, family_id, 0, cmd, MPTCP_PM_VER);
@@ -82,7 +82,7 @@ struct nlmsghdr *gd_mptcp_put_endpoint(void *buf, uint32_t seq, uint16_t family_
     return nlh;
 }
 
-struct nlmsghdr *gd_mptcp_put_get_addr_dump(void *buf, uint32_t seq, uint16_t family_id)
+struct nlmsghdr *gd_mp_pm_put_get_addr_dump(void *buf, uint32_t seq, uint16_t family_id)
 {
     struct nlmsghdr *nlh =
         put_genl(buf, seq, family_id, NLM_F_DUMP, MPTCP_PM_CMD_GET_ADDR, MPTCP_PM_VER);
@@ -90,12 +90,12 @@ struct nlmsghdr *gd_mptcp_put_get_addr_dump(void *buf, uint32_t seq, uint16_t fa
     return nlh;
 }
 
-struct nlmsghdr *gd_mptcp_put_flush(void *buf, uint32_t seq, uint16_t family_id)
+struct nlmsghdr *gd_mp_pm_put_flush(void *buf, uint32_t seq, uint16_t family_id)
 {
     return put_genl(buf, seq, family_id, 0, MPTCP_PM_CMD_FLUSH_ADDRS, MPTCP_PM_VER);
 }
 
-struct nlmsghdr *gd_mptcp_put_set_limits(void *buf, uint32_t seq, uint16_t family_id, int subflows,
+struct nlmsghdr *gd_mp_pm_put_set_limits(void *buf, uint32_t seq, uint16_t family_id, int subflows,
                                          int add_addr_accepted)
 {
     struct nlmsghdr *nlh = put_genl(buf, seq, family_id, 0, MPTCP_PM_CMD_SET_LIMITS, MPTCP_PM_VER);
@@ -106,7 +106,7 @@ struct nlmsghdr *gd_mptcp_put_set_limits(void *buf, uint32_t seq, uint16_t famil
     return nlh;
 }
 
-struct nlmsghdr *gd_mptcp_put_get_limits(void *buf, uint32_t seq, uint16_t family_id)
+struct nlmsghdr *gd_mp_pm_put_get_limits(void *buf, uint32_t seq, uint16_t family_id)
 {
     return put_genl(buf, seq, family_id, 0, MPTCP_PM_CMD_GET_LIMITS, MPTCP_PM_VER);
 }
@@ -160,7 +160,7 @@ static void copy_addr(const struct nlattr *v4, const struct nlattr *v6, uint8_t 
         memcpy(out, mnl_attr_get_payload(v6), 16);
 }
 
-int gd_mptcp_parse_family(const struct nlmsghdr *nlh, GdMptcpFamily *out)
+int gd_mp_pm_parse_family(const struct nlmsghdr *nlh, GdMptcpFamily *out)
 {
     Table t;
     int r = parse_top(nlh, GENL_ID_CTRL, &t, NULL);
@@ -186,13 +186,13 @@ int gd_mptcp_parse_family(const struct nlmsghdr *nlh, GdMptcpFamily *out)
                 gid = a;
         }
         if (name && gid && len_ok(gid, 4) && mnl_attr_validate(name, MNL_TYPE_NUL_STRING) == 0 &&
-            g_str_equal(mnl_attr_get_str(name), GD_MPTCP_PM_EVENTS_GROUP))
+            g_str_equal(mnl_attr_get_str(name), GD_MP_PM_EVENTS_GROUP))
             out->events_group = mnl_attr_get_u32(gid);
     }
     return 0;
 }
 
-int gd_mptcp_parse_endpoint(const struct nlmsghdr *nlh, uint16_t family_id, GdMptcpEndpoint *out)
+int gd_mp_pm_parse_endpoint(const struct nlmsghdr *nlh, uint16_t family_id, GdMptcpEndpoint *out)
 {
     Table t;
     int r = parse_top(nlh, family_id, &t, NULL);
@@ -240,7 +240,7 @@ int gd_mptcp_parse_endpoint(const struct nlmsghdr *nlh, uint16_t family_id, GdMp
     return 0;
 }
 
-int gd_mptcp_parse_limits(const struct nlmsghdr *nlh, uint16_t family_id, GdMptcpLimits *out)
+int gd_mp_pm_parse_limits(const struct nlmsghdr *nlh, uint16_t family_id, GdMptcpLimits *out)
 {
     Table t;
     int r = parse_top(nlh, family_id, &t, NULL);
@@ -255,7 +255,7 @@ int gd_mptcp_parse_limits(const struct nlmsghdr *nlh, uint16_t family_id, GdMptc
     return 0;
 }
 
-int gd_mptcp_parse_event(const struct nlmsghdr *nlh, uint16_t family_id, GdMptcpEvent *out)
+int gd_mp_pm_parse_event(const struct nlmsghdr *nlh, uint16_t family_id, GdMptcpEvent *out)
 {
     Table t;
     uint8_t cmd;
@@ -312,15 +312,15 @@ int gd_mptcp_parse_event(const struct nlmsghdr *nlh, uint16_t family_id, GdMptcp
 static void family_reply(const struct nlmsghdr *nlh, gpointer user_data)
 {
     GdMptcpFamily *out = user_data;
-    if (gd_mptcp_parse_family(nlh, out) < 0)
+    if (gd_mp_pm_parse_family(nlh, out) < 0)
         out->family_id = 0;
 }
 
-int gd_mptcp_resolve_family(GdNlSocket *sock, GdMptcpFamily *out)
+int gd_mp_pm_resolve_family(GdNlSocket *sock, GdMptcpFamily *out)
 {
     g_autofree char *buf = g_malloc0(MNL_SOCKET_BUFFER_SIZE);
     uint32_t seq = gd_nl_socket_reserve_seq(sock, 1);
-    struct nlmsghdr *nlh = gd_mptcp_put_get_family(buf, seq);
+    struct nlmsghdr *nlh = gd_mp_pm_put_get_family(buf, seq);
     GdNlAck ack = {0};
     memset(out, 0, sizeof(*out));
     int r = gd_nl_transact(sock, nlh, nlh->nlmsg_len, seq, 1, &ack, family_reply, out, 5000);
@@ -331,7 +331,7 @@ int gd_mptcp_resolve_family(GdNlSocket *sock, GdMptcpFamily *out)
     return out->family_id ? 0 : -ENOENT;
 }
 
-char *gd_mptcp_addr_format(uint8_t family, const uint8_t *addr)
+char *gd_mp_pm_addr_format(uint8_t family, const uint8_t *addr)
 {
     char text[INET6_ADDRSTRLEN] = "";
     if (family != AF_INET && family != AF_INET6)
@@ -340,14 +340,14 @@ char *gd_mptcp_addr_format(uint8_t family, const uint8_t *addr)
     return g_strdup(text);
 }
 
-char *gd_mptcp_addr_port_format(uint8_t family, const uint8_t *addr, uint16_t port)
+char *gd_mp_pm_addr_port_format(uint8_t family, const uint8_t *addr, uint16_t port)
 {
-    g_autofree char *a = gd_mptcp_addr_format(family, addr);
+    g_autofree char *a = gd_mp_pm_addr_format(family, addr);
     return family == AF_INET6 ? g_strdup_printf("[%s]:%u", a, port)
                               : g_strdup_printf("%s:%u", a, port);
 }
 
-const char *gd_mptcp_event_name(uint8_t type)
+const char *gd_mp_pm_event_name(uint8_t type)
 {
     switch (type) {
     case MPTCP_EVENT_CREATED:

@@ -11,8 +11,8 @@
 
 #include <stdint.h>
 
-#define GD_MPTCP_PM_FAMILY_NAME  "mptcp_pm"
-#define GD_MPTCP_PM_EVENTS_GROUP "mptcp_pm_events"
+#define GD_MP_PM_FAMILY_NAME  "mptcp_pm"
+#define GD_MP_PM_EVENTS_GROUP "mptcp_pm_events"
 
 typedef struct {
     uint16_t family_id;    /* the nlmsg_type of mptcp_pm messages */
@@ -51,29 +51,29 @@ typedef struct {
 
 /* ---- builders: write one request at buf (GD_NL_MSG_MAX bytes), with
  * NLM_F_ACK ---- */
-struct nlmsghdr *gd_mptcp_put_get_family(void *buf, uint32_t seq);
+struct nlmsghdr *gd_mp_pm_put_get_family(void *buf, uint32_t seq);
 /* cmd: MPTCP_PM_CMD_ADD_ADDR, _DEL_ADDR or _SET_FLAGS. */
-struct nlmsghdr *gd_mptcp_put_endpoint(void *buf, uint32_t seq, uint16_t family_id, uint8_t cmd,
+struct nlmsghdr *gd_mp_pm_put_endpoint(void *buf, uint32_t seq, uint16_t family_id, uint8_t cmd,
                                        const GdMptcpEndpoint *ep);
-struct nlmsghdr *gd_mptcp_put_get_addr_dump(void *buf, uint32_t seq, uint16_t family_id);
-struct nlmsghdr *gd_mptcp_put_flush(void *buf, uint32_t seq, uint16_t family_id);
+struct nlmsghdr *gd_mp_pm_put_get_addr_dump(void *buf, uint32_t seq, uint16_t family_id);
+struct nlmsghdr *gd_mp_pm_put_flush(void *buf, uint32_t seq, uint16_t family_id);
 /* subflows/add_addr_accepted: -1 leaves that limit as it is. */
-struct nlmsghdr *gd_mptcp_put_set_limits(void *buf, uint32_t seq, uint16_t family_id, int subflows,
+struct nlmsghdr *gd_mp_pm_put_set_limits(void *buf, uint32_t seq, uint16_t family_id, int subflows,
                                          int add_addr_accepted);
-struct nlmsghdr *gd_mptcp_put_get_limits(void *buf, uint32_t seq, uint16_t family_id);
+struct nlmsghdr *gd_mp_pm_put_get_limits(void *buf, uint32_t seq, uint16_t family_id);
 
 /* ---- parsers: 0, or -EPROTO for a malformed message, -EINVAL for one of
  * another kind ---- */
-int gd_mptcp_parse_family(const struct nlmsghdr *nlh, GdMptcpFamily *out);
-int gd_mptcp_parse_endpoint(const struct nlmsghdr *nlh, uint16_t family_id, GdMptcpEndpoint *out);
-int gd_mptcp_parse_limits(const struct nlmsghdr *nlh, uint16_t family_id, GdMptcpLimits *out);
-int gd_mptcp_parse_event(const struct nlmsghdr *nlh, uint16_t family_id, GdMptcpEvent *out);
+int gd_mp_pm_parse_family(const struct nlmsghdr *nlh, GdMptcpFamily *out);
+int gd_mp_pm_parse_endpoint(const struct nlmsghdr *nlh, uint16_t family_id, GdMptcpEndpoint *out);
+int gd_mp_pm_parse_limits(const struct nlmsghdr *nlh, uint16_t family_id, GdMptcpLimits *out);
+int gd_mp_pm_parse_event(const struct nlmsghdr *nlh, uint16_t family_id, GdMptcpEvent *out);
 
 /* Resolves the family and its event group on sock (a NETLINK_GENERIC
  * socket). -ENOENT when the kernel has no MPTCP. */
-int gd_mptcp_resolve_family(GdNlSocket *sock, GdMptcpFamily *out);
+int gd_mp_pm_resolve_family(GdNlSocket *sock, GdMptcpFamily *out);
 
 /* "10.0.0.1" / "fd00::1"; address:port as "10.0.0.1:80", "[fd00::1]:80". */
-char *gd_mptcp_addr_format(uint8_t family, const uint8_t *addr);
-char *gd_mptcp_addr_port_format(uint8_t family, const uint8_t *addr, uint16_t port);
-const char *gd_mptcp_event_name(uint8_t type);
+char *gd_mp_pm_addr_format(uint8_t family, const uint8_t *addr);
+char *gd_mp_pm_addr_port_format(uint8_t family, const uint8_t *addr, uint16_t port);
+const char *gd_mp_pm_event_name(uint8_t type);

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 
 #include "mptcp/watch.h"
+#include "mptcp/stall.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,18 +18,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* A subflow is stalled after one retransmission timeout without an ACK for
- * this long; the first RTO fires after at least 200 ms (TCP_RTO_MIN). */
-#define STALL_MIN_SILENCE_MS 200
-/* A link where some subflow had an ACK this recently is alive. */
-#define RECENT_PROGRESS_MS 100
-
 enum { TCP_ESTABLISHED_STATE = 1 }; /* TCP_ESTABLISHED of the kernel's enum */
 
-struct GdMptcpWatch {
+struct GdMpWatch {
     GdCache *cache;
-    GdMptcpRoutesFunc routes_changed;
-    GdMptcpStallFunc stalled;
+    GdMpWatchRoutesFunc routes_changed;
+    GdMpWatchStallFunc stalled;
     gpointer user_data;
 
     GdNlSocket *route_events;
@@ -43,12 +38,6 @@ struct GdMptcpWatch {
     guint interval_ms;
 };
 
-gboolean gd_mptcp_subflow_stalled(guint retransmits, guint unacked, guint last_ack_recv_ms,
-                                  guint min_silence_ms)
-{
-    return retransmits >= 1 && unacked > 0 && last_ack_recv_ms >= min_silence_ms;
-}
-
 /* ---- routes ---- */
 
 static int collect_attr(const struct nlattr *attr, void *data)
@@ -60,8 +49,7 @@ static int collect_attr(const struct nlattr *attr, void *data)
     return MNL_CB_OK;
 }
 
-/* Adds the output links of a default route to set. */
-static void default_route_links(const struct nlmsghdr *nlh, GHashTable *set)
+void gd_mp_watch_default_route_links(const struct nlmsghdr *nlh, GHashTable *set)
 {
     if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct rtmsg))
         return;
@@ -93,10 +81,10 @@ static void default_route_links(const struct nlmsghdr *nlh, GHashTable *set)
 
 static void route_dump_cb(const struct nlmsghdr *nlh, gpointer user_data)
 {
-    default_route_links(nlh, user_data);
+    gd_mp_watch_default_route_links(nlh, user_data);
 }
 
-void gd_mptcp_watch_refresh_routes(GdMptcpWatch *w)
+void gd_mp_watch_refresh_routes(GdMpWatch *w)
 {
     if (!w->route_events)
         return; /* not watching: nothing depends on routes */
@@ -124,7 +112,7 @@ void gd_mptcp_watch_refresh_routes(GdMptcpWatch *w)
     w->defaults = g_hash_table_ref(now);
 }
 
-gboolean gd_mptcp_watch_route_lost(GdMptcpWatch *w, int ifindex)
+gboolean gd_mp_watch_route_lost(GdMpWatch *w, int ifindex)
 {
     gpointer key = GINT_TO_POINTER(ifindex);
     return g_hash_table_contains(w->seen, key) && !g_hash_table_contains(w->defaults, key);
@@ -144,7 +132,7 @@ static void route_event_cb(const struct nlmsghdr *nlh, gpointer user_data)
 
 static gboolean route_events_cb(gint fd, GIOCondition condition, gpointer user_data)
 {
-    GdMptcpWatch *w = user_data;
+    GdMpWatch *w = user_data;
     gboolean relevant = FALSE;
     int r = gd_nl_socket_drain(w->route_events, 64, route_event_cb, &relevant);
     if (r == -ENOBUFS)
@@ -156,39 +144,32 @@ static gboolean route_events_cb(gint fd, GIOCondition condition, gpointer user_d
 
 /* ---- subflow progress ---- */
 
-typedef struct {
-    GdMptcpWatch *w;
-    GHashTable *stalled;  /* ifindex → detail (owned) */
-    GHashTable *progress; /* ifindex set: recent ACK */
-} DiagScan;
-
-/* The watched link a socket belongs to: its bound device, else the link
+/* The watched link a subflow belongs to: its bound device, else the link
  * that has its source address. */
-static int socket_link(GdMptcpWatch *w, const struct inet_diag_msg *msg)
+static int subflow_link(GdMpWatch *w, const GdMpSubflowSample *s)
 {
     for (guint i = 0; i < w->stall_links->len; i++) {
         int ifindex = g_array_index(w->stall_links, int, i);
-        if (msg->id.idiag_if && (int)msg->id.idiag_if == ifindex)
+        if (s->bound_ifindex && s->bound_ifindex == ifindex)
             return ifindex;
         GdLink *link = gd_cache_link_by_index(w->cache, ifindex);
         if (!link)
             continue;
         for (guint k = 0; k < link->addrs->len; k++) {
             const GdNlAddr *a = &g_array_index(link->addrs, GdNlAddr, k);
-            if (a->family == msg->idiag_family &&
-                memcmp(a->addr, msg->id.idiag_src, a->family == AF_INET ? 4 : 16) == 0)
+            if (a->family == s->family &&
+                memcmp(a->addr, s->src, a->family == AF_INET ? 4 : 16) == 0)
                 return ifindex;
         }
     }
     return 0;
 }
 
-static void diag_cb(const struct nlmsghdr *nlh, gpointer user_data)
+int gd_mp_watch_parse_subflow(const struct nlmsghdr *nlh, GdMpSubflowSample *out)
 {
-    DiagScan *scan = user_data;
     if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
         nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct inet_diag_msg))
-        return;
+        return -EINVAL;
     const struct inet_diag_msg *msg = mnl_nlmsg_get_payload(nlh);
     const struct nlattr *info = NULL, *ulp = NULL, *attr;
     mnl_attr_for_each(attr, nlh, sizeof(*msg))
@@ -199,7 +180,7 @@ static void diag_cb(const struct nlmsghdr *nlh, gpointer user_data)
             ulp = attr;
     }
     if (!info || !ulp)
-        return;
+        return -EINVAL;
     /* Only MPTCP subflows. */
     gboolean is_mptcp = FALSE;
     const struct nlattr *u;
@@ -210,29 +191,38 @@ static void diag_cb(const struct nlmsghdr *nlh, gpointer user_data)
             is_mptcp = g_str_equal(mnl_attr_get_str(u), "mptcp");
     }
     if (!is_mptcp)
-        return;
-    int ifindex = socket_link(scan->w, msg);
-    if (!ifindex)
-        return;
+        return -EINVAL;
     struct tcp_info ti = {0};
     memcpy(&ti, mnl_attr_get_payload(info), MIN(mnl_attr_get_payload_len(info), sizeof(ti)));
-    if (ti.tcpi_last_ack_recv < RECENT_PROGRESS_MS)
-        g_hash_table_add(scan->progress, GINT_TO_POINTER(ifindex));
-    if (gd_mptcp_subflow_stalled(ti.tcpi_retransmits, ti.tcpi_unacked, ti.tcpi_last_ack_recv,
-                                 STALL_MIN_SILENCE_MS) &&
-        !g_hash_table_contains(scan->stalled, GINT_TO_POINTER(ifindex))) {
-        g_hash_table_insert(
-            scan->stalled, GINT_TO_POINTER(ifindex),
-            g_strdup_printf("retransmission timeout, no ACK for %u ms", ti.tcpi_last_ack_recv));
-    }
+    *out = (GdMpSubflowSample){
+        .family = msg->idiag_family,
+        .bound_ifindex = (int)msg->id.idiag_if,
+        .retransmits = ti.tcpi_retransmits,
+        .unacked = ti.tcpi_unacked,
+        .last_ack_recv_ms = ti.tcpi_last_ack_recv,
+    };
+    G_STATIC_ASSERT(sizeof(out->src) == sizeof(msg->id.idiag_src));
+    memcpy(out->src, msg->id.idiag_src, sizeof(out->src));
+    return 0;
+}
+
+static void diag_cb(const struct nlmsghdr *nlh, gpointer user_data)
+{
+    GdMpWatch *w = ((gpointer *)user_data)[0];
+    GArray *samples = ((gpointer *)user_data)[1];
+    GdMpSubflowSample s;
+    if (gd_mp_watch_parse_subflow(nlh, &s) < 0)
+        return;
+    s.ifindex = subflow_link(w, &s);
+    if (s.ifindex)
+        g_array_append_val(samples, s);
 }
 
 static gboolean stall_tick_cb(gpointer user_data)
 {
-    GdMptcpWatch *w = user_data;
-    DiagScan scan = {.w = w,
-                     .stalled = g_hash_table_new_full(NULL, NULL, NULL, g_free),
-                     .progress = g_hash_table_new(NULL, NULL)};
+    GdMpWatch *w = user_data;
+    g_autoptr(GArray) samples = g_array_new(FALSE, FALSE, sizeof(GdMpSubflowSample));
+    gpointer scan[] = {w, samples};
     const uint8_t families[] = {AF_INET, AF_INET6};
     for (guint i = 0; i < G_N_ELEMENTS(families); i++) {
         char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -244,26 +234,22 @@ static gboolean stall_tick_cb(gpointer user_data)
         req->sdiag_protocol = IPPROTO_TCP;
         req->idiag_states = 1u << TCP_ESTABLISHED_STATE;
         req->idiag_ext = 1u << (INET_DIAG_INFO - 1);
-        int r = gd_nl_dump(w->diag, nlh, diag_cb, NULL, &scan, NULL);
+        int r = gd_nl_dump(w->diag, nlh, diag_cb, NULL, scan, NULL);
         if (r < 0)
             g_debug("mptcp: sock_diag dump: %s", g_strerror(-r));
     }
+    g_autoptr(GHashTable) stalled =
+        gd_mp_stall_links(samples, GD_MP_STALL_MIN_SILENCE_MS, GD_MP_STALL_RECENT_PROGRESS_MS);
     GHashTableIter iter;
     gpointer key, value;
-    g_hash_table_iter_init(&iter, scan.stalled);
-    while (g_hash_table_iter_next(&iter, &key, &value)) {
-        if (g_hash_table_contains(scan.progress, key))
-            continue; /* another subflow on the link is moving */
+    g_hash_table_iter_init(&iter, stalled);
+    while (g_hash_table_iter_next(&iter, &key, &value))
         if (w->stalled)
             w->stalled(w, GPOINTER_TO_INT(key), value, w->user_data);
-    }
-    g_hash_table_unref(scan.stalled);
-    g_hash_table_unref(scan.progress);
     return G_SOURCE_CONTINUE;
 }
 
-void gd_mptcp_watch_set_stall_links(GdMptcpWatch *w, const int *ifindexes, guint n,
-                                    guint interval_ms)
+void gd_mp_watch_set_stall_links(GdMpWatch *w, const int *ifindexes, guint n, guint interval_ms)
 {
     g_array_set_size(w->stall_links, 0);
     g_array_append_vals(w->stall_links, ifindexes, n);
@@ -280,10 +266,10 @@ void gd_mptcp_watch_set_stall_links(GdMptcpWatch *w, const int *ifindexes, guint
 
 /* ---- life cycle ---- */
 
-int gd_mptcp_watch_new(GdCache *cache, GdMptcpRoutesFunc routes_changed, GdMptcpStallFunc stalled,
-                       gpointer user_data, GdMptcpWatch **out)
+int gd_mp_watch_new(GdCache *cache, GdMpWatchRoutesFunc routes_changed, GdMpWatchStallFunc stalled,
+                    gpointer user_data, GdMpWatch **out)
 {
-    GdMptcpWatch *w = g_new0(GdMptcpWatch, 1);
+    GdMpWatch *w = g_new0(GdMpWatch, 1);
     w->cache = cache;
     w->routes_changed = routes_changed;
     w->stalled = stalled;
@@ -295,14 +281,14 @@ int gd_mptcp_watch_new(GdCache *cache, GdMptcpRoutesFunc routes_changed, GdMptcp
     if (r >= 0)
         r = gd_nl_socket_open_protocol(NETLINK_SOCK_DIAG, NULL, 0, 0, 0, &w->diag);
     if (r < 0) {
-        gd_mptcp_watch_free(w);
+        gd_mp_watch_free(w);
         return r;
     }
     *out = w;
     return 0;
 }
 
-int gd_mptcp_watch_set_routes(GdMptcpWatch *w, gboolean on)
+int gd_mp_watch_set_routes(GdMpWatch *w, gboolean on)
 {
     if (on == (w->route_events != NULL))
         return 0;
@@ -318,11 +304,11 @@ int gd_mptcp_watch_set_routes(GdMptcpWatch *w, gboolean on)
         return r;
     }
     w->route_watch = g_unix_fd_add(gd_nl_socket_fd(w->route_events), G_IO_IN, route_events_cb, w);
-    gd_mptcp_watch_refresh_routes(w);
+    gd_mp_watch_refresh_routes(w);
     return 0;
 }
 
-void gd_mptcp_watch_free(GdMptcpWatch *w)
+void gd_mp_watch_free(GdMpWatch *w)
 {
     if (!w)
         return;

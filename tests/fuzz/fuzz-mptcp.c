@@ -27,32 +27,32 @@ static void parse_one(const struct nlmsghdr *nlh)
     uint16_t family_id = nlh->nlmsg_type;
 
     GdMptcpFamily family;
-    (void)gd_mptcp_parse_family(nlh, &family);
+    (void)gd_mp_pm_parse_family(nlh, &family);
 
     GdMptcpEndpoint ep;
-    int r = gd_mptcp_parse_endpoint(nlh, family_id, &ep);
+    int r = gd_mp_pm_parse_endpoint(nlh, family_id, &ep);
     if (r == 0) {
         fuzz_assert(ep.family == AF_INET || ep.family == AF_INET6);
-        g_free(gd_mptcp_addr_format(ep.family, ep.addr));
-        g_free(gd_mptcp_addr_port_format(ep.family, ep.addr, ep.port));
+        g_free(gd_mp_pm_addr_format(ep.family, ep.addr));
+        g_free(gd_mp_pm_addr_port_format(ep.family, ep.addr, ep.port));
     }
-    fuzz_assert(gd_mptcp_parse_endpoint(nlh, (uint16_t)(family_id + 1), &ep) == -EINVAL);
+    fuzz_assert(gd_mp_pm_parse_endpoint(nlh, (uint16_t)(family_id + 1), &ep) == -EINVAL);
 
     GdMptcpLimits limits;
-    (void)gd_mptcp_parse_limits(nlh, family_id, &limits);
+    (void)gd_mp_pm_parse_limits(nlh, family_id, &limits);
 
     GdMptcpEvent ev;
-    r = gd_mptcp_parse_event(nlh, family_id, &ev);
+    r = gd_mp_pm_parse_event(nlh, family_id, &ev);
     if (r == 0) {
         fuzz_assert(ev.family == 0 || ev.family == AF_INET || ev.family == AF_INET6);
         fuzz_assert(ev.backup >= -1 && ev.backup <= 1);
-        fuzz_assert(gd_mptcp_event_name(ev.type) != NULL);
+        fuzz_assert(gd_mp_pm_event_name(ev.type) != NULL);
         if (ev.family) {
-            g_free(gd_mptcp_addr_port_format(ev.family, ev.saddr, ev.sport));
-            g_free(gd_mptcp_addr_port_format(ev.family, ev.daddr, ev.dport));
+            g_free(gd_mp_pm_addr_port_format(ev.family, ev.saddr, ev.sport));
+            g_free(gd_mp_pm_addr_port_format(ev.family, ev.daddr, ev.dport));
         }
     }
-    fuzz_assert(gd_mptcp_parse_event(nlh, (uint16_t)(family_id + 1), &ev) == -EINVAL);
+    fuzz_assert(gd_mp_pm_parse_event(nlh, (uint16_t)(family_id + 1), &ev) == -EINVAL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,7 +5,7 @@
 #include <netinet/in.h>
 
 #include "mptcp/pm.h"
-#include "mptcp/watch.h"
+#include "mptcp/stall.h"
 
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
@@ -36,23 +36,23 @@ static void test_endpoint_round_trip(void)
                               .ifindex = cases[i].ifindex,
                               .port = cases[i].port};
         g_assert_cmpint(inet_pton(ep.family, cases[i].addr, ep.addr), ==, 1);
-        struct nlmsghdr *nlh = gd_mptcp_put_endpoint(buf, 7, FAMILY_ID, MPTCP_PM_CMD_ADD_ADDR, &ep);
+        struct nlmsghdr *nlh = gd_mp_pm_put_endpoint(buf, 7, FAMILY_ID, MPTCP_PM_CMD_ADD_ADDR, &ep);
         g_assert_cmpuint(nlh->nlmsg_type, ==, FAMILY_ID);
         g_assert_true(nlh->nlmsg_flags & NLM_F_ACK);
         const struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
         g_assert_cmpuint(g->cmd, ==, MPTCP_PM_CMD_ADD_ADDR);
         GdMptcpEndpoint back;
-        g_assert_cmpint(gd_mptcp_parse_endpoint(nlh, FAMILY_ID, &back), ==, 0);
+        g_assert_cmpint(gd_mp_pm_parse_endpoint(nlh, FAMILY_ID, &back), ==, 0);
         g_assert_cmpuint(back.id, ==, ep.id);
         g_assert_cmpuint(back.family, ==, ep.family);
         g_assert_cmpmem(back.addr, 16, ep.addr, 16);
         g_assert_cmpuint(back.flags, ==, ep.flags);
         g_assert_cmpint(back.ifindex, ==, ep.ifindex);
         g_assert_cmpuint(back.port, ==, ep.port);
-        g_autofree char *text = gd_mptcp_addr_format(back.family, back.addr);
+        g_autofree char *text = gd_mp_pm_addr_format(back.family, back.addr);
         g_assert_cmpstr(text, ==, cases[i].addr);
         /* Another family's message is not ours. */
-        g_assert_cmpint(gd_mptcp_parse_endpoint(nlh, FAMILY_ID + 1, &back), ==, -EINVAL);
+        g_assert_cmpint(gd_mp_pm_parse_endpoint(nlh, FAMILY_ID + 1, &back), ==, -EINVAL);
     }
 }
 
@@ -62,7 +62,7 @@ static void test_set_flags_by_id(void)
     GdMptcpEndpoint ep = {
         .id = 4, .family = AF_INET, .flags = MPTCP_PM_ADDR_FLAG_BACKUP, .ifindex = 3};
     inet_pton(AF_INET, "10.1.0.2", ep.addr);
-    struct nlmsghdr *nlh = gd_mptcp_put_endpoint(buf, 1, FAMILY_ID, MPTCP_PM_CMD_SET_FLAGS, &ep);
+    struct nlmsghdr *nlh = gd_mp_pm_put_endpoint(buf, 1, FAMILY_ID, MPTCP_PM_CMD_SET_FLAGS, &ep);
     /* Looked up by id alone: no family, address or device. */
     const struct nlattr *nest = NULL, *a;
     mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) if (mnl_attr_get_type(a) ==
@@ -83,14 +83,14 @@ static void test_set_flags_by_id(void)
 static void test_limits(void)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
-    struct nlmsghdr *nlh = gd_mptcp_put_set_limits(buf, 1, FAMILY_ID, 4, 2);
+    struct nlmsghdr *nlh = gd_mp_pm_put_set_limits(buf, 1, FAMILY_ID, 4, 2);
     GdMptcpLimits limits;
-    g_assert_cmpint(gd_mptcp_parse_limits(nlh, FAMILY_ID, &limits), ==, 0);
+    g_assert_cmpint(gd_mp_pm_parse_limits(nlh, FAMILY_ID, &limits), ==, 0);
     g_assert_cmpuint(limits.subflows, ==, 4);
     g_assert_cmpuint(limits.add_addr_accepted, ==, 2);
     /* -1 leaves a limit out; a reply without both is malformed. */
-    nlh = gd_mptcp_put_set_limits(buf, 1, FAMILY_ID, 3, -1);
-    g_assert_cmpint(gd_mptcp_parse_limits(nlh, FAMILY_ID, &limits), ==, -EPROTO);
+    nlh = gd_mp_pm_put_set_limits(buf, 1, FAMILY_ID, 3, -1);
+    g_assert_cmpint(gd_mp_pm_parse_limits(nlh, FAMILY_ID, &limits), ==, -EPROTO);
 }
 
 static struct nlmsghdr *event_header(char *buf, uint8_t type)
@@ -121,7 +121,7 @@ static void test_event(void)
     mnl_attr_put_u8(nlh, MPTCP_ATTR_BACKUP, 1);
     mnl_attr_put_u32(nlh, MPTCP_ATTR_IF_IDX, 5);
     GdMptcpEvent ev;
-    g_assert_cmpint(gd_mptcp_parse_event(nlh, FAMILY_ID, &ev), ==, 0);
+    g_assert_cmpint(gd_mp_pm_parse_event(nlh, FAMILY_ID, &ev), ==, 0);
     g_assert_cmpuint(ev.type, ==, MPTCP_EVENT_SUB_ESTABLISHED);
     g_assert_cmpuint(ev.token, ==, 0xdeadbeef);
     g_assert_cmpuint(ev.sport, ==, 40000);
@@ -129,14 +129,14 @@ static void test_event(void)
     g_assert_cmpint(ev.backup, ==, 1);
     g_assert_cmpint(ev.ifindex, ==, 5);
     g_assert_cmpuint(ev.loc_id, ==, 2);
-    g_autofree char *local = gd_mptcp_addr_port_format(ev.family, ev.saddr, ev.sport);
+    g_autofree char *local = gd_mp_pm_addr_port_format(ev.family, ev.saddr, ev.sport);
     g_assert_cmpstr(local, ==, "10.2.0.2:40000");
-    g_assert_cmpstr(gd_mptcp_event_name(ev.type), ==, "sub-established");
+    g_assert_cmpstr(gd_mp_pm_event_name(ev.type), ==, "sub-established");
 
     /* CLOSED carries the token alone; backup absent is -1. */
     nlh = event_header(buf, MPTCP_EVENT_CLOSED);
     mnl_attr_put_u32(nlh, MPTCP_ATTR_TOKEN, 7);
-    g_assert_cmpint(gd_mptcp_parse_event(nlh, FAMILY_ID, &ev), ==, 0);
+    g_assert_cmpint(gd_mp_pm_parse_event(nlh, FAMILY_ID, &ev), ==, 0);
     g_assert_cmpint(ev.backup, ==, -1);
     g_assert_cmpuint(ev.family, ==, 0);
 
@@ -148,8 +148,8 @@ static void test_event(void)
     mnl_attr_put_u16(nlh, MPTCP_ATTR_FAMILY, AF_INET6);
     mnl_attr_put(nlh, MPTCP_ATTR_SADDR6, 16, &s6);
     mnl_attr_put_u16(nlh, MPTCP_ATTR_SPORT, htons(443));
-    g_assert_cmpint(gd_mptcp_parse_event(nlh, FAMILY_ID, &ev), ==, 0);
-    g_autofree char *v6 = gd_mptcp_addr_port_format(ev.family, ev.saddr, ev.sport);
+    g_assert_cmpint(gd_mp_pm_parse_event(nlh, FAMILY_ID, &ev), ==, 0);
+    g_autofree char *v6 = gd_mp_pm_addr_port_format(ev.family, ev.saddr, ev.sport);
     g_assert_cmpstr(v6, ==, "[fd00::2]:443");
 }
 
@@ -162,29 +162,29 @@ static void test_malformed(void)
     /* No token. */
     struct nlmsghdr *nlh = event_header(buf, MPTCP_EVENT_CREATED);
     mnl_attr_put_u16(nlh, MPTCP_ATTR_FAMILY, AF_INET);
-    g_assert_cmpint(gd_mptcp_parse_event(nlh, FAMILY_ID, &ev), ==, -EPROTO);
+    g_assert_cmpint(gd_mp_pm_parse_event(nlh, FAMILY_ID, &ev), ==, -EPROTO);
 
     /* A token of the wrong size. */
     nlh = event_header(buf, MPTCP_EVENT_CREATED);
     mnl_attr_put_u16(nlh, MPTCP_ATTR_TOKEN, 1);
-    g_assert_cmpint(gd_mptcp_parse_event(nlh, FAMILY_ID, &ev), ==, -EPROTO);
+    g_assert_cmpint(gd_mp_pm_parse_event(nlh, FAMILY_ID, &ev), ==, -EPROTO);
 
     /* An unknown family. */
     nlh = event_header(buf, MPTCP_EVENT_CREATED);
     mnl_attr_put_u32(nlh, MPTCP_ATTR_TOKEN, 1);
     mnl_attr_put_u16(nlh, MPTCP_ATTR_FAMILY, 99);
-    g_assert_cmpint(gd_mptcp_parse_event(nlh, FAMILY_ID, &ev), ==, -EPROTO);
+    g_assert_cmpint(gd_mp_pm_parse_event(nlh, FAMILY_ID, &ev), ==, -EPROTO);
 
     /* Truncated: the last attribute runs past nlmsg_len. */
     nlh = event_header(buf, MPTCP_EVENT_CREATED);
     mnl_attr_put_u32(nlh, MPTCP_ATTR_TOKEN, 1);
     nlh->nlmsg_len -= 2;
-    g_assert_cmpint(gd_mptcp_parse_event(nlh, FAMILY_ID, &ev), ==, -EPROTO);
+    g_assert_cmpint(gd_mp_pm_parse_event(nlh, FAMILY_ID, &ev), ==, -EPROTO);
 
     /* Shorter than the genl header. */
     nlh = mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = FAMILY_ID;
-    g_assert_cmpint(gd_mptcp_parse_event(nlh, FAMILY_ID, &ev), ==, -EPROTO);
+    g_assert_cmpint(gd_mp_pm_parse_event(nlh, FAMILY_ID, &ev), ==, -EPROTO);
 
     /* An endpoint without address for its family, or without a nest. */
     nlh = event_header(buf, MPTCP_PM_CMD_GET_ADDR);
@@ -192,15 +192,15 @@ static void test_malformed(void)
     mnl_attr_put_u16(nlh, MPTCP_PM_ADDR_ATTR_FAMILY, AF_INET6);
     mnl_attr_put_u8(nlh, MPTCP_PM_ADDR_ATTR_ID, 1);
     mnl_attr_nest_end(nlh, nest);
-    g_assert_cmpint(gd_mptcp_parse_endpoint(nlh, FAMILY_ID, &ep), ==, -EPROTO);
+    g_assert_cmpint(gd_mp_pm_parse_endpoint(nlh, FAMILY_ID, &ep), ==, -EPROTO);
     nlh = event_header(buf, MPTCP_PM_CMD_GET_ADDR);
-    g_assert_cmpint(gd_mptcp_parse_endpoint(nlh, FAMILY_ID, &ep), ==, -EPROTO);
+    g_assert_cmpint(gd_mp_pm_parse_endpoint(nlh, FAMILY_ID, &ep), ==, -EPROTO);
 }
 
 static void test_family(void)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
-    struct nlmsghdr *nlh = gd_mptcp_put_get_family(buf, 3);
+    struct nlmsghdr *nlh = gd_mp_pm_put_get_family(buf, 3);
     g_assert_cmpuint(nlh->nlmsg_type, ==, GENL_ID_CTRL);
 
     /* A reply: family id and two multicast groups. */
@@ -220,7 +220,7 @@ static void test_family(void)
     }
     mnl_attr_nest_end(nlh, groups);
     GdMptcpFamily family;
-    g_assert_cmpint(gd_mptcp_parse_family(nlh, &family), ==, 0);
+    g_assert_cmpint(gd_mp_pm_parse_family(nlh, &family), ==, 0);
     g_assert_cmpuint(family.family_id, ==, 0x1c);
     g_assert_cmpuint(family.events_group, ==, 9);
 }
@@ -228,11 +228,11 @@ static void test_family(void)
 static void test_stall_decision(void)
 {
     /* An RTO fired with data outstanding and silence: stalled. */
-    g_assert_true(gd_mptcp_subflow_stalled(1, 10, 250, 200));
+    g_assert_true(gd_mp_stall_subflow(1, 10, 250, 200));
     /* No RTO yet, nothing outstanding, or an ACK recently: not stalled. */
-    g_assert_false(gd_mptcp_subflow_stalled(0, 10, 5000, 200));
-    g_assert_false(gd_mptcp_subflow_stalled(2, 0, 5000, 200));
-    g_assert_false(gd_mptcp_subflow_stalled(1, 10, 150, 200));
+    g_assert_false(gd_mp_stall_subflow(0, 10, 5000, 200));
+    g_assert_false(gd_mp_stall_subflow(2, 0, 5000, 200));
+    g_assert_false(gd_mp_stall_subflow(1, 10, 150, 200));
 }
 
 int main(int argc, char **argv)
