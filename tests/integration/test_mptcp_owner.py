@@ -101,9 +101,15 @@ def test_restart_knows_its_endpoints(request, links, groupd_factory, workdir):
     d = groupd_factory(config_root=root)
     gdlib.wait_for(lambda: endpoints(links) == FAILOVER, 5, what="failover endpoints")
     # One state file per network namespace (named after its inode).
+    # groupd writes it after the kernel acknowledged the endpoints: wait for it.
     ino = os.stat(f"/run/netns/{links.name}").st_ino
-    state = (root.path / f"run/groupd/mptcp-endpoints.{ino}").read_text()
-    assert WLAN in state and WWAN in state, state
+    state_file = root.path / f"run/groupd/mptcp-endpoints.{ino}"
+
+    def state_lists_both():
+        text = state_file.read_text() if state_file.exists() else ""
+        return WLAN in text and WWAN in text
+
+    gdlib.wait_for(state_lists_both, 5, what="both endpoints in the state file")
     # Killed: the endpoints stay in the kernel; the cellular one is made
     # different from what the policy wants (fullmesh) meanwhile, so only the
     # state file can tell it is groupd's, not another owner's.
