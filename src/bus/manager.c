@@ -41,8 +41,7 @@ typedef struct {
     /* A SetGroup on a policy group: the override it replaced, to restore
      * when the kernel refuses the change. */
     gboolean overrode;
-    gboolean had_override;
-    GdNlLinkChange previous_override;
+    GdEngineOverrideUndo undo;
 } Call;
 
 static void call_free(Call *call)
@@ -378,15 +377,14 @@ static void group_change_done(GdOp *op, gpointer user_data)
         g_dbus_method_invocation_return_value(g_steal_pointer(&call->invocation), NULL);
         defer_release(bus);
         if (call->overrode)
-            gd_engine_override_done(bus->engine, op->group, TRUE, NULL, FALSE);
+            gd_engine_override_done(bus->engine, op->group, TRUE, &call->undo);
         g_message("group %s: changed %u members in %.1f ms", label, op->targets->len,
                   op->kernel_usec / 1000.0);
         return;
     }
 
     if (call->overrode)
-        gd_engine_override_done(bus->engine, op->group, FALSE, &call->previous_override,
-                                call->had_override);
+        gd_engine_override_done(bus->engine, op->group, FALSE, &call->undo);
     /* The kernel stopped at a member and kept what it changed before:
      * re-read the members and tell which is which. */
     gd_cache_process_events(bus->cache);
@@ -606,9 +604,7 @@ static void do_set_group(GdBus *bus, GDBusMethodInvocation *invocation)
     call->already = g_hash_table_new(NULL, NULL);
     /* On a policy group the change is the desired state from now on, so
      * drift repair (queued behind this call, or later) keeps it. */
-    call->overrode =
-        bus->engine && gd_engine_set_override(bus->engine, id, &change, &call->previous_override,
-                                              &call->had_override);
+    call->overrode = bus->engine && gd_engine_set_override(bus->engine, id, &change, &call->undo);
     for (guint i = 0; i < members->len; i++) {
         const GdLink *link = members->pdata[i];
         g_array_append_val(call->op->targets, link->nl.ifindex);
