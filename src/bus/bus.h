@@ -42,6 +42,14 @@ GQuark gd_bus_error_quark(void);
 GError *gd_bus_error_from_errno(int err, gboolean from_kernel, const char *extack,
                                 const char *format, ...) G_GNUC_PRINTF(4, 5);
 
+/* Outside text (interface, file and group names, the kernel's messages)
+ * leaves on the bus in its shown form (text/text.h): bytes that are not
+ * UTF-8 as \xNN, a backslash as \\. A string GVariant of raw (floating). */
+GVariant *gd_bus_text(const char *raw);
+/* Returns error to the caller, its whole message in the shown form (it
+ * quotes names, paths and kernel text as they are). */
+void gd_bus_return_gerror(GDBusMethodInvocation *invocation, const GError *error);
+
 typedef struct {
     const char *version;
     gboolean skip_validation; /* test-only: send changes the cache says will fail */

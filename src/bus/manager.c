@@ -2,6 +2,7 @@
  * net.groupd1.Manager and the publication of cache changes. */
 #include "bus.h"
 #include "gd-bus-generated.h"
+#include "text/text.h"
 
 #include <errno.h>
 #include <linux/if_addr.h>
@@ -62,18 +63,14 @@ static void return_error(GDBusMethodInvocation *invocation, GdBusError code, con
 {
     va_list ap;
     va_start(ap, format);
-    g_autofree char *message = g_strdup_vprintf(format, ap);
+    g_autoptr(GError) error = g_error_new_valist(GD_BUS_ERROR, code, format, ap);
     va_end(ap);
-    g_debug("%s from %s: %s", g_dbus_method_invocation_get_method_name(invocation),
-            g_dbus_method_invocation_get_sender(invocation), message);
-    g_dbus_method_invocation_return_error_literal(invocation, GD_BUS_ERROR, code, message);
+    gd_bus_return_gerror(invocation, error);
 }
 
 static void return_gerror(GDBusMethodInvocation *invocation, GError *error)
 {
-    g_debug("%s from %s: %s", g_dbus_method_invocation_get_method_name(invocation),
-            g_dbus_method_invocation_get_sender(invocation), error->message);
-    g_dbus_method_invocation_return_gerror(invocation, error);
+    gd_bus_return_gerror(invocation, error);
 }
 
 /* ---- publication ---- */
@@ -224,6 +221,24 @@ void gd_bus_publish(GdBus *bus)
 
 /* ---- argument parsing ---- */
 
+/* A link named by the shown form of its name (text/text.h): "bad\\xff"
+ * is the link whose name has the byte 0xff. */
+static GdLink *link_by_shown_name(GdBus *bus, const char *shown)
+{
+    g_autofree char *raw = NULL;
+    if (!*shown || gd_text_unescape(shown, &raw) < 0)
+        return NULL;
+    return gd_cache_link_by_name(bus->cache, raw);
+}
+
+/* A caller's link name for an error message, which is shown as a whole:
+ * the bytes it stands for, so that it reads as the caller wrote it. */
+static char *clip_name(const char *shown)
+{
+    g_autofree char *raw = NULL;
+    return gd_op_clip(gd_text_unescape(shown, &raw) < 0 ? shown : raw, 32);
+}
+
 static gboolean parse_options(GVariant *options, gboolean *force, GError **error)
 {
     g_autofree char *message = NULL;
@@ -233,9 +248,15 @@ static gboolean parse_options(GVariant *options, gboolean *force, GError **error
     return r >= 0;
 }
 
-static gboolean resolve_group(GdBus *bus, const char *text, uint32_t *id, GError **error)
+static gboolean resolve_group(GdBus *bus, const char *shown, uint32_t *id, GError **error)
 {
-    int r = gd_group_names_resolve(bus->names, text, id);
+    /* Names are in their shown form on the bus (text/text.h). */
+    g_autofree char *text = NULL;
+    int r = gd_text_unescape(shown, &text);
+    if (r < 0)
+        text = g_strdup(shown);
+    else
+        r = gd_group_names_resolve(bus->names, text, id);
     if (r == -ENOENT && bus->engine)
         r = gd_engine_resolve_name(bus->engine, text, id);
     if (r >= 0)
@@ -644,9 +665,9 @@ static void do_set_link_group(GdBus *bus, GDBusMethodInvocation *invocation)
     const char *name;
     g_variant_iter_init(&iter, links);
     while (g_variant_iter_next(&iter, "&s", &name)) {
-        GdLink *link = *name ? gd_cache_link_by_name(bus->cache, name) : NULL;
+        GdLink *link = link_by_shown_name(bus, name);
         if (!link) {
-            g_autofree char *clipped = gd_op_clip(name, 32);
+            g_autofree char *clipped = clip_name(name);
             g_ptr_array_add(unknown, g_strdup_printf("\"%s\"", clipped));
             continue;
         }
@@ -867,7 +888,7 @@ static gboolean handle_list_groups(GdBusManager *skeleton, GDBusMethodInvocation
     for (guint i = 0; i < ids->len; i++) {
         uint32_t id = g_array_index(ids, uint32_t, i);
         const char *name = gd_bus_group_name(bus->names, bus->engine, id);
-        g_variant_builder_add(&b, "(usu)", id, name ? name : "",
+        g_variant_builder_add(&b, "(u@su)", id, gd_bus_text(name ? name : ""),
                               gd_cache_group_size(bus->cache, id));
     }
     gd_bus_manager_complete_list_groups(skeleton, invocation, g_variant_builder_end(&b));
@@ -889,9 +910,9 @@ static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *i
 {
     GdBus *bus = user_data;
     gd_bus_flush(bus);
-    GdLink *link = gd_cache_link_by_name(bus->cache, name);
+    GdLink *link = link_by_shown_name(bus, name);
     if (!link) {
-        g_autofree char *clipped = gd_op_clip(name, 32);
+        g_autofree char *clipped = clip_name(name);
         g_autoptr(GError) error =
             gd_bus_error_from_errno(-ENODEV, FALSE, NULL, "no such link: \"%s\"", clipped);
         return_gerror(invocation, error);
@@ -907,10 +928,9 @@ static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *i
     g_autofree char *mac = gd_nl_hwaddr_format(link->nl.hwaddr, link->nl.hwaddr_len);
     const char *group_name = gd_bus_group_name(bus->names, bus->engine, link->nl.group);
     g_variant_builder_add(&b, "{sv}", "Index", g_variant_new_int32(link->nl.ifindex));
-    g_variant_builder_add(&b, "{sv}", "Name", g_variant_new_string(link->nl.name));
+    g_variant_builder_add(&b, "{sv}", "Name", gd_bus_text(link->nl.name));
     g_variant_builder_add(&b, "{sv}", "Group", g_variant_new_uint32(link->nl.group));
-    g_variant_builder_add(&b, "{sv}", "GroupName",
-                          g_variant_new_string(group_name ? group_name : ""));
+    g_variant_builder_add(&b, "{sv}", "GroupName", gd_bus_text(group_name ? group_name : ""));
     g_variant_builder_add(&b, "{sv}", "MTU", g_variant_new_uint32(link->nl.mtu));
     g_variant_builder_add(&b, "{sv}", "MinMTU", g_variant_new_uint32(link->nl.min_mtu));
     g_variant_builder_add(&b, "{sv}", "MaxMTU", g_variant_new_uint32(link->nl.max_mtu));
@@ -920,7 +940,7 @@ static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *i
                           g_variant_new_string(gd_link_operstate_name(link)));
     g_variant_builder_add(&b, "{sv}", "Carrier", g_variant_new_boolean(link->nl.carrier > 0));
     g_variant_builder_add(&b, "{sv}", "MACAddress", g_variant_new_string(mac));
-    g_variant_builder_add(&b, "{sv}", "Kind", g_variant_new_string(link->nl.kind));
+    g_variant_builder_add(&b, "{sv}", "Kind", gd_bus_text(link->nl.kind));
     g_variant_builder_add(&b, "{sv}", "TxQueueLength", g_variant_new_uint32(link->nl.txqlen));
     g_variant_builder_add(&b, "{sv}", "Addresses", g_variant_builder_end(&addrs));
     gd_bus_manager_complete_get_link(skeleton, invocation, g_variant_builder_end(&b));

@@ -63,6 +63,10 @@ static inline void ctl_bus_message_unrefp(sd_bus_message **m)
 
 /* ---- output.c ---- */
 void usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* Prints one line of text from groupd (names, messages) with its control
+ * characters as \xNN (text/text.h): nothing groupd relays reaches the
+ * terminal as an escape sequence. */
+void print_line(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* Prints "groupctl: NAME: message" and returns the exit code for it
  * (EXIT_NOBUS when groupd is not on the bus, else EXIT_DAEMON). */
 int report_bus_error(const sd_bus_error *error, int r);

@@ -2,11 +2,13 @@
 /* Errors, colour and the JSON writer. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "groupctl.h"
+#include "text/text.h"
 
 /* Errors that mean "nobody answers", not "groupd said no". */
 static const char *const no_daemon_errors[] = {
@@ -16,11 +18,22 @@ static const char *const no_daemon_errors[] = {
     "org.freedesktop.DBus.Error.Disconnected",
 };
 
+void print_line(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_autofree char *shown = gd_text_escape_controls(text);
+    puts(shown);
+}
+
 int report_bus_error(const sd_bus_error *error, int r)
 {
     if (sd_bus_error_is_set(error)) {
-        fprintf(stderr, "groupctl: %s: %s\n", error->name,
-                error->message ? error->message : strerror(-r));
+        g_autofree char *message =
+            gd_text_escape_controls(error->message ? error->message : strerror(-r));
+        fprintf(stderr, "groupctl: %s: %s\n", error->name, message);
         for (size_t i = 0; i < G_N_ELEMENTS(no_daemon_errors); i++)
             if (sd_bus_error_has_name(error, no_daemon_errors[i]))
                 return EXIT_NOBUS;

@@ -100,7 +100,7 @@ static int on_links_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
         }
         g_string_append_printf(s, ", %zu removed%s", g_variant_n_children(removed),
                                flags & 1 ? " [resync]" : "");
-        puts(s->str);
+        print_line("%s", s->str);
     }
     emit_done(mon);
     return 0;
@@ -182,7 +182,7 @@ static int on_generic(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
     } else {
         g_string_append_printf(s, "%s %s", member, path);
     }
-    puts(s->str);
+    print_line("%s", s->str);
     emit_done(mon);
     return 0;
 }

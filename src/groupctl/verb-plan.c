@@ -41,16 +41,16 @@ int print_plan(Ctl *ctl, const char *plan_json, bool dry_run)
         const JsonValue *problems = json_get(g, "problems");
         bool has_name = name && name->type == JSON_STRING && name->text[0];
 
-        printf("group %s%s%s%s: %s members, %s drifted, desired: %s%s\n", id, has_name ? " (" : "",
-               has_name ? name->text : "", has_name ? ")" : "", members, drifted,
-               desired[0] ? desired : "-",
-               override && override->boolean ? " (runtime override)" : "");
+        print_line("group %s%s%s%s: %s members, %s drifted, desired: %s%s", id,
+                   has_name ? " (" : "", has_name ? name->text : "", has_name ? ")" : "", members,
+                   drifted, desired[0] ? desired : "-",
+                   override && override->boolean ? " (runtime override)" : "");
         bool any = false;
         for (unsigned m = 0; m < json_len(moves); m++) {
             const JsonValue *mv = json_at(moves, m);
             g_autofree char *link = json_to_text(json_get(mv, "link"));
             g_autofree char *from = json_to_text(json_get(mv, "from"));
-            printf("  move %s from group %s\n", link, from);
+            print_line("  move %s from group %s", link, from);
             any = true;
         }
         if (change && change->type == JSON_OBJECT) {
@@ -63,10 +63,10 @@ int print_plan(Ctl *ctl, const char *plan_json, bool dry_run)
                     const JsonValue *b = json_at(from, f);
                     g_autofree char *value = json_to_text(json_get(b, "value"));
                     g_autofree char *links = names_text(json_get(b, "links"));
-                    printf("  %s %s -> %s on %s\n", attr->text, value, to, links);
+                    print_line("  %s %s -> %s on %s", attr->text, value, to, links);
                 }
                 if (json_len(from) == 0)
-                    printf("  %s -> %s\n", attr->text, to);
+                    print_line("  %s -> %s", attr->text, to);
                 any = true;
             }
         }
@@ -74,12 +74,12 @@ int print_plan(Ctl *ctl, const char *plan_json, bool dry_run)
             const JsonValue *ad = json_at(addresses, a);
             g_autofree char *addr = json_to_text(json_get(ad, "address"));
             g_autofree char *links = names_text(json_get(ad, "links"));
-            printf("  add %s on %s\n", addr, links);
+            print_line("  add %s on %s", addr, links);
             any = true;
         }
         for (unsigned p = 0; p < json_len(problems); p++) {
             g_autofree char *text = json_to_text(json_at(problems, p));
-            printf("  problem: %s\n", text);
+            print_line("  problem: %s", text);
         }
         if (any)
             changing++;

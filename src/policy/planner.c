@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  * The pure planner: policies + link snapshot + overrides → plan → ops/JSON. */
 #include "planner.h"
+#include "text/text.h"
 
 #include <errno.h>
 #include <string.h>
@@ -293,23 +294,18 @@ GPtrArray *gd_plan_to_ops(const GdPlan *plan)
 
 /* ---- JSON ---- */
 
-/* A JSON string; NULL is null. Interface names are bytes, not UTF-8: an
- * invalid byte becomes U+FFFD so that the document stays valid. */
+/* A JSON string; NULL is null. Interface and file names are bytes, not
+ * UTF-8: the string is their shown form (text/text.h), as on the bus. */
 static void json_string(GString *s, const char *text)
 {
     if (!text) {
         g_string_append(s, "null");
         return;
     }
+    g_autofree char *shown = gd_text_escape(text);
     g_string_append_c(s, '"');
-    for (const char *p = text; *p;) {
-        gunichar c = g_utf8_get_char_validated(p, -1);
-        if (c == (gunichar)-1 || c == (gunichar)-2) {
-            g_string_append(s, "\\ufffd");
-            p++;
-            continue;
-        }
-        const char *next = g_utf8_next_char(p);
+    for (const char *p = shown; *p; p++) {
+        guchar c = (guchar)*p;
         switch (c) {
         case '"':
             g_string_append(s, "\\\"");
@@ -327,18 +323,16 @@ static void json_string(GString *s, const char *text)
             g_string_append(s, "\\t");
             break;
         default:
-            if (c < 0x20)
+            if (c < 0x20 || c == 0x7f)
                 g_string_append_printf(s, "\\u%04x", c);
             else
-                g_string_append_len(s, p, next - p);
+                g_string_append_c(s, (char)c);
             break;
         }
-        p = next;
     }
     g_string_append_c(s, '"');
 }
 
-/* The JSON value of attr in change (which sets it). */
 static void json_attr_value(GString *s, const GdNlLinkChange *change, Attr attr)
 {
     switch (attr) {
