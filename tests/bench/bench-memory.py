@@ -36,7 +36,6 @@ import secrets
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -46,13 +45,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve()
 REPO = HERE.parents[2]
+RAWDBUS = REPO / "tests" / "integration" / "rawdbus.py"
 NOBODY = 65534
 MB = 1000 * 1000
 BOUND = 32 * MB
+EXTRA_ENV = {}
 # The guard's limits (src/bus/wire.h): a message to groupd of more bytes, or
 # more values, is answered by the guard and never parsed.
 GUARD_MAX_BYTES = 2 * 1024 * 1024
 GUARD_MAX_VALUES = 70000
+GUARD_LARGE_VALUES = 10000
 
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -76,164 +78,6 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
   </policy>
 </busconfig>
 """
-
-
-# ---- a raw D-Bus client: marshalling by hand, so that a 24 MB body costs
-# the client 24 MB and not a GVariant per element ----
-
-
-def _pad(buf, align):
-    buf.extend(b"\0" * ((-len(buf)) % align))
-
-
-def _put_string(buf, text, sig="s"):
-    data = text if isinstance(text, bytes) else text.encode()
-    if sig == "g":
-        buf.append(len(data))
-    else:
-        _pad(buf, 4)
-        buf += struct.pack("<I", len(data))
-    buf += data + b"\0"
-
-
-def method_call(serial, dest, path, iface, member, sig, body):
-    """A little-endian method call (header fields by hand)."""
-    fields = bytearray()
-    for code, fsig, value in ((1, "o", path), (2, "s", iface), (3, "s", member), (6, "s", dest),
-                              (8, "g", sig)):
-        if value is None or (code == 8 and not value):
-            continue
-        _pad(fields, 8)
-        fields.append(code)
-        _put_string(fields, fsig, "g")
-        # Offsets inside the fields array equal offsets in the message
-        # modulo 8: the array starts at 16.
-        _put_string(fields, value, fsig)
-    msg = bytearray(b"l\x01\x00\x01")
-    msg += struct.pack("<III", len(body), serial, len(fields))
-    msg += fields
-    _pad(msg, 8)
-    return bytes(msg) + body
-
-
-def body_strings(names):
-    """`as` of names, as bytes."""
-    out = bytearray(4)
-    for n in names:
-        _put_string(out, n)
-    struct.pack_into("<I", out, 0, len(out) - 4)
-    return out
-
-
-def body_empty_strings(count):
-    """`as` of count empty strings without building them one by one."""
-    if count == 0:
-        return bytearray(struct.pack("<I", 0))
-    elems = b"\0" * 8 * count
-    elems = elems[:-3]
-    return bytearray(struct.pack("<I", len(elems))) + elems
-
-
-def _read_exact(sock, n):
-    data = bytearray()
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise EOFError("connection closed")
-        data += chunk
-    return bytes(data)
-
-
-def read_message(sock):
-    """(type, reply_serial, error_name, body bytes) of the next message."""
-    fixed = _read_exact(sock, 16)
-    endian = "<" if fixed[0:1] == b"l" else ">"
-    mtype = fixed[1]
-    body_len, _serial, fields_len = struct.unpack(endian + "III", fixed[4:16])
-    rest = _read_exact(sock, fields_len + ((-(16 + fields_len)) % 8) + body_len)
-    fields = rest[:fields_len]
-    pos, reply_serial, error_name = 0, None, None
-    while pos < len(fields):
-        pos += (-pos) % 8
-        code = fields[pos]
-        slen = fields[pos + 1]
-        fsig = fields[pos + 2:pos + 2 + slen].decode()
-        pos += 3 + slen
-        if fsig in ("s", "o"):
-            pos += (-pos) % 4
-            (n,) = struct.unpack(endian + "I", fields[pos:pos + 4])
-            value = fields[pos + 4:pos + 4 + n].decode(errors="replace")
-            pos += 5 + n
-        elif fsig == "g":
-            n = fields[pos]
-            value = fields[pos + 1:pos + 1 + n].decode()
-            pos += 2 + n
-        elif fsig == "u":
-            pos += (-pos) % 4
-            (value,) = struct.unpack(endian + "I", fields[pos:pos + 4])
-            pos += 4
-        else:
-            raise ValueError(f"header field of type {fsig}")
-        if code == 5:
-            reply_serial = value
-        elif code == 4:
-            error_name = value
-    return mtype, reply_serial, error_name, rest[fields_len + ((-(16 + fields_len)) % 8):]
-
-
-def raw_client(address, message, timeout):
-    """Authenticates, says Hello, sends message (serial 2); returns the
-    reply's error name, or "OK"."""
-    path = address.split("unix:path=", 1)[1]
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    sock.connect(path)
-    sock.sendall(b"\0AUTH EXTERNAL " + str(os.getuid()).encode().hex().encode() + b"\r\n")
-    line = b""
-    while not line.endswith(b"\r\n"):
-        line += sock.recv(1)
-    if not line.startswith(b"OK "):
-        raise RuntimeError(f"authentication refused: {line!r}")
-    sock.sendall(b"BEGIN\r\n")
-    sock.sendall(method_call(1, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                             "org.freedesktop.DBus", "Hello", "", b""))
-    sock.sendall(message)
-    while True:
-        mtype, reply_serial, error_name, body = read_message(sock)
-        if reply_serial == 2:
-            if mtype == 3:
-                text = ""
-                if len(body) >= 4:
-                    (n,) = struct.unpack("<I", body[:4])
-                    text = body[4:4 + n].decode(errors="replace")
-                return f"{error_name}: {text}"
-            return "OK"
-
-
-def client_main(args):
-    """The child process (possibly as uid 65534): builds and sends one message."""
-    kind = args.client
-    if kind == "getlink-empty":
-        msg = method_call(2, "net.groupd1", "/net/groupd1", "net.groupd1.Manager", "GetLink",
-                          "as", body_empty_strings(args.count))
-    elif kind == "setlinkgroup-empty":
-        body = body_empty_strings(args.count)
-        _put_string(body, "100")
-        msg = method_call(2, "net.groupd1", "/net/groupd1", "net.groupd1.Manager",
-                          "SetLinkGroup", "ass", body)
-    elif kind == "setlinkgroup-names":
-        body = body_strings(f"x{i:06d}" for i in range(args.count))
-        _put_string(body, "100")
-        msg = method_call(2, "net.groupd1", "/net/groupd1", "net.groupd1.Manager",
-                          "SetLinkGroup", "ass", body)
-    elif kind == "getlink-string":
-        body = bytearray()
-        _put_string(body, "n" * args.count)
-        msg = method_call(2, "net.groupd1", "/net/groupd1", "net.groupd1.Manager", "GetLink",
-                          "s", body)
-    else:
-        raise SystemExit(f"unknown client {kind}")
-    print(f"{len(msg)} {raw_client(args.address, msg, args.timeout)}")
 
 
 # ---- the environment ----
@@ -285,6 +129,7 @@ class Env:
         ns.bind(str(notify))
         ns.settimeout(60)
         env = dict(os.environ, NOTIFY_SOCKET=str(notify))
+        env.update(EXTRA_ENV)
         self.log = open(self.dir / f"groupd-{self.started}.log", "w")
         self.groupd = subprocess.Popen(
             ["ip", "netns", "exec", self.ns, self.groupd_bin, f"--bus-address={self.address}",
@@ -355,7 +200,7 @@ class Sampler(threading.Thread):
             time.sleep(0.01)
 
 
-def scenario(env, label, who, kind, count, senders=1, settle=3.0):
+def scenario(env, label, who, kind, count, senders=1, repeat=1, settle=3.0):
     env.start_groupd()
     before = env.rss()
     env.reset_peak()
@@ -364,8 +209,8 @@ def scenario(env, label, who, kind, count, senders=1, settle=3.0):
     cmd = ["ip", "netns", "exec", env.ns]
     if who == "nobody":
         cmd += ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-    cmd += [sys.executable, str(HERE), "--client", kind, "--count", str(count), "--address",
-            env.address]
+    cmd += [sys.executable, str(RAWDBUS), "--kind", kind, "--count", str(count), "--address",
+            env.address, "--repeat", str(repeat)]
     t0 = time.monotonic()
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(senders)]
@@ -387,7 +232,8 @@ def scenario(env, label, who, kind, count, senders=1, settle=3.0):
     if env.groupd.poll() is not None:
         raise RuntimeError(f"groupd died (exit {env.groupd.returncode}) in {label}")
     return {
-        "scenario": label, "caller": who, "senders": senders, "message_bytes": size,
+        "scenario": label, "caller": who, "senders": senders, "repeat": repeat,
+        "message_bytes": size,
         "rss_before": before, "rss_peak": peak, "rss_after": after,
         "above_bound_s": round(sampler.above, 2), "seconds": round(elapsed, 2),
         "reply": replies[0][:160], "same_replies": len(set(replies)) == 1,
@@ -403,38 +249,38 @@ def main():
     ap.add_argument("--groupd", default=str(REPO / "build/src/groupd"))
     ap.add_argument("--links", type=int, default=16)
     ap.add_argument("--csv")
-    ap.add_argument("--client", help=argparse.SUPPRESS)
-    ap.add_argument("--count", type=int, help=argparse.SUPPRESS)
-    ap.add_argument("--address", help=argparse.SUPPRESS)
-    ap.add_argument("--timeout", type=float, default=300, help=argparse.SUPPRESS)
+    ap.add_argument("--slice-malloc", action="store_true",
+                    help="run groupd with G_SLICE=always-malloc, as its systemd unit does")
     args = ap.parse_args()
-    if args.client:
-        client_main(args)
-        return
     if os.geteuid() != 0:
         raise SystemExit("bench-memory: run as root (it creates a network namespace)")
     cases = [
-        ("getlink-24m", "nobody", "getlink-empty", 3_000_000, 1),
-        ("getlink-24m-x4", "nobody", "getlink-empty", 3_000_000, 4),
-        ("setlinkgroup-max", "nobody", "setlinkgroup-empty", GUARD_MAX_VALUES - 3, 1),
-        ("getlink-2m-string", "nobody", "getlink-string", GUARD_MAX_BYTES - 64, 1),
-        ("root-1m-names", "root", "setlinkgroup-names", 1_000_000, 1),
-        ("root-65536-names", "root", "setlinkgroup-names", 65536, 1),
+        ("getlink-24m", "nobody", "getlink-empty", 3_000_000, 1, 1),
+        ("getlink-24m-x4", "nobody", "getlink-empty", 3_000_000, 4, 1),
+        ("setlinkgroup-max", "nobody", "setlinkgroup-empty", GUARD_MAX_VALUES - 3, 1, 1),
+        ("setlinkgroup-max-x4x5", "nobody", "setlinkgroup-empty", GUARD_MAX_VALUES - 3, 4, 5),
+        ("getlink-light-x8x20", "nobody", "getlink-empty", GUARD_LARGE_VALUES - 2, 8, 20),
+        ("getlink-2m-string", "nobody", "getlink-string", GUARD_MAX_BYTES - 256, 1, 1),
+        ("root-1m-names", "root", "setlinkgroup-names", 1_000_000, 1, 1),
+        ("root-65536-names", "root", "setlinkgroup-names", 65536, 1, 1),
     ]
+    if args.slice_malloc:
+        EXTRA_ENV["G_SLICE"] = "always-malloc"
     env = Env(os.path.abspath(args.groupd), args.links)
     rows = []
     try:
-        for label, who, kind, count, senders in cases:
-            rows.append(scenario(env, label, who, kind, count, senders))
+        for label, who, kind, count, senders, repeat in cases:
+            rows.append(scenario(env, label, who, kind, count, senders, repeat))
             print(f"# {label}: done", file=sys.stderr)
     finally:
         env.close()
-    print(f"groupd {args.groupd}, {args.links} ifb links, bound {BOUND // MB} MB above before\n")
-    print("| scenario | caller | senders | message | VmRSS before | peak | after 3 s | "
+    print(f"groupd {args.groupd}, {args.links} ifb links, "
+          f"G_SLICE={EXTRA_ENV.get('G_SLICE', '(unset)')}, bound {BOUND // MB} MB above before\n")
+    print("| scenario | caller | senders × messages | message | VmRSS before | peak | after 3 s | "
           "s above before + 32 MB | reply |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['scenario']} | {r['caller']} | {r['senders']} | "
+        print(f"| {r['scenario']} | {r['caller']} | {r['senders']} × {r['repeat']} | "
               f"{r['message_bytes'] / MB:.1f} MB | {mib(r['rss_before'])} MiB | "
               f"{mib(r['rss_peak'])} MiB | {mib(r['rss_after'])} MiB | {r['above_bound_s']} | "
               f"{r['reply'][:90]} |")
