@@ -497,9 +497,17 @@ static void per_link_done(Call *call, guint moved_ok)
         return_gerror(g_steal_pointer(&call->invocation), error);
         return;
     }
-    guint lost = 0;
+    guint lost = 0, silent = 0;
     for (guint i = 0; i < op->targets->len; i++) {
         const GdNlAck *ack = &op->acks[i];
+        if (ack->error == 0 && op->kind == GD_OP_ADDR_ADD && !applied_per_cache(bus, op, i)) {
+            /* Acknowledged, yet not there (the cache read the kernel's
+             * events before this): reported, not counted as done. */
+            silent++;
+            g_ptr_array_add(failed, g_strdup_printf("%s: acknowledged by the kernel, but not added",
+                                                    (char *)call->names->pdata[i]));
+            continue;
+        }
         if (ack->error == 0) {
             ok++;
             continue;
@@ -533,7 +541,11 @@ static void per_link_done(Call *call, guint moved_ok)
     }
     g_autoptr(GError) error = NULL;
     g_autofree char *list = gd_format_names(failed, NAMES_IN_MESSAGE);
-    if (ok == 0)
+    if (ok == 0 && silent == failed->len)
+        error = g_error_new(GD_BUS_ERROR, GD_BUS_ERROR_KERNEL,
+                            "group %s: %s acknowledged on all %u links but done on none (%s)",
+                            label, gd_op_kind_name(op->kind), failed->len, list);
+    else if (ok == 0)
         error = gd_bus_error_from_errno(first_error, TRUE, first_extack,
                                         "group %s: %s refused on all %u links (%s)", label,
                                         gd_op_kind_name(op->kind), failed->len, list);
@@ -598,6 +610,18 @@ static void do_set_group(GdBus *bus, GDBusMethodInvocation *invocation)
     g_autoptr(GPtrArray) members = members_or_error(bus, id, &error);
     if (!members) {
         return_gerror(invocation, error);
+        return;
+    }
+    g_autoptr(GPtrArray) losers = gd_op_ipv4_losers(members, &change);
+    if (losers->len > 0 && !force) {
+        g_autofree char *list = gd_format_names(losers, NAMES_IN_MESSAGE);
+        char label[300];
+        return_error(invocation, GD_BUS_ERROR_INVALID_ARGS,
+                     "group %s: MTU %u is below %u, the least IPv4 works with: the kernel would "
+                     "remove IPv4 and its addresses from %u of %u members (%s); pass the option "
+                     "{\"force\": <true>} to do it anyway",
+                     group_label(bus, id, label, sizeof(label)), change.mtu, GD_NL_IPV4_MIN_MTU,
+                     losers->len, members->len, list);
         return;
     }
     if (!bus->options.skip_validation) {
@@ -729,6 +753,13 @@ static void do_group_address(GdBus *bus, GDBusMethodInvocation *invocation, gboo
                                         "address with an optional /prefix",
                                         clipped);
         return_gerror(invocation, error);
+        return;
+    }
+    if (add && gd_nl_addr_is_unspecified(&addr)) {
+        /* The kernel would acknowledge 0.0.0.0 and add nothing. */
+        g_autofree char *clipped = gd_op_clip(address, 64);
+        return_error(invocation, GD_BUS_ERROR_INVALID_ARGS,
+                     "\"%s\" is the unspecified address, which no interface can have", clipped);
         return;
     }
     g_autoptr(GPtrArray) members = members_or_error(bus, id, &error);
