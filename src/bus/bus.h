@@ -46,8 +46,9 @@ GError *gd_bus_error_from_errno(int err, gboolean from_kernel, const char *extac
  * leaves on the bus in its shown form (text/text.h): bytes that are not
  * UTF-8 as \xNN, a backslash as \\. A string GVariant of raw (floating). */
 GVariant *gd_bus_text(const char *raw);
-/* Returns error to the caller, its whole message in the shown form (it
- * quotes names, paths and kernel text as they are). */
+/* The error with its whole message in the shown form (it quotes names,
+ * paths and kernel text as they are), and returning that to the caller. */
+GError *gd_bus_error_shown(const GError *error);
 void gd_bus_return_gerror(GDBusMethodInvocation *invocation, const GError *error);
 
 typedef struct {

@@ -80,10 +80,16 @@ GVariant *gd_bus_text(const char *raw)
     return g_variant_new_take_string(gd_text_escape(raw));
 }
 
-void gd_bus_return_gerror(GDBusMethodInvocation *invocation, const GError *error)
+GError *gd_bus_error_shown(const GError *error)
 {
     g_autofree char *message = gd_text_escape(error->message);
+    return g_error_new_literal(error->domain, error->code, message);
+}
+
+void gd_bus_return_gerror(GDBusMethodInvocation *invocation, const GError *error)
+{
+    g_autoptr(GError) shown = gd_bus_error_shown(error);
     g_debug("%s from %s: %s", g_dbus_method_invocation_get_method_name(invocation),
-            g_dbus_method_invocation_get_sender(invocation), message);
-    g_dbus_method_invocation_return_error_literal(invocation, error->domain, error->code, message);
+            g_dbus_method_invocation_get_sender(invocation), shown->message);
+    g_dbus_method_invocation_return_gerror(invocation, shown);
 }
