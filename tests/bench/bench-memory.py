@@ -5,25 +5,32 @@
 In a throw-away network namespace, with groupd on a private bus whose
 policy lets everyone send everything (the worst case: the system bus's
 policy in dbus/net.groupd1.conf lets uid 65534 call only the read-only
-methods), it sends large messages on a raw socket and samples groupd's
-VmRSS every 10 ms:
+methods), it sends large messages from raw sockets (messages marshalled by
+tests/integration/rawdbus.py, which runs as uid 65534 through setpriv
+inside the namespace) and samples groupd's VmRSS every 10 ms. A fresh
+groupd for each scenario:
 
-  getlink-24m        uid 65534: GetLink with a wrongly typed body of
-                     3 000 000 empty strings (24 MB)
-  getlink-24m-x4     the same from four uid 65534 callers at once
-  setlinkgroup-max   uid 65534: a correctly typed SetLinkGroup of empty
-                     names, as large as groupd takes apart (the guard's
-                     value limit minus one)
-  getlink-2m-string  uid 65534: GetLink with one string just under the
-                     guard's byte limit
-  root-1m-names      root: SetLinkGroup with 1 000 000 names (refused)
-  root-65536-names   root: SetLinkGroup with 65 536 unknown names, the
-                     largest call groupd accepts (refused: no such link)
+  getlink-24m            uid 65534: GetLink with a wrongly typed body of
+                         3 000 000 empty strings (24 MB)
+  getlink-24m-x4         the same from four uid 65534 callers at once
+  setlinkgroup-max       uid 65534: a correctly typed SetLinkGroup of
+                         empty names, as many as the guard lets through
+                         (its value limit minus three)
+  setlinkgroup-max-x4x5  the same, four callers, five calls each
+  getlink-light-x8x20    eight callers, 20 GetLink each, of 9 998 empty
+                         strings (just under a "large" message)
+  getlink-2m-string      uid 65534: GetLink with one string just under
+                         the guard's byte limit
+  root-1m-names          root: SetLinkGroup with 1 000 000 names (refused)
+  root-65536-names       root: SetLinkGroup with 65 536 unknown names, the
+                         largest call groupd accepts (refused: no such link)
 
 For each: VmRSS before, the peak (VmHWM, reset before the call, and the
 highest sample), how long VmRSS stayed more than 32 MB above before, VmRSS
-3 s after the reply, and the reply. Prints a Markdown table; with --csv
-writes the rows there too.
+3 s after the last reply, and the reply. Prints a Markdown table; with --csv
+writes the rows there too. --slice-malloc runs groupd with
+G_SLICE=always-malloc, as its systemd unit does. Exits 1 when a row is over
+the bound (uid 65534: peak or after; root: after).
 
 Run as root: /usr/bin/python3 tests/bench/bench-memory.py [--groupd build/src/groupd]
 Nothing touches the host's interfaces: groupd runs in the benchmark's own
@@ -50,8 +57,8 @@ NOBODY = 65534
 MB = 1000 * 1000
 BOUND = 32 * MB
 EXTRA_ENV = {}
-# The guard's limits (src/bus/wire.h): a message to groupd of more bytes, or
-# more values, is answered by the guard and never parsed.
+# The guard's limits (GD_BUS_GUARD_* in src/bus/bus.h): a message to groupd
+# of more bytes, or more values, is answered by the guard and never parsed.
 GUARD_MAX_BYTES = 2 * 1024 * 1024
 GUARD_MAX_VALUES = 70000
 GUARD_LARGE_VALUES = 10000
