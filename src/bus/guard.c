@@ -583,9 +583,9 @@ GDBusConnection *gd_bus_connect(const char *address, GBusType type, GError **err
         return NULL;
     }
     g->bus_fd = g_socket_get_fd(g_socket_connection_get_socket(G_SOCKET_CONNECTION(g->bus_stream)));
-    int pair[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0 ||
-        (g->wake_fd = eventfd(0, EFD_CLOEXEC)) < 0) {
+    int pair[2] = {-1, -1};
+    if ((g->wake_fd = eventfd(0, EFD_CLOEXEC)) < 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
         int err = errno;
         g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "guard: %s", g_strerror(err));
         guard_free(g);
