@@ -146,13 +146,10 @@ class Env:
         Path(f"/proc/{self.groupd.pid}/clear_refs").write_text("5")
 
     def close(self):
-        if self.groupd and self.groupd.poll() is None:
-            self.groupd.send_signal(signal.SIGTERM)
-            try:
-                self.groupd.wait(10)
-            except subprocess.TimeoutExpired:
-                self.groupd.kill()
-                self.groupd.wait()
+        try:
+            self.stop_groupd()
+        except RuntimeError as e:
+            print(f"bench-memory: {e}", file=sys.stderr)
         if self.bus:
             self.bus.stop()
         run(["ip", "netns", "del", self.ns], check=False)
