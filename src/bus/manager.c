@@ -2,6 +2,7 @@
  * net.groupd1.Manager and the publication of cache changes. */
 #include "bus.h"
 #include "gd-bus-generated.h"
+#include "text/text.h"
 
 #include <errno.h>
 #include <linux/if_addr.h>
@@ -41,8 +42,7 @@ typedef struct {
     /* A SetGroup on a policy group: the override it replaced, to restore
      * when the kernel refuses the change. */
     gboolean overrode;
-    gboolean had_override;
-    GdNlLinkChange previous_override;
+    GdEngineOverrideUndo undo;
 } Call;
 
 static void call_free(Call *call)
@@ -63,18 +63,14 @@ static void return_error(GDBusMethodInvocation *invocation, GdBusError code, con
 {
     va_list ap;
     va_start(ap, format);
-    g_autofree char *message = g_strdup_vprintf(format, ap);
+    g_autoptr(GError) error = g_error_new_valist(GD_BUS_ERROR, code, format, ap);
     va_end(ap);
-    g_debug("%s from %s: %s", g_dbus_method_invocation_get_method_name(invocation),
-            g_dbus_method_invocation_get_sender(invocation), message);
-    g_dbus_method_invocation_return_error_literal(invocation, GD_BUS_ERROR, code, message);
+    gd_bus_return_gerror(invocation, error);
 }
 
 static void return_gerror(GDBusMethodInvocation *invocation, GError *error)
 {
-    g_debug("%s from %s: %s", g_dbus_method_invocation_get_method_name(invocation),
-            g_dbus_method_invocation_get_sender(invocation), error->message);
-    g_dbus_method_invocation_return_gerror(invocation, error);
+    gd_bus_return_gerror(invocation, error);
 }
 
 /* ---- publication ---- */
@@ -225,6 +221,24 @@ void gd_bus_publish(GdBus *bus)
 
 /* ---- argument parsing ---- */
 
+/* A link named by the shown form of its name (text/text.h): "bad\\xff"
+ * is the link whose name has the byte 0xff. */
+static GdLink *link_by_shown_name(GdBus *bus, const char *shown)
+{
+    g_autofree char *raw = NULL;
+    if (!*shown || gd_text_unescape(shown, &raw) < 0)
+        return NULL;
+    return gd_cache_link_by_name(bus->cache, raw);
+}
+
+/* A caller's link name for an error message, which is shown as a whole:
+ * the bytes it stands for, so that it reads as the caller wrote it. */
+static char *clip_name(const char *shown)
+{
+    g_autofree char *raw = NULL;
+    return gd_op_clip(gd_text_unescape(shown, &raw) < 0 ? shown : raw, 32);
+}
+
 static gboolean parse_options(GVariant *options, gboolean *force, GError **error)
 {
     g_autofree char *message = NULL;
@@ -234,9 +248,15 @@ static gboolean parse_options(GVariant *options, gboolean *force, GError **error
     return r >= 0;
 }
 
-static gboolean resolve_group(GdBus *bus, const char *text, uint32_t *id, GError **error)
+static gboolean resolve_group(GdBus *bus, const char *shown, uint32_t *id, GError **error)
 {
-    int r = gd_group_names_resolve(bus->names, text, id);
+    /* Names are in their shown form on the bus (text/text.h). */
+    g_autofree char *text = NULL;
+    int r = gd_text_unescape(shown, &text);
+    if (r < 0)
+        text = g_strdup(shown);
+    else
+        r = gd_group_names_resolve(bus->names, text, id);
     if (r == -ENOENT && bus->engine)
         r = gd_engine_resolve_name(bus->engine, text, id);
     if (r >= 0)
@@ -378,15 +398,14 @@ static void group_change_done(GdOp *op, gpointer user_data)
         g_dbus_method_invocation_return_value(g_steal_pointer(&call->invocation), NULL);
         defer_release(bus);
         if (call->overrode)
-            gd_engine_override_done(bus->engine, op->group, TRUE, NULL, FALSE);
+            gd_engine_override_done(bus->engine, op->group, TRUE, &call->undo);
         g_message("group %s: changed %u members in %.1f ms", label, op->targets->len,
                   op->kernel_usec / 1000.0);
         return;
     }
 
     if (call->overrode)
-        gd_engine_override_done(bus->engine, op->group, FALSE, &call->previous_override,
-                                call->had_override);
+        gd_engine_override_done(bus->engine, op->group, FALSE, &call->undo);
     /* The kernel stopped at a member and kept what it changed before:
      * re-read the members and tell which is which. */
     gd_cache_process_events(bus->cache);
@@ -478,9 +497,17 @@ static void per_link_done(Call *call, guint moved_ok)
         return_gerror(g_steal_pointer(&call->invocation), error);
         return;
     }
-    guint lost = 0;
+    guint lost = 0, silent = 0;
     for (guint i = 0; i < op->targets->len; i++) {
         const GdNlAck *ack = &op->acks[i];
+        if (ack->error == 0 && op->kind == GD_OP_ADDR_ADD && !applied_per_cache(bus, op, i)) {
+            /* Acknowledged, yet not there (the cache read the kernel's
+             * events before this): reported, not counted as done. */
+            silent++;
+            g_ptr_array_add(failed, g_strdup_printf("%s: acknowledged by the kernel, but not added",
+                                                    (char *)call->names->pdata[i]));
+            continue;
+        }
         if (ack->error == 0) {
             ok++;
             continue;
@@ -514,7 +541,11 @@ static void per_link_done(Call *call, guint moved_ok)
     }
     g_autoptr(GError) error = NULL;
     g_autofree char *list = gd_format_names(failed, NAMES_IN_MESSAGE);
-    if (ok == 0)
+    if (ok == 0 && silent == failed->len)
+        error = g_error_new(GD_BUS_ERROR, GD_BUS_ERROR_KERNEL,
+                            "group %s: %s acknowledged on all %u links but done on none (%s)",
+                            label, gd_op_kind_name(op->kind), failed->len, list);
+    else if (ok == 0)
         error = gd_bus_error_from_errno(first_error, TRUE, first_extack,
                                         "group %s: %s refused on all %u links (%s)", label,
                                         gd_op_kind_name(op->kind), failed->len, list);
@@ -581,6 +612,18 @@ static void do_set_group(GdBus *bus, GDBusMethodInvocation *invocation)
         return_gerror(invocation, error);
         return;
     }
+    g_autoptr(GPtrArray) losers = gd_op_ipv4_losers(members, &change);
+    if (losers->len > 0 && !force) {
+        g_autofree char *list = gd_format_names(losers, NAMES_IN_MESSAGE);
+        char label[300];
+        return_error(invocation, GD_BUS_ERROR_INVALID_ARGS,
+                     "group %s: MTU %u is below %u, the least IPv4 works with: the kernel would "
+                     "remove IPv4 and its addresses from %u of %u members (%s); pass the option "
+                     "{\"force\": <true>} to do it anyway",
+                     group_label(bus, id, label, sizeof(label)), change.mtu, GD_NL_IPV4_MIN_MTU,
+                     losers->len, members->len, list);
+        return;
+    }
     if (!bus->options.skip_validation) {
         g_autoptr(GPtrArray) problems = gd_op_validate_change(members, &change);
         if (problems->len > 0) {
@@ -606,9 +649,7 @@ static void do_set_group(GdBus *bus, GDBusMethodInvocation *invocation)
     call->already = g_hash_table_new(NULL, NULL);
     /* On a policy group the change is the desired state from now on, so
      * drift repair (queued behind this call, or later) keeps it. */
-    call->overrode =
-        bus->engine && gd_engine_set_override(bus->engine, id, &change, &call->previous_override,
-                                              &call->had_override);
+    call->overrode = bus->engine && gd_engine_set_override(bus->engine, id, &change, &call->undo);
     for (guint i = 0; i < members->len; i++) {
         const GdLink *link = members->pdata[i];
         g_array_append_val(call->op->targets, link->nl.ifindex);
@@ -648,9 +689,9 @@ static void do_set_link_group(GdBus *bus, GDBusMethodInvocation *invocation)
     const char *name;
     g_variant_iter_init(&iter, links);
     while (g_variant_iter_next(&iter, "&s", &name)) {
-        GdLink *link = *name ? gd_cache_link_by_name(bus->cache, name) : NULL;
+        GdLink *link = link_by_shown_name(bus, name);
         if (!link) {
-            g_autofree char *clipped = gd_op_clip(name, 32);
+            g_autofree char *clipped = clip_name(name);
             g_ptr_array_add(unknown, g_strdup_printf("\"%s\"", clipped));
             continue;
         }
@@ -712,6 +753,13 @@ static void do_group_address(GdBus *bus, GDBusMethodInvocation *invocation, gboo
                                         "address with an optional /prefix",
                                         clipped);
         return_gerror(invocation, error);
+        return;
+    }
+    if (add && gd_nl_addr_is_unspecified(&addr)) {
+        /* The kernel would acknowledge 0.0.0.0 and add nothing. */
+        g_autofree char *clipped = gd_op_clip(address, 64);
+        return_error(invocation, GD_BUS_ERROR_INVALID_ARGS,
+                     "\"%s\" is the unspecified address, which no interface can have", clipped);
         return;
     }
     g_autoptr(GPtrArray) members = members_or_error(bus, id, &error);
@@ -871,7 +919,7 @@ static gboolean handle_list_groups(GdBusManager *skeleton, GDBusMethodInvocation
     for (guint i = 0; i < ids->len; i++) {
         uint32_t id = g_array_index(ids, uint32_t, i);
         const char *name = gd_bus_group_name(bus->names, bus->engine, id);
-        g_variant_builder_add(&b, "(usu)", id, name ? name : "",
+        g_variant_builder_add(&b, "(u@su)", id, gd_bus_text(name ? name : ""),
                               gd_cache_group_size(bus->cache, id));
     }
     gd_bus_manager_complete_list_groups(skeleton, invocation, g_variant_builder_end(&b));
@@ -893,9 +941,9 @@ static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *i
 {
     GdBus *bus = user_data;
     gd_bus_flush(bus);
-    GdLink *link = gd_cache_link_by_name(bus->cache, name);
+    GdLink *link = link_by_shown_name(bus, name);
     if (!link) {
-        g_autofree char *clipped = gd_op_clip(name, 32);
+        g_autofree char *clipped = clip_name(name);
         g_autoptr(GError) error =
             gd_bus_error_from_errno(-ENODEV, FALSE, NULL, "no such link: \"%s\"", clipped);
         return_gerror(invocation, error);
@@ -911,10 +959,9 @@ static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *i
     g_autofree char *mac = gd_nl_hwaddr_format(link->nl.hwaddr, link->nl.hwaddr_len);
     const char *group_name = gd_bus_group_name(bus->names, bus->engine, link->nl.group);
     g_variant_builder_add(&b, "{sv}", "Index", g_variant_new_int32(link->nl.ifindex));
-    g_variant_builder_add(&b, "{sv}", "Name", g_variant_new_string(link->nl.name));
+    g_variant_builder_add(&b, "{sv}", "Name", gd_bus_text(link->nl.name));
     g_variant_builder_add(&b, "{sv}", "Group", g_variant_new_uint32(link->nl.group));
-    g_variant_builder_add(&b, "{sv}", "GroupName",
-                          g_variant_new_string(group_name ? group_name : ""));
+    g_variant_builder_add(&b, "{sv}", "GroupName", gd_bus_text(group_name ? group_name : ""));
     g_variant_builder_add(&b, "{sv}", "MTU", g_variant_new_uint32(link->nl.mtu));
     g_variant_builder_add(&b, "{sv}", "MinMTU", g_variant_new_uint32(link->nl.min_mtu));
     g_variant_builder_add(&b, "{sv}", "MaxMTU", g_variant_new_uint32(link->nl.max_mtu));
@@ -924,7 +971,7 @@ static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *i
                           g_variant_new_string(gd_link_operstate_name(link)));
     g_variant_builder_add(&b, "{sv}", "Carrier", g_variant_new_boolean(link->nl.carrier > 0));
     g_variant_builder_add(&b, "{sv}", "MACAddress", g_variant_new_string(mac));
-    g_variant_builder_add(&b, "{sv}", "Kind", g_variant_new_string(link->nl.kind));
+    g_variant_builder_add(&b, "{sv}", "Kind", gd_bus_text(link->nl.kind));
     g_variant_builder_add(&b, "{sv}", "TxQueueLength", g_variant_new_uint32(link->nl.txqlen));
     g_variant_builder_add(&b, "{sv}", "Addresses", g_variant_builder_end(&addrs));
     gd_bus_manager_complete_get_link(skeleton, invocation, g_variant_builder_end(&b));

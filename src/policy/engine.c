@@ -43,6 +43,7 @@ struct GdEngine {
     char *root;
     GdConfig *config;
     GHashTable *overrides; /* id → GdNlLinkChange * */
+    guint reloads;         /* generation of the overrides */
     GHashTable *facts;     /* ifindex → GdLinkFacts * */
     GHashTable *groups;    /* id → GroupState * */
     GHashTable *inflight;  /* id → count of SetGroup calls the kernel has not answered */
@@ -587,6 +588,7 @@ void gd_engine_reload(GdEngine *engine, gboolean dry_run, GdEngineDoneFunc done,
     gd_config_free(engine->config);
     engine->config = config;
     g_hash_table_remove_all(engine->overrides);
+    engine->reloads++;
     /* A new configuration gets a fresh chance; groups without a policy
      * any more are forgotten. */
     g_hash_table_remove_all(engine->groups);
@@ -596,18 +598,22 @@ void gd_engine_reload(GdEngine *engine, gboolean dry_run, GdEngineDoneFunc done,
 }
 
 gboolean gd_engine_set_override(GdEngine *engine, uint32_t id, const GdNlLinkChange *change,
-                                GdNlLinkChange *previous, gboolean *had_previous)
+                                GdEngineOverrideUndo *undo)
 {
     if (!gd_config_policy_for_group(engine->config, id))
         return FALSE;
     GdNlLinkChange *current = g_hash_table_lookup(engine->overrides, GUINT_TO_POINTER(id));
-    *had_previous = current != NULL;
-    if (current)
-        *previous = *current;
-    else
+    memset(undo, 0, sizeof(*undo));
+    undo->had_previous = current != NULL;
+    undo->generation = engine->reloads;
+    if (current) {
+        /* Merged in place: replacing a value with itself would free it. */
+        undo->previous = *current;
+    } else {
         current = g_new0(GdNlLinkChange, 1);
+        g_hash_table_insert(engine->overrides, GUINT_TO_POINTER(id), current);
+    }
     gd_link_change_merge(current, change);
-    g_hash_table_replace(engine->overrides, GUINT_TO_POINTER(id), current);
     guint count = GPOINTER_TO_UINT(g_hash_table_lookup(engine->inflight, GUINT_TO_POINTER(id)));
     g_hash_table_insert(engine->inflight, GUINT_TO_POINTER(id), GUINT_TO_POINTER(count + 1));
     notify(engine);
@@ -615,7 +621,7 @@ gboolean gd_engine_set_override(GdEngine *engine, uint32_t id, const GdNlLinkCha
 }
 
 void gd_engine_override_done(GdEngine *engine, uint32_t id, gboolean applied,
-                             const GdNlLinkChange *previous, gboolean had_previous)
+                             const GdEngineOverrideUndo *undo)
 {
     gpointer key = GUINT_TO_POINTER(id);
     guint count = GPOINTER_TO_UINT(g_hash_table_lookup(engine->inflight, key));
@@ -623,9 +629,11 @@ void gd_engine_override_done(GdEngine *engine, uint32_t id, gboolean applied,
         g_hash_table_insert(engine->inflight, key, GUINT_TO_POINTER(count - 1));
     else
         g_hash_table_remove(engine->inflight, key);
-    if (!applied) {
-        if (had_previous)
-            g_hash_table_replace(engine->overrides, key, g_memdup2(previous, sizeof(*previous)));
+    /* After a reload there is nothing to take back: it dropped them all. */
+    if (!applied && undo->generation == engine->reloads) {
+        if (undo->had_previous)
+            g_hash_table_replace(engine->overrides, key,
+                                 g_memdup2(&undo->previous, sizeof(undo->previous)));
         else
             g_hash_table_remove(engine->overrides, key);
         notify(engine);

@@ -52,15 +52,23 @@ void gd_engine_reload(GdEngine *engine, gboolean dry_run, GdEngineDoneFunc done,
 /* The current plan as JSON (what would change now). */
 char *gd_engine_plan_json(GdEngine *engine);
 
+/* What gd_engine_override_done() needs to take an override back. */
+typedef struct {
+    gboolean had_previous;
+    GdNlLinkChange previous;
+    guint generation; /* reloads so far: a reload drops every override */
+} GdEngineOverrideUndo;
+
 /* A SetGroup on a policy group: its set fields become the group's desired
  * state until the next reload. Returns FALSE (and does nothing) when the
  * group has no policy. Until gd_engine_override_done() the group is left
  * out of applies: a repair must neither undo the call nor repeat it.
- * applied FALSE (the kernel refused) restores the previous override. */
+ * applied FALSE (the kernel refused) restores the previous override,
+ * unless a reload came in between. */
 gboolean gd_engine_set_override(GdEngine *engine, uint32_t id, const GdNlLinkChange *change,
-                                GdNlLinkChange *previous, gboolean *had_previous);
+                                GdEngineOverrideUndo *undo);
 void gd_engine_override_done(GdEngine *engine, uint32_t id, gboolean applied,
-                             const GdNlLinkChange *previous, gboolean had_previous);
+                             const GdEngineOverrideUndo *undo);
 
 /* What the bus shows of a group. */
 typedef struct {

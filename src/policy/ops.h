@@ -55,6 +55,10 @@ const char *gd_op_kind_name(GdOpKind kind);
 GPtrArray *gd_op_validate_change(GPtrArray *members, const GdNlLinkChange *change);
 /* Copies the attributes over sets into into (over wins). */
 void gd_link_change_merge(GdNlLinkChange *into, const GdNlLinkChange *over);
+/* Names of the members (GdLink*) that have IPv4 (an MTU of at least
+ * GD_NL_IPV4_MIN_MTU) and would lose it to the MTU change sets; empty when
+ * it sets none below that. */
+GPtrArray *gd_op_ipv4_losers(GPtrArray *members, const GdNlLinkChange *change);
 /* Whether link already shows every attribute of change. */
 gboolean gd_link_matches_change(const GdLink *link, const GdNlLinkChange *change);
 gboolean gd_link_has_addr(const GdLink *link, const GdNlAddr *addr);
