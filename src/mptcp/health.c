@@ -146,7 +146,8 @@ GdMpHealthChange gd_mp_health_judge(GdMpGroup *g, const GdMptcpConfig *cfg, gint
     return change;
 }
 
-gboolean gd_mp_health_stall(GdMpGroup *g, const GdMptcpConfig *cfg, const char *reason, gint64 now)
+gboolean gd_mp_health_stall(GdMpGroup *g, const GdMptcpConfig *cfg, const char *reason,
+                            const GdMpPathProbe *path, gint64 now)
 {
     if (g->stalled)
         return FALSE;
@@ -154,6 +155,21 @@ gboolean gd_mp_health_stall(GdMpGroup *g, const GdMptcpConfig *cfg, const char *
     g_free(g->stall_reason);
     g->stall_reason = g_strdup(reason);
     g->stall_probe_at = now + gd_mp_health_hold_down(g, cfg, now);
+    g->stall_echo = path != NULL;
+    g->stall_path = path ? *path : (GdMpPathProbe){0};
+    return TRUE;
+}
+
+const GdMpPathProbe *gd_mp_health_echo_path(const GdMpGroup *g)
+{
+    return g->stalled && g->stall_echo ? &g->stall_path : NULL;
+}
+
+gboolean gd_mp_health_path_alive(GdMpGroup *g, int ifindex)
+{
+    if (!gd_mp_health_echo_path(g) || g->stall_path.ifindex != ifindex)
+        return FALSE;
+    g->stalled = FALSE;
     return TRUE;
 }
 
@@ -170,11 +186,12 @@ GdMpStallTick gd_mp_health_stall_tick(GdMpGroup *g, const GdMptcpConfig *cfg,
     if (!g->stalled || now < g->stall_probe_at)
         return GD_MP_STALL_NONE;
     if (!has_connections) {
-        /* Nothing to probe with: the path gets the benefit of the doubt. */
+        /* Nothing is waiting for the path (and, without echoes, nothing
+         * to probe it with): it gets the benefit of the doubt. */
         g->stalled = FALSE;
         return GD_MP_STALL_OVER;
     }
-    if (now >= g->stall_probe_at + GD_MP_HEALTH_PROBE_TIMEOUT_MSEC * 1000) {
+    if (!g->stall_echo && now >= g->stall_probe_at + GD_MP_HEALTH_PROBE_TIMEOUT_MSEC * 1000) {
         gd_mp_health_probe_failed(g, cfg, now);
         return GD_MP_STALL_PROBE_FAILED;
     }
@@ -183,7 +200,7 @@ GdMpStallTick gd_mp_health_stall_tick(GdMpGroup *g, const GdMptcpConfig *cfg,
 
 gboolean gd_mp_health_probing(const GdMpGroup *g, gint64 now)
 {
-    return g->stalled && now >= g->stall_probe_at;
+    return g->stalled && !g->stall_echo && now >= g->stall_probe_at;
 }
 
 gboolean gd_mp_health_subflow_up(GdMpGroup *g)
@@ -207,7 +224,7 @@ gint64 gd_mp_health_next_change(const GdMpGroup *g, gint64 now)
         next = g->eligible_at;
     if (g->stalled && g->stall_probe_at > now)
         next = MIN(next, g->stall_probe_at);
-    else if (g->stalled)
+    else if (g->stalled && !g->stall_echo)
         next = MIN(next, g->stall_probe_at + GD_MP_HEALTH_PROBE_TIMEOUT_MSEC * 1000);
     return next;
 }

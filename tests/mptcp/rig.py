@@ -119,11 +119,13 @@ atexit.register(_cleanup_all)
 class Stream:
     """One mptcp-stream server + client pair; wait() → merged result."""
 
-    def __init__(self, rig, duration, rate, size, port, late_ms, extra_wait):
+    def __init__(self, rig, duration, rate, size, port, late_ms, extra_wait, direction="both"):
         self.rig = rig
         self.duration = duration
+        self.direction = direction
         self.workdir = Path(tempfile.mkdtemp(prefix="gdm-stream-", dir=rig.workdir))
-        common = ["--rate", rate, "--size", size, "--duration", duration, "--late-ms", late_ms]
+        common = ["--rate", rate, "--size", size, "--duration", duration, "--late-ms", late_ms,
+                  "--direction", direction]
         ready = self.workdir / "ready"
         self.server_out = self.workdir / "server.json"
         self.client_out = self.workdir / "client.json"
@@ -432,11 +434,14 @@ class Rig:
         if proc in self.procs:
             self.procs.remove(proc)
 
-    def start_stream(self, duration=6.0, rate=500, size=256, late_ms=20, extra_wait=30):
+    def start_stream(self, duration=6.0, rate=500, size=256, late_ms=20, extra_wait=30,
+                     direction="both"):
         """Starts the stream server in the server ns and the client in the
-        client ns (one MPTCP connection to SERVICE_ADDR); returns a Stream."""
+        client ns (one MPTCP connection to SERVICE_ADDR); returns a Stream.
+        direction "down": only the server sends (a download: the client
+        only receives); "up": only the client sends."""
         self._port += 1
-        return Stream(self, duration, rate, size, self._port, late_ms, extra_wait)
+        return Stream(self, duration, rate, size, self._port, late_ms, extra_wait, direction)
 
     def start_pm_monitor(self):
         return PmMonitor(self)

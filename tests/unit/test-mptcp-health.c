@@ -177,8 +177,8 @@ static void test_stall_and_probe(void)
     g_assert_cmpint(gd_mp_health_next_change(g, t0), ==, G_MAXINT64);
 
     /* A stall: down with its reason although the link is fine. */
-    g_assert_true(gd_mp_health_stall(g, &cfg, "subflows stalled on wlan0 (x)", t0));
-    g_assert_false(gd_mp_health_stall(g, &cfg, "again", t0));
+    g_assert_true(gd_mp_health_stall(g, &cfg, "subflows stalled on wlan0 (x)", NULL, t0));
+    g_assert_false(gd_mp_health_stall(g, &cfg, "again", NULL, t0));
     g_assert_cmpint(g->stall_probe_at, ==, t0 + SEC(5));
     g_assert_cmpint(gd_mp_health_judge(g, &cfg, t0), ==, GD_MP_HEALTH_DOWN);
     g_assert_cmpstr(g->reason, ==, "subflows stalled on wlan0 (x)");
@@ -212,7 +212,7 @@ static void test_stall_and_probe(void)
     g_assert_cmpint(g->eligible_at, ==, t4 + SEC(10));
 
     /* No connection left when the probe is due: the stall is dropped. */
-    g_assert_true(gd_mp_health_stall(g, &cfg, "stalled", t4));
+    g_assert_true(gd_mp_health_stall(g, &cfg, "stalled", NULL, t4));
     g_assert_cmpint(gd_mp_health_stall_tick(g, &cfg, FALSE, t4 + SEC(1)), ==, GD_MP_STALL_NONE);
     g_assert_cmpint(gd_mp_health_stall_tick(g, &cfg, FALSE, g->stall_probe_at), ==,
                     GD_MP_STALL_OVER);

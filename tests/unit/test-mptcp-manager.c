@@ -112,17 +112,12 @@ static void address(Fx *fx, uint16_t type, int ifindex, const char *cidr)
 
 /* The sysctls as a distribution leaves them (path, value pairs), and the
  * links' types. */
-static const char *const distribution_sysctls[] = {"net/mptcp/stale_loss_cnt",
-                                                   "4",
-                                                   "net/ipv4/conf/all/rp_filter",
-                                                   "1",
-                                                   "net/ipv4/conf/wlan0/rp_filter",
-                                                   "1",
-                                                   "net/ipv4/conf/wwan0/rp_filter",
-                                                   "0",
-                                                   "net/ipv4/conf/tun0/rp_filter",
-                                                   "2",
-                                                   NULL};
+static const char *const distribution_sysctls[] = {
+    "net/mptcp/stale_loss_cnt", "4", "net/ipv4/conf/all/rp_filter", "1",
+    "net/ipv4/conf/wlan0/rp_filter", "1", "net/ipv4/conf/wwan0/rp_filter", "0",
+    "net/ipv4/conf/tun0/rp_filter", "2",
+    /* systemd's: every group may ping */
+    GD_MP_SYSCTL_PING_RANGE, "0\t2147483647", NULL};
 
 static void distribution_defaults(FakePlatform *f)
 {
@@ -532,31 +527,49 @@ static void test_refusals(void)
     fx.f->fail_cmd = MPTCP_PM_CMD_ADD_ADDR;
     fx.f->fail_errno = EEXIST;
     fx.f->fail_extack = g_strdup("address already in use");
-    EXPECT_WARNING(
-        "mptcp: cannot add endpoint 10.1.0.2 dev wlan0 [subflow]: address already in use");
-    EXPECT_WARNING(
-        "mptcp: cannot add endpoint 10.2.0.2 dev wwan0 [subflow backup]: address already "
-        "in use");
+    EXPECT_WARNING("mptcp: cannot add endpoint 10.1.0.2 dev wlan0 [subflow]: address already in "
+                   "use (tried again in 1 s)");
+    EXPECT_WARNING("mptcp: cannot add endpoint 10.2.0.2 dev wwan0 [subflow backup]: address "
+                   "already in use (tried again in 1 s)");
     configure(&fx, FAILOVER_CONF, NULL);
     assert_warnings();
-    g_assert_cmpstr(gd_mp_manager_last_error(fx.m), ==,
-                    "cannot add endpoint 10.1.0.2 dev wlan0 [subflow]: address already in use; "
-                    "cannot add endpoint 10.2.0.2 dev wwan0 [subflow backup]: address already in "
-                    "use");
-    /* Tried again a second later; once it works, LastError clears. */
-    g_assert_cmpint(fake_platform_next_timer(fx.f), ==, fx.f->now + SEC(1));
+    const char *both_refused =
+        "cannot add endpoint 10.1.0.2 dev wlan0 [subflow]: address already in use; "
+        "cannot add endpoint 10.2.0.2 dev wwan0 [subflow backup]: address already in use";
+    g_assert_cmpstr(gd_mp_manager_last_error(fx.m), ==, both_refused);
+    g_assert_cmpuint(fake_platform_count(fx.f, MPTCP_PM_CMD_ADD_ADDR), ==, 2);
+    fake_platform_forget_requests(fx.f);
+    /* Tried again after 1 s, 2 s, 4 s… at most 60 s apart, logged once,
+     * shown all along. */
+    const int waits[] = {1, 2, 4, 8, 16, 32, 60, 60};
+    for (guint i = 0; i < G_N_ELEMENTS(waits); i++) {
+        g_assert_cmpint(fake_platform_next_timer(fx.f), ==, fx.f->now + SEC(waits[i]));
+        /* Something else happens meanwhile: nothing is asked again early. */
+        fake_platform_routes_changed(fx.f);
+        settle();
+        g_assert_cmpuint(fake_platform_count(fx.f, MPTCP_PM_CMD_ADD_ADDR), ==, 0);
+        g_assert_cmpstr(gd_mp_manager_last_error(fx.m), ==, both_refused);
+        fake_platform_advance(fx.f, SEC(waits[i]));
+        settle();
+        g_assert_cmpuint(fake_platform_count(fx.f, MPTCP_PM_CMD_ADD_ADDR), ==, 2);
+        fake_platform_forget_requests(fx.f);
+        g_assert_cmpstr(gd_mp_manager_last_error(fx.m), ==, both_refused);
+        assert_warnings();
+    }
+    /* Once it works, LastError clears. */
     fx.f->fail_cmd = -1;
-    fake_platform_advance(fx.f, SEC(1));
+    fake_platform_advance(fx.f, SEC(60));
     settle();
     assert_endpoints(&fx, BOTH);
     g_assert_cmpstr(gd_mp_manager_last_error(fx.m), ==, "");
+    g_assert_cmpint(fake_platform_next_timer(fx.f), ==, G_MAXINT64);
 
     /* Without the kernel's message, the errno's. */
     fx.f->fail_cmd = MPTCP_PM_CMD_DEL_ADDR;
     fx.f->fail_errno = EPERM;
     g_clear_pointer(&fx.f->fail_extack, g_free);
     EXPECT_WARNING("mptcp: cannot delete endpoint 10.1.0.2 dev wlan0 [subflow]: Operation not "
-                   "permitted");
+                   "permitted (tried again in 1 s)");
     put_link(&fx, WLAN0, "wlan0", WIFI, FALSE, TRUE);
     settle();
     assert_warnings();
@@ -569,6 +582,12 @@ static void test_refusals(void)
     g_hash_table_add(fx.f->read_only, g_strdup("net/ipv4/conf/wwan0/rp_filter"));
     EXPECT_WARNING("mptcp: cannot read sysctl net/mptcp/stale_loss_cnt: No such file or directory");
     EXPECT_WARNING("mptcp: cannot set sysctl net/ipv4/conf/wwan0/rp_filter=2: Permission denied");
+    fake_platform_routes_changed(fx.f);
+    settle();
+    assert_warnings();
+    g_assert_true(g_str_has_prefix(gd_mp_manager_last_error(fx.m),
+                                   "cannot read sysctl net/mptcp/stale_loss_cnt"));
+    /* The same problems again: shown, not logged again. */
     fake_platform_routes_changed(fx.f);
     settle();
     assert_warnings();
