@@ -359,16 +359,24 @@ static void rx_step(GdMpPaths *paths, RxLink *l, gint64 now, GArray *actions)
 static void calibrate(GdMpPaths *paths, const RxLink *l, const GArray *samples, gint64 now,
                       GArray *actions)
 {
-    gboolean peer_answers = FALSE, peer_silent = FALSE;
     for (guint i = 0; i < samples->len; i++) {
         const GdMpSubflowSample *s = &g_array_index(samples, GdMpSubflowSample, i);
         if (s->ifindex != l->ifindex)
             continue;
         GdMpAddr peer = {.family = s->family};
         memcpy(peer.addr, s->dst, sizeof(peer.addr));
-        Target *t = target_add(paths, l->ifindex, &peer, FALSE);
-        peer_answers |= t->state == TARGET_ANSWERS;
-        peer_silent |= t->state == TARGET_SILENT;
+        target_add(paths, l->ifindex, &peer, FALSE);
+    }
+    gboolean peer_answers = FALSE, peer_silent = FALSE;
+    for (guint i = 0; i < paths->targets->len; i++) {
+        Target *t = &g_array_index(paths->targets, Target, i);
+        if (t->ifindex != l->ifindex || !t->in_use)
+            continue;
+        if (t->state == TARGET_TRYING && t->tries >= GD_MP_TARGET_TRIES &&
+            now - t->tried_at >= MS(GD_MP_TARGET_RETRY_MS))
+            t->state = TARGET_SILENT;
+        peer_answers |= !t->gateway && t->state == TARGET_ANSWERS;
+        peer_silent |= !t->gateway && t->state == TARGET_SILENT;
     }
     const GdMpAddr *gateway = g_hash_table_lookup(paths->gateways, GINT_TO_POINTER(l->ifindex));
     if (gateway && peer_silent && !peer_answers)
@@ -377,34 +385,18 @@ static void calibrate(GdMpPaths *paths, const RxLink *l, const GArray *samples, 
         Target *t = &g_array_index(paths->targets, Target, i);
         if (t->ifindex != l->ifindex || !t->in_use)
             continue;
-        gboolean send = FALSE;
-        switch (t->state) {
-        case TARGET_UNTRIED:
-            send = TRUE;
-            break;
-        case TARGET_TRYING:
-            if (now - t->tried_at < MS(GD_MP_TARGET_RETRY_MS))
-                break;
-            if (t->tries < GD_MP_TARGET_TRIES)
-                send = TRUE;
-            else
-                t->state = TARGET_SILENT;
-            break;
-        case TARGET_SILENT:
-            if (now - t->tried_at >= MS(GD_MP_TARGET_AGAIN_MS)) {
-                t->tries = 0;
-                send = TRUE;
-            }
-            break;
-        case TARGET_ANSWERS:
-            break;
-        }
-        if (send) {
-            t->state = TARGET_TRYING;
-            t->tries++;
-            t->tried_at = now;
-            add_action(actions, GD_MP_PATH_ECHO, t->ifindex, &t->addr, NULL);
-        }
+        gboolean send =
+            t->state == TARGET_UNTRIED ||
+            (t->state == TARGET_TRYING && now - t->tried_at >= MS(GD_MP_TARGET_RETRY_MS)) ||
+            (t->state == TARGET_SILENT && now - t->tried_at >= MS(GD_MP_TARGET_AGAIN_MS));
+        if (!send)
+            continue;
+        if (t->state != TARGET_TRYING)
+            t->tries = 0;
+        t->state = TARGET_TRYING;
+        t->tries++;
+        t->tried_at = now;
+        add_action(actions, GD_MP_PATH_ECHO, t->ifindex, &t->addr, NULL);
     }
 }
 
