@@ -198,6 +198,15 @@ int gd_mp_echo_send(GdMpEcho *echo, int ifindex, const GdMpAddr *target)
     return 0;
 }
 
+void gd_mp_echo_drain(GdMpEcho *echo)
+{
+    /* An answer may change what is watched, and close sockets: by index. */
+    for (guint i = 0; i < echo->socks->len; i++) {
+        Sock *s = echo->socks->pdata[i];
+        readable_cb(s->fd, G_IO_IN, s);
+    }
+}
+
 void gd_mp_echo_keep(GdMpEcho *echo, const int *ifindexes, guint n)
 {
     for (guint i = echo->socks->len; i-- > 0;) {

@@ -23,6 +23,9 @@ void gd_mp_echo_free(GdMpEcho *echo);
 /* One echo request to target over ifindex: 0, or a negative errno (the
  * link is gone, ping sockets are not allowed…), logged once per errno. */
 int gd_mp_echo_send(GdMpEcho *echo, int ifindex, const GdMpAddr *target);
+/* Reads the answers waiting in the sockets now (a timer may run before
+ * the sockets' own watch on a busy main loop). */
+void gd_mp_echo_drain(GdMpEcho *echo);
 /* Closes the sockets of links not in ifindexes. */
 void gd_mp_echo_keep(GdMpEcho *echo, const int *ifindexes, guint n);
 

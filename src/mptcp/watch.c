@@ -325,10 +325,13 @@ static gboolean stall_tick_cb(gpointer user_data)
 {
     GdMpWatch *w = user_data;
     w->stall_timer = 0;
+    g_autoptr(GArray) samples = sample_subflows(w);
+    /* Answers that came meanwhile count before a probe's end is judged;
+     * the time after the dump, which may have waited. */
+    gd_mp_echo_drain(w->echo);
     gint64 now = g_get_monotonic_time();
     if (now >= w->next_sample)
         w->next_sample = now + (gint64)w->interval_ms * 1000;
-    g_autoptr(GArray) samples = sample_subflows(w);
     g_autoptr(GArray) actions = gd_mp_path_actions_new();
     gd_mp_paths_update(w->paths, samples, now, actions);
     for (guint i = 0; i < actions->len; i++) {
@@ -346,8 +349,7 @@ static gboolean stall_tick_cb(gpointer user_data)
         if (w->stalled)
             w->stalled(w, a->ifindex, a->detail, a->has_target ? &a->target : NULL, w->user_data);
     }
-    /* The handler may have changed what is watched (and armed the timer). */
-    if (w->stall_links->len && !w->stall_timer)
+    if (w->stall_links->len)
         arm_stall_timer(w, now);
     return G_SOURCE_REMOVE;
 }
