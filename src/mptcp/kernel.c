@@ -265,6 +265,9 @@ static void ensure_sysctl(GdMpKernel *k, const GdMpSysctlWish *w, gboolean all_s
 void gd_mp_kernel_ensure_ping_range(GdMpKernel *k, uint32_t gid)
 {
     g_autofree char *current = read_sysctl(k, GD_MP_SYSCTL_PING_RANGE);
+    /* "1<TAB>0": shown as "1 0" in SysctlChanges. */
+    if (current)
+        g_strdelimit(current, "\t", ' ');
     g_autofree char *value = current ? gd_mp_sysctls_ping_range(current, gid) : NULL;
     if (value)
         write_sysctl(k, GD_MP_SYSCTL_PING_RANGE, current, value);

@@ -76,6 +76,7 @@ typedef struct {
     GdMpAddr addr;
     gboolean gateway;
     gboolean in_use; /* a peer of the link's subflows now, or its gateway */
+    gint64 used_at;  /* when it last was */
     TargetState state;
     guint tries;
     gint64 tried_at;
@@ -172,7 +173,8 @@ static Target *target_of(const GdMpPaths *paths, int ifindex, const GdMpAddr *ad
     return NULL;
 }
 
-static Target *target_add(GdMpPaths *paths, int ifindex, const GdMpAddr *addr, gboolean gateway)
+static Target *target_add(GdMpPaths *paths, int ifindex, const GdMpAddr *addr, gboolean gateway,
+                          gint64 now)
 {
     Target *t = target_of(paths, ifindex, addr);
     if (!t) {
@@ -181,6 +183,7 @@ static Target *target_add(GdMpPaths *paths, int ifindex, const GdMpAddr *addr, g
         t = &g_array_index(paths->targets, Target, paths->targets->len - 1);
     }
     t->in_use = TRUE;
+    t->used_at = now;
     return t;
 }
 
@@ -365,7 +368,7 @@ static void calibrate(GdMpPaths *paths, const RxLink *l, const GArray *samples, 
             continue;
         GdMpAddr peer = {.family = s->family};
         memcpy(peer.addr, s->dst, sizeof(peer.addr));
-        target_add(paths, l->ifindex, &peer, FALSE);
+        target_add(paths, l->ifindex, &peer, FALSE, now);
     }
     gboolean peer_answers = FALSE, peer_silent = FALSE;
     for (guint i = 0; i < paths->targets->len; i++) {
@@ -380,7 +383,7 @@ static void calibrate(GdMpPaths *paths, const RxLink *l, const GArray *samples, 
     }
     const GdMpAddr *gateway = g_hash_table_lookup(paths->gateways, GINT_TO_POINTER(l->ifindex));
     if (gateway && peer_silent && !peer_answers)
-        target_add(paths, l->ifindex, gateway, TRUE);
+        target_add(paths, l->ifindex, gateway, TRUE, now);
     for (guint i = 0; i < paths->targets->len; i++) {
         Target *t = &g_array_index(paths->targets, Target, i);
         if (t->ifindex != l->ifindex || !t->in_use)
@@ -402,8 +405,12 @@ static void calibrate(GdMpPaths *paths, const RxLink *l, const GArray *samples, 
 
 void gd_mp_paths_update(GdMpPaths *paths, const GArray *samples, gint64 now, GArray *actions)
 {
-    for (guint i = 0; i < paths->targets->len; i++)
-        g_array_index(paths->targets, Target, i).in_use = FALSE;
+    for (guint i = paths->targets->len; i-- > 0;) {
+        Target *t = &g_array_index(paths->targets, Target, i);
+        t->in_use = FALSE;
+        if (now - t->used_at >= MS(GD_MP_TARGET_FORGET_MS))
+            g_array_remove_index_fast(paths->targets, i);
+    }
     g_autoptr(GHashTable) sending =
         gd_mp_stall_links(samples, GD_MP_STALL_MIN_SILENCE_MS, GD_MP_STALL_RECENT_PROGRESS_MS);
     for (guint i = 0; i < paths->links->len; i++) {

@@ -43,6 +43,9 @@
 #define GD_MP_TARGET_TRIES    3
 #define GD_MP_TARGET_RETRY_MS 300
 #define GD_MP_TARGET_AGAIN_MS 60000
+/* What is known of an address no subflow has used for this long is
+ * forgotten (a laptop meets many peers). */
+#define GD_MP_TARGET_FORGET_MS 600000
 
 /* An address on the far side of a link (a peer, a gateway). */
 typedef struct {

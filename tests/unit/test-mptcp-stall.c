@@ -421,11 +421,18 @@ static void test_sending_and_links(void)
     g_assert_true(a->has_target && gd_mp_addr_equal(&a->target, &peer));
     g_assert_cmpstr(a->detail, ==, "retransmission timeout, no ACK for 400 ms");
 
-    /* No longer watched: forgotten, but what answers is remembered. */
+    /* No longer watched: forgotten, but what answers is remembered… */
     gd_mp_paths_watch(paths, (const int[]){OTHER}, 1);
     g_assert_true(gd_mp_paths_target(paths, LINK, &target));
     g_assert_cmpint(gd_mp_paths_next_due(paths), ==, G_MAXINT64);
     gd_mp_paths_set_gateway(paths, OTHER, NULL);
+    /* … for ten minutes. */
+    g_array_set_size(actions, 0);
+    gd_mp_paths_update(paths, samples, now + SEC(1) + GD_MP_TARGET_FORGET_MS * 1000 - 1, actions);
+    g_assert_true(gd_mp_paths_target(paths, LINK, &target));
+    gd_mp_paths_update(paths, samples, now + SEC(1) + GD_MP_TARGET_FORGET_MS * 1000, actions);
+    g_assert_false(gd_mp_paths_target(paths, LINK, &target));
+    g_assert_cmpuint(actions->len, ==, 0);
 
     /* IPv6 addresses compare in full; IPv4 in their four bytes. */
     GdMpAddr a6 = addr_of("fd00::1"), b6 = addr_of("fd00::2"), c4 = addr_of("10.0.0.1");
