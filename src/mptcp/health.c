@@ -118,8 +118,16 @@ GdMpHealthChange gd_mp_health_judge(GdMpGroup *g, const GdMptcpConfig *cfg, gint
     g_autoptr(GString) problems = g_string_new(NULL);
     gboolean healthy = FALSE;
     /* One member that can carry traffic is enough. */
-    for (guint i = 0; i < g->members->len && !healthy; i++) {
-        g_autofree char *p = gd_mp_health_member_problem(g->members->pdata[i]);
+    for (guint i = 0; i < g->members->len; i++) {
+        const GdMpMember *member = g->members->pdata[i];
+        g_autofree char *p = gd_mp_health_member_problem(member);
+        /* The stalled member failed visibly since: its link state tells the
+         * rest (its recovery is seen at once, unlike echoes that may wait
+         * for the neighbour's next resolution after a carrier loss). */
+        if (p && g->stalled && member->nl.ifindex == g->stall_ifindex)
+            g->stalled = FALSE;
+        if (healthy)
+            continue;
         if (!p)
             healthy = TRUE;
         else
@@ -146,12 +154,13 @@ GdMpHealthChange gd_mp_health_judge(GdMpGroup *g, const GdMptcpConfig *cfg, gint
     return change;
 }
 
-gboolean gd_mp_health_stall(GdMpGroup *g, const GdMptcpConfig *cfg, const char *reason,
+gboolean gd_mp_health_stall(GdMpGroup *g, const GdMptcpConfig *cfg, const char *reason, int ifindex,
                             const GdMpPathProbe *path, gint64 now)
 {
     if (g->stalled)
         return FALSE;
     g->stalled = TRUE;
+    g->stall_ifindex = ifindex;
     g_free(g->stall_reason);
     g->stall_reason = g_strdup(reason);
     g->stall_probe_at = now + gd_mp_health_hold_down(g, cfg, now);

@@ -44,6 +44,7 @@ typedef struct {
     gboolean stalled;      /* silent failure seen; cleared by a new subflow or an echo */
     gint64 stall_probe_at; /* when to try its endpoints again (or, watched by echoes,
                             * when a stall with no connection left is dropped) */
+    int stall_ifindex;     /* the member whose path died */
     gboolean stall_echo;   /* its heal is watched by echoes over stall_path */
     GdMpPathProbe stall_path;
     char *stall_reason;
@@ -88,13 +89,15 @@ typedef enum {
     GD_MP_STALL_PROBE_FAILED, /* the probe's subflow did not come up in time */
 } GdMpStallTick;
 
-/* The path of a member died silently: the group is down until it works
- * again. path (an address that answered echoes over the member before):
- * echoes over it tell when (gd_mp_health_path_alive()); NULL: a subflow
- * that comes up on the group tells, probed with backup endpoints once its
- * hold-down passed. FALSE: it already was. */
+/* The path of member ifindex died silently: the group is down until it
+ * works again. path (an address that answered echoes over the member
+ * before): echoes over it tell when (gd_mp_health_path_alive()); NULL: a
+ * subflow that comes up on the group tells, probed with backup endpoints
+ * once its hold-down passed. Should the member then fail visibly (down, no
+ * carrier, no address…), that failure takes over: the stall is dropped and
+ * the member's recovery ends it. FALSE: it already was stalled. */
 gboolean gd_mp_health_stall(GdMpGroup *group, const GdMptcpConfig *cfg, const char *reason,
-                            const GdMpPathProbe *path, gint64 now);
+                            int ifindex, const GdMpPathProbe *path, gint64 now);
 /* Time passing over a stalled group (before judging it). */
 GdMpStallTick gd_mp_health_stall_tick(GdMpGroup *group, const GdMptcpConfig *cfg,
                                       gboolean has_connections, gint64 now);

@@ -479,7 +479,7 @@ static void stalled_cb(int ifindex, const char *detail, const GdMpAddr *target, 
     GdMpPathProbe path = {.ifindex = ifindex};
     if (target)
         path.target = *target;
-    if (!gd_mp_health_stall(g, &m->cfg, reason, target ? &path : NULL, now_of(m)))
+    if (!gd_mp_health_stall(g, &m->cfg, reason, ifindex, target ? &path : NULL, now_of(m)))
         return;
     g_warning("mptcp: group %u: %s", g->id, g->stall_reason);
     schedule_reconcile(m, g->stall_reason);

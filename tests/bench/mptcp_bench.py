@@ -48,6 +48,7 @@ sys.path.insert(0, str(REPO / "tests" / "mptcp"))
 import rig as R  # noqa: E402
 
 PRE, FAULT = 2.0, 3.0
+SLOW_COMMAND = 0.1  # s: a fault or heal command that took longer was held up
 WORKLOADS = ("both", "up", "down", "ssh")
 
 
@@ -181,9 +182,12 @@ def one_run(setup, kind, post, workload="both", keep_dir=None, label=""):
         time.sleep(max(0.0, stream.started + PRE - time.monotonic()))
         wall_fault = time.time()
         t_fault = rig.fault(kind)
+        fault_took = time.monotonic() - t_fault
         setup.on_fault(rig, kind)
         time.sleep(FAULT)
+        before_heal = time.monotonic()
         t_heal = rig.heal(kind)
+        heal_took = t_heal - before_heal
         setup.on_heal(rig, kind)
         res = stream.wait()
         ctr = counters.stop()
@@ -202,7 +206,14 @@ def one_run(setup, kind, post, workload="both", keep_dir=None, label=""):
                 "up": res["up"], "down": res["down"]}))
             for log in rig.workdir.rglob("*.log"):
                 shutil.copy(log, keep / f"{log.parent.name}-{log.name}")
+        # ip/tc wait for the RTNL lock, which other processes of the host may
+        # hold for seconds: then the failure began (or ended) later than
+        # measured from, and the run measures them, not the setup.
+        disturbed = ""
+        if fault_took > SLOW_COMMAND or heal_took > SLOW_COMMAND:
+            disturbed = f"the fault took {fault_took:.2f} s, the heal {heal_took:.2f} s"
         return {
+            "disturbed": disturbed,
             "switched": switched, "stall": a["stall"], "catch_up": a["catch_up"],
             "return": ret, "return_stall": b["stall"],
             "healthy_gap": R.max_gap(res, stream.started + 0.5, t_fault),
@@ -325,14 +336,16 @@ def main():
           f"kernel {os.uname().release}. Seconds as min / median / max; backup bytes = "
           "tx+rx on wwan0 in the healthy second before the fault (median). Traffic: both = "
           "the laptop sends and receives, up = only sends, down = a download (only "
-          "receives), ssh = SSH output (only receives).\n")
+          "receives), ssh = SSH output (only receives). Runs whose fault or heal command "
+          f"took more than {SLOW_COMMAND:g} s (RTNL held elsewhere) are left out.\n")
     print("| traffic | failure of wlan0 | setup | switched after (s) | stall (s) "
           "| caught up after (s) | back on wlan0 after heal (s) | stall after heal (s) "
           "| longest gap while healthy (ms) | wwan0 bytes while wlan0 healthy "
           "| lost/dup/reorder/reset |")
     print("|---|---|---|---|---|---|---|---|---|---:|---|")
     for (workload, kind, key), (setup, runs) in results.items():
-        ok = [r for r in runs if "error" not in r]
+        ok = [r for r in runs if "error" not in r and not r["disturbed"]]
+        disturbed = sum(1 for r in runs if r.get("disturbed"))
         if not ok:
             print(f"| {workload} | {kind} | {setup.name} | error: {runs[0]['error']} "
                   "| | | | | | | |")
@@ -351,12 +364,13 @@ def main():
               f"| {fmt(stats(r['healthy_gap'] for r in ok), unit_ms=True)} "
               f"| {statistics.median(r['backup_bytes_healthy'] for r in ok):.0f} "
               f"| {'none' if not bad else f'{bad} of {len(ok)} runs'}"
-              f"{'' if len(ok) == len(runs) else f', {len(runs) - len(ok)} runs failed'} |")
+              f"{f', {disturbed} disturbed runs left out' if disturbed else ''}"
+              f"{'' if len(ok) + disturbed == len(runs) else f', {len(runs) - len(ok) - disturbed} runs failed'} |")
     out = Path(args.csv) if args.csv else REPO / "tests" / "bench" / "results" / "mptcp.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     keys = ["setup", "workload", "kind", "run", "switched", "stall", "catch_up", "return",
             "return_stall", "healthy_gap", "backup_bytes_healthy", "backup_bytes_total",
-            "problems", "error"]
+            "problems", "disturbed", "error"]
     with open(out, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
         w.writeheader()

@@ -179,8 +179,8 @@ static void test_stall_and_probe(void)
     g_assert_cmpint(gd_mp_health_next_change(g, t0), ==, G_MAXINT64);
 
     /* A stall: down with its reason although the link is fine. */
-    g_assert_true(gd_mp_health_stall(g, &cfg, "subflows stalled on wlan0 (x)", NULL, t0));
-    g_assert_false(gd_mp_health_stall(g, &cfg, "again", NULL, t0));
+    g_assert_true(gd_mp_health_stall(g, &cfg, "subflows stalled on wlan0 (x)", 3, NULL, t0));
+    g_assert_false(gd_mp_health_stall(g, &cfg, "again", 3, NULL, t0));
     g_assert_cmpint(g->stall_probe_at, ==, t0 + SEC(5));
     g_assert_cmpint(gd_mp_health_judge(g, &cfg, t0), ==, GD_MP_HEALTH_DOWN);
     g_assert_cmpstr(g->reason, ==, "subflows stalled on wlan0 (x)");
@@ -214,7 +214,7 @@ static void test_stall_and_probe(void)
     g_assert_cmpint(g->eligible_at, ==, t4 + SEC(10));
 
     /* No connection left when the probe is due: the stall is dropped. */
-    g_assert_true(gd_mp_health_stall(g, &cfg, "stalled", NULL, t4));
+    g_assert_true(gd_mp_health_stall(g, &cfg, "stalled", 3, NULL, t4));
     g_assert_cmpint(gd_mp_health_stall_tick(g, &cfg, FALSE, t4 + SEC(1)), ==, GD_MP_STALL_NONE);
     g_assert_cmpint(gd_mp_health_stall_tick(g, &cfg, FALSE, g->stall_probe_at), ==,
                     GD_MP_STALL_OVER);
@@ -232,7 +232,7 @@ static void test_stall_watched_by_echoes(void)
     g_assert_null(gd_mp_health_echo_path(g));
 
     GdMpPathProbe path = {.ifindex = 3, .target = {.family = AF_INET, .addr = {10, 9, 0, 1}}};
-    g_assert_true(gd_mp_health_stall(g, &cfg, "subflows stalled on wlan0 (y)", &path, t0));
+    g_assert_true(gd_mp_health_stall(g, &cfg, "subflows stalled on wlan0 (y)", 3, &path, t0));
     g_assert_cmpint(gd_mp_health_judge(g, &cfg, t0), ==, GD_MP_HEALTH_DOWN);
     const GdMpPathProbe *probed = gd_mp_health_echo_path(g);
     g_assert_nonnull(probed);
@@ -254,11 +254,32 @@ static void test_stall_watched_by_echoes(void)
 
     /* Nothing waits for the path any more: the stall ends after the
      * hold-down, as without echoes. */
-    g_assert_true(gd_mp_health_stall(g, &cfg, "stalled", &path, t1));
+    g_assert_true(gd_mp_health_stall(g, &cfg, "stalled", 3, &path, t1));
     g_assert_cmpint(gd_mp_health_stall_tick(g, &cfg, FALSE, t1 + SEC(1)), ==, GD_MP_STALL_NONE);
     g_assert_cmpint(gd_mp_health_stall_tick(g, &cfg, FALSE, g->stall_probe_at), ==,
                     GD_MP_STALL_OVER);
     g_assert_null(gd_mp_health_echo_path(g));
+
+    /* The stalled member then loses its carrier (the notification came
+     * late): that failure takes over, and its recovery ends it. */
+    gint64 t2 = g->stall_probe_at + SEC(100);
+    gd_mp_health_judge(g, &cfg, t2);
+    g_assert_true(g->healthy);
+    g_assert_true(gd_mp_health_stall(g, &cfg, "stalled", 3, &path, t2));
+    g_assert_cmpint(gd_mp_health_judge(g, &cfg, t2), ==, GD_MP_HEALTH_DOWN);
+    GdMpMember *wlan0 = g->members->pdata[0];
+    wlan0->nl.carrier = 0;
+    g_assert_cmpint(gd_mp_health_judge(g, &cfg, t2 + SEC(1)), ==, GD_MP_HEALTH_REJUDGED);
+    g_assert_cmpstr(g->reason, ==, "carrier lost on wlan0");
+    g_assert_false(g->stalled);
+    g_assert_null(gd_mp_health_echo_path(g));
+    wlan0->nl.carrier = 1;
+    g_assert_cmpint(gd_mp_health_judge(g, &cfg, t2 + SEC(3)), ==, GD_MP_HEALTH_UP);
+    /* Another member's problem is not the stalled one's. */
+    g_ptr_array_add(g->members, fx_member(4, "wlan1", FX_UP, v4));
+    g_assert_true(gd_mp_health_stall(g, &cfg, "stalled", 3, &path, t2 + SEC(4)));
+    gd_mp_health_judge(g, &cfg, t2 + SEC(4));
+    g_assert_true(g->stalled);
 }
 
 static void test_state(void)
