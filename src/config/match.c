@@ -57,63 +57,65 @@ gboolean match_globs(const KeyInput *in, void *match)
     return parse_match_list(in, key_field(in, match));
 }
 
-/* MACAddress=: hardware addresses. */
-gboolean match_hwaddrs(const KeyInput *in, void *match)
+/* A list whose values convert one by one into the elements of an array
+ * (element_size bytes each); FALSE when the list or a value is bad (each
+ * reported), and then key and *elements_out are left as they are. */
+static gboolean
+parse_converted_list(const KeyInput *in, GdMatchKey *key, GArray **elements_out, guint element_size,
+                     gboolean (*convert)(const KeyInput *in, const char *value, void *element))
 {
-    GdMatch *m = match;
     GdMatchKey parsed = {0};
     if (!parse_match_list(in, &parsed))
         return FALSE;
     g_auto(GStrv) values = parsed.values;
-    g_autoptr(GArray) hwaddrs = g_array_new(FALSE, TRUE, sizeof(GdMatchHwaddr));
+    g_autoptr(GArray) elements = g_array_sized_new(FALSE, TRUE, element_size, 4);
     gboolean ok = TRUE;
     for (guint i = 0; values[i]; i++) {
-        GdMatchHwaddr hw = {0};
-        if (parse_hwaddr(in, values[i], hw.bytes, &hw.len))
-            g_array_append_val(hwaddrs, hw);
-        else
+        g_array_set_size(elements, elements->len + 1);
+        void *element = elements->data + (gsize)(elements->len - 1) * element_size;
+        if (!convert(in, values[i], element)) {
+            g_array_set_size(elements, elements->len - 1);
             ok = FALSE;
+        }
     }
     if (!ok)
         return FALSE;
-    m->hwaddr = parsed;
-    m->hwaddr.values = g_steal_pointer(&values);
-    m->hwaddrs = g_steal_pointer(&hwaddrs);
+    *key = parsed;
+    key->values = g_steal_pointer(&values);
+    *elements_out = g_steal_pointer(&elements);
     return TRUE;
+}
+
+static gboolean convert_hwaddr(const KeyInput *in, const char *value, void *element)
+{
+    GdMatchHwaddr *hw = element;
+    return parse_hwaddr(in, value, hw->bytes, &hw->len);
+}
+
+static gboolean convert_group(const KeyInput *in, const char *value, void *element)
+{
+    int err = gd_group_names_resolve(in->names, value, element);
+    if (err == -ENOENT)
+        report_key(in->r, in->item->section, in->item->key, "no group is named \"%s\" in %s", value,
+                   names_source(in->names));
+    else if (err < 0)
+        report_key(in->r, in->item->section, in->item->key,
+                   "\"%s\" is not a group number (0..4294967295) or name", value);
+    return err == 0;
+}
+
+/* MACAddress=: hardware addresses. */
+gboolean match_hwaddrs(const KeyInput *in, void *match)
+{
+    GdMatch *m = match;
+    return parse_converted_list(in, &m->hwaddr, &m->hwaddrs, sizeof(GdMatchHwaddr), convert_hwaddr);
 }
 
 /* Group=: group numbers or iproute2 names, resolved. */
 gboolean match_groups(const KeyInput *in, void *match)
 {
     GdMatch *m = match;
-    const Item *item = in->item;
-    GdMatchKey parsed = {0};
-    if (!parse_match_list(in, &parsed))
-        return FALSE;
-    g_auto(GStrv) values = parsed.values;
-    g_autoptr(GArray) groups = g_array_new(FALSE, TRUE, sizeof(uint32_t));
-    gboolean ok = TRUE;
-    for (guint i = 0; values[i]; i++) {
-        uint32_t id;
-        int err = gd_group_names_resolve(in->names, values[i], &id);
-        if (err == 0) {
-            g_array_append_val(groups, id);
-            continue;
-        }
-        ok = FALSE;
-        if (err == -ENOENT)
-            report_key(in->r, item->section, item->key, "no group is named \"%s\" in %s", values[i],
-                       names_source(in->names));
-        else
-            report_key(in->r, item->section, item->key,
-                       "\"%s\" is not a group number (0..4294967295) or name", values[i]);
-    }
-    if (!ok)
-        return FALSE;
-    m->group = parsed;
-    m->group.values = g_steal_pointer(&values);
-    m->groups = g_steal_pointer(&groups);
-    return TRUE;
+    return parse_converted_list(in, &m->group, &m->groups, sizeof(uint32_t), convert_group);
 }
 
 /* Whether one key holds: any value matched, inverted by '!'. */
