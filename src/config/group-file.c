@@ -18,7 +18,7 @@ void gd_group_policy_free(GdGroupPolicy *policy)
 
 /* ---- [Group] ---- */
 
-gboolean group_name(const KeyInput *in, void *group_file)
+gboolean gd_cfg_group_file_name(const KeyInput *in, void *group_file)
 {
     GroupFile *gf = group_file;
     gf->has_name = TRUE;
@@ -34,12 +34,12 @@ gboolean group_name(const KeyInput *in, void *group_file)
     return TRUE;
 }
 
-gboolean group_id(const KeyInput *in, void *group_file)
+gboolean gd_cfg_group_file_id(const KeyInput *in, void *group_file)
 {
     GroupFile *gf = group_file;
     guint64 id;
     gf->has_id = TRUE;
-    if (!parse_uint(in, &id))
+    if (!gd_cfg_keys_parse_uint(in, &id))
         return FALSE;
     gf->id_ok = TRUE;
     gf->policy.id = (uint32_t)id;
@@ -64,20 +64,20 @@ static void check_identity(Report *r, GroupFile *gf, const GdGroupNames *names, 
             /* The Id= line may be the bad one: saying "missing" would mislead. */
         } else if (gf->name_ok) {
             report_key(r, "Group", "Id", "missing, and \"%s\" is not in %s", policy->name,
-                       names_source(names));
+                       gd_cfg_keys_names_source(names));
         } else if (!gf->has_name) {
             report_key(r, "Group", "Id", "missing (needed unless Name= is in %s)",
-                       names_source(names));
+                       gd_cfg_keys_names_source(names));
         }
     } else if (gf->id_ok) {
         const char *known = names ? gd_group_names_name(names, policy->id) : NULL;
         *id_known = TRUE;
         if (gf->name_ok && name_known && by_name != policy->id)
             report_key(r, "Group", "Name", "\"%s\" is group %u in %s, not %u", policy->name,
-                       by_name, names_source(names), policy->id);
+                       by_name, gd_cfg_keys_names_source(names), policy->id);
         if (gf->name_ok && known && !g_str_equal(known, policy->name))
             report_key(r, "Group", "Id", "group %u is named \"%s\" in %s, not \"%s\"", policy->id,
-                       known, names_source(names), policy->name);
+                       known, gd_cfg_keys_names_source(names), policy->name);
         if (!gf->has_name && known)
             policy->name = g_strdup(known);
     }
@@ -87,16 +87,16 @@ GdGroupPolicy *parse_group_file(Report *r, const char *data, gsize len, const Gd
                                 gboolean *id_known)
 {
     guint syntax_errors;
-    g_autoptr(GPtrArray) items = scan_items(r, data, len, &syntax_errors);
+    g_autoptr(GPtrArray) items = gd_cfg_reader_scan(r, data, len, &syntax_errors);
     GroupFile gf = {0};
     GdGroupPolicy *policy = &gf.policy;
 
-    keys_set_defaults(&gd_config_group_file, &gf);
+    gd_cfg_keys_set_defaults(&gd_cfg_keys_group_file, &gf);
     policy->path = g_strdup(r->path);
     policy->file_name = g_path_get_basename(r->path);
     policy->addresses = g_array_new(FALSE, TRUE, sizeof(GdNlAddr));
     *id_known = FALSE;
-    keys_parse_items(&gd_config_group_file, r, items, names, &gf);
+    gd_cfg_keys_parse_items(&gd_cfg_keys_group_file, r, items, names, &gf);
     check_identity(r, &gf, names, syntax_errors, id_known);
     /* The group message reaches every member of group 0: lo, the uplink and
      * every link nobody configured. D-Bus changes it only when forced; a

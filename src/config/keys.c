@@ -12,7 +12,7 @@ G_STATIC_ASSERT(sizeof(guint) == sizeof(uint32_t));
 /* ---- numbers ---- */
 
 /* A decimal (with key->hex also 0x-hexadecimal) number in key->min..max. */
-gboolean parse_uint(const KeyInput *in, guint64 *out)
+gboolean gd_cfg_keys_parse_uint(const KeyInput *in, guint64 *out)
 {
     const Item *item = in->item;
     const char *text = item->value;
@@ -44,7 +44,7 @@ gboolean parse_uint(const KeyInput *in, guint64 *out)
 static gboolean parse_number(const KeyInput *in, void *section)
 {
     guint64 v;
-    if (!parse_uint(in, &v))
+    if (!gd_cfg_keys_parse_uint(in, &v))
         return FALSE;
     *(uint32_t *)key_field(in, section) = (uint32_t)v;
     return TRUE;
@@ -59,7 +59,7 @@ static gboolean parse_limit(const KeyInput *in, void *section)
         *field = -1;
         return TRUE;
     }
-    if (!parse_uint(in, &v))
+    if (!gd_cfg_keys_parse_uint(in, &v))
         return FALSE;
     *field = (int)v;
     return TRUE;
@@ -241,7 +241,8 @@ static gboolean parse_unix_group(const KeyInput *in, void *section)
     return TRUE;
 }
 
-gboolean parse_hwaddr(const KeyInput *in, const char *text, uint8_t *bytes, uint8_t *len)
+gboolean gd_cfg_keys_parse_hwaddr(const KeyInput *in, const char *text, uint8_t *bytes,
+                                  uint8_t *len)
 {
     int n = gd_nl_hwaddr_parse(text, bytes, GD_NL_MAX_HWADDR);
     if (n <= 0) {
@@ -257,7 +258,7 @@ gboolean parse_hwaddr(const KeyInput *in, const char *text, uint8_t *bytes, uint
 static gboolean parse_link_hwaddr(const KeyInput *in, void *section)
 {
     GdNlLinkChange *link = section;
-    return parse_hwaddr(in, in->item->value, link->hwaddr, &link->hwaddr_len);
+    return gd_cfg_keys_parse_hwaddr(in, in->item->value, link->hwaddr, &link->hwaddr_len);
 }
 
 /* IPv4 and IPv6 addresses, added to a GArray of GdNlAddr. */
@@ -375,7 +376,7 @@ static void mptcp_opened(void *section)
     ((GdGroupMptcp *)section)->enabled = TRUE;
 }
 
-const char *names_source(const GdGroupNames *names)
+const char *gd_cfg_keys_names_source(const GdGroupNames *names)
 {
     const char *source = names ? gd_group_names_source(names) : NULL;
     return source ? source : "the iproute2 group file";
@@ -396,11 +397,11 @@ static const KeyType unix_group_value = {"unix-group", parse_unix_group};
 static const KeyType flags_value = {"flags", parse_flags};
 static const KeyType hwaddr_value = {"hwaddr", parse_link_hwaddr};
 static const KeyType addresses_value = {"addresses", parse_addresses};
-static const KeyType globs_value = {"globs", match_globs};
-static const KeyType hwaddrs_value = {"hwaddrs", match_hwaddrs};
-static const KeyType groups_value = {"groups", match_groups};
-static const KeyType group_name_value = {"group-name", group_name};
-static const KeyType group_id_value = {"number", group_id};
+static const KeyType globs_value = {"globs", gd_cfg_match_globs};
+static const KeyType hwaddrs_value = {"hwaddrs", gd_cfg_match_hwaddrs};
+static const KeyType groups_value = {"groups", gd_cfg_match_groups};
+static const KeyType group_name_value = {"group-name", gd_cfg_group_file_name};
+static const KeyType group_id_value = {"number", gd_cfg_group_file_id};
 
 /* Left as written: clang-format would spread WORDS() over five lines. */
 /* clang-format off */
@@ -452,7 +453,8 @@ static const ConfigSection conf_sections[] = {
     {"MPTCP", KEYS(mptcp_keys), offsetof(GdDaemonConfig, mptcp)},
 };
 
-const ConfigFile gd_config_conf_file = {"groupd.conf", conf_sections, G_N_ELEMENTS(conf_sections)};
+const ConfigFile gd_cfg_keys_conf_file = {"groupd.conf", conf_sections,
+                                          G_N_ELEMENTS(conf_sections)};
 
 /* *.group */
 
@@ -500,7 +502,7 @@ static const ConfigSection group_sections[] = {
     {"MPTCP", KEYS(group_mptcp_keys), offsetof(GroupFile, policy.mptcp), mptcp_opened},
 };
 
-const ConfigFile gd_config_group_file = {"*.group", group_sections, G_N_ELEMENTS(group_sections)};
+const ConfigFile gd_cfg_keys_group_file = {"*.group", group_sections, G_N_ELEMENTS(group_sections)};
 
 /* ---- the section loop ---- */
 
@@ -542,8 +544,8 @@ static gboolean empty_value(Report *r, const Item *item)
     return TRUE;
 }
 
-void keys_parse_items(const ConfigFile *file, Report *r, GPtrArray *items,
-                      const GdGroupNames *names, void *file_struct)
+void gd_cfg_keys_parse_items(const ConfigFile *file, Report *r, GPtrArray *items,
+                             const GdGroupNames *names, void *file_struct)
 {
     g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_autoptr(GHashTable) unknown = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -576,7 +578,7 @@ void keys_parse_items(const ConfigFile *file, Report *r, GPtrArray *items,
     }
 }
 
-void keys_set_defaults(const ConfigFile *file, void *file_struct)
+void gd_cfg_keys_set_defaults(const ConfigFile *file, void *file_struct)
 {
     g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
     Report r = {.path = file->name, .errors = errors};
@@ -600,7 +602,7 @@ void keys_set_defaults(const ConfigFile *file, void *file_struct)
 
 GArray *gd_config_keys(void)
 {
-    const ConfigFile *const files[] = {&gd_config_conf_file, &gd_config_group_file};
+    const ConfigFile *const files[] = {&gd_cfg_keys_conf_file, &gd_cfg_keys_group_file};
     GArray *out = g_array_new(FALSE, TRUE, sizeof(GdConfigKeyInfo));
     for (guint f = 0; f < G_N_ELEMENTS(files); f++) {
         for (guint s = 0; s < files[f]->n_sections; s++) {
@@ -630,7 +632,7 @@ GArray *gd_config_keys(void)
 void gd_daemon_config_init(GdDaemonConfig *config)
 {
     *config = (GdDaemonConfig){0};
-    keys_set_defaults(&gd_config_conf_file, config);
+    gd_cfg_keys_set_defaults(&gd_cfg_keys_conf_file, config);
 }
 
 void gd_daemon_config_clear(GdDaemonConfig *config)
@@ -646,7 +648,7 @@ int gd_daemon_config_parse(const char *path, const char *data, gsize len, GdDaem
     g_autoptr(GPtrArray) own_errors = errors ? NULL : g_ptr_array_new_with_free_func(g_free);
     Report r = {.path = path, .errors = errors ? errors : own_errors};
     guint before = r.errors->len, syntax_errors;
-    g_autoptr(GPtrArray) items = scan_items(&r, data, len, &syntax_errors);
-    keys_parse_items(&gd_config_conf_file, &r, items, NULL, out);
+    g_autoptr(GPtrArray) items = gd_cfg_reader_scan(&r, data, len, &syntax_errors);
+    gd_cfg_keys_parse_items(&gd_cfg_keys_conf_file, &r, items, NULL, out);
     return r.errors->len > before ? -EINVAL : 0;
 }

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Private to src/config/: the key tables. Each section of each file has one
- * table (keys.c) that says which keys it accepts and, for each, its value
- * type (the parser), the field it sets and its default. The tables drive
- * validation (unknown section, unknown key, repeated key, empty value),
- * parsing, the defaults, and gd_config_keys(), which the documentation
- * checks read. */
+ * Private to src/config/ (its functions are gd_cfg_<file>_*): the key
+ * tables. Each section of each file has one table (keys.c) that says which
+ * keys it accepts and, for each, its value type (the parser), the field it
+ * sets and its default. The tables drive validation (unknown section,
+ * unknown key, repeated key, empty value), parsing, the defaults, and
+ * gd_config_keys(), which the documentation checks read. */
 #pragma once
 
 #include "config/config.h"
@@ -38,8 +38,9 @@ typedef struct {
 struct ConfigKey {
     const char *name;
     const KeyType *type;
-    size_t offset; /* of the field in the section's struct; unused by handlers
-                    * that know their fields (match_hwaddrs, group_id, …) */
+    /* The field in the section's struct; unused by the handlers that know
+     * their fields (gd_cfg_match_hwaddrs, gd_cfg_group_file_id, …). */
+    size_t offset;
     /* A C bool (GdNlLinkChange's set_*) set once the value parsed. */
     gboolean sets_flag;
     size_t flag_offset;
@@ -75,15 +76,15 @@ typedef struct {
 
 /* The two files: groupd.conf's struct is GdDaemonConfig, a group file's
  * GroupFile. */
-extern const ConfigFile gd_config_conf_file, gd_config_group_file;
+extern const ConfigFile gd_cfg_keys_conf_file, gd_cfg_keys_group_file;
 
 /* Parses the items into file_struct by file's tables: unknown sections
  * (once each) and keys, repeated keys and empty values are reported, every
  * other value goes to its parser. */
-void keys_parse_items(const ConfigFile *file, Report *r, GPtrArray *items,
-                      const GdGroupNames *names, void *file_struct);
+void gd_cfg_keys_parse_items(const ConfigFile *file, Report *r, GPtrArray *items,
+                             const GdGroupNames *names, void *file_struct);
 /* Sets every field of file_struct that has a table entry to its default. */
-void keys_set_defaults(const ConfigFile *file, void *file_struct);
+void gd_cfg_keys_set_defaults(const ConfigFile *file, void *file_struct);
 
 /* The field a key sets in the section's struct. */
 static inline void *key_field(const KeyInput *in, void *section)
@@ -92,18 +93,19 @@ static inline void *key_field(const KeyInput *in, void *section)
 }
 
 /* Value parsers shared with match.c and group-file.c. */
-gboolean parse_uint(const KeyInput *in, guint64 *out);
-gboolean parse_hwaddr(const KeyInput *in, const char *text, uint8_t *bytes, uint8_t *len);
-const char *names_source(const GdGroupNames *names);
+gboolean gd_cfg_keys_parse_uint(const KeyInput *in, guint64 *out);
+gboolean gd_cfg_keys_parse_hwaddr(const KeyInput *in, const char *text, uint8_t *bytes,
+                                  uint8_t *len);
+const char *gd_cfg_keys_names_source(const GdGroupNames *names);
 
 /* [Match] (match.c). */
-gboolean match_globs(const KeyInput *in, void *match);
-gboolean match_hwaddrs(const KeyInput *in, void *match);
-gboolean match_groups(const KeyInput *in, void *match);
+gboolean gd_cfg_match_globs(const KeyInput *in, void *match);
+gboolean gd_cfg_match_hwaddrs(const KeyInput *in, void *match);
+gboolean gd_cfg_match_groups(const KeyInput *in, void *match);
 
 /* [Group] (group-file.c). */
-gboolean group_name(const KeyInput *in, void *group_file);
-gboolean group_id(const KeyInput *in, void *group_file);
+gboolean gd_cfg_group_file_name(const KeyInput *in, void *group_file);
+gboolean gd_cfg_group_file_id(const KeyInput *in, void *group_file);
 
 /* One group file; always returns a policy (complete only when nothing was
  * reported). *id_known: policy->id is the file's id. (group-file.c) */

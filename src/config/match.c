@@ -52,7 +52,7 @@ static gboolean parse_match_list(const KeyInput *in, GdMatchKey *key)
 }
 
 /* Name=, Kind=, Type=, Driver=: globs into the key's GdMatchKey. */
-gboolean match_globs(const KeyInput *in, void *match)
+gboolean gd_cfg_match_globs(const KeyInput *in, void *match)
 {
     return parse_match_list(in, key_field(in, match));
 }
@@ -89,7 +89,7 @@ parse_converted_list(const KeyInput *in, GdMatchKey *key, GArray **elements_out,
 static gboolean convert_hwaddr(const KeyInput *in, const char *value, void *element)
 {
     GdMatchHwaddr *hw = element;
-    return parse_hwaddr(in, value, hw->bytes, &hw->len);
+    return gd_cfg_keys_parse_hwaddr(in, value, hw->bytes, &hw->len);
 }
 
 static gboolean convert_group(const KeyInput *in, const char *value, void *element)
@@ -97,7 +97,7 @@ static gboolean convert_group(const KeyInput *in, const char *value, void *eleme
     int err = gd_group_names_resolve(in->names, value, element);
     if (err == -ENOENT)
         report_key(in->r, in->item->section, in->item->key, "no group is named \"%s\" in %s", value,
-                   names_source(in->names));
+                   gd_cfg_keys_names_source(in->names));
     else if (err < 0)
         report_key(in->r, in->item->section, in->item->key,
                    "\"%s\" is not a group number (0..4294967295) or name", value);
@@ -105,14 +105,14 @@ static gboolean convert_group(const KeyInput *in, const char *value, void *eleme
 }
 
 /* MACAddress=: hardware addresses. */
-gboolean match_hwaddrs(const KeyInput *in, void *match)
+gboolean gd_cfg_match_hwaddrs(const KeyInput *in, void *match)
 {
     GdMatch *m = match;
     return parse_converted_list(in, &m->hwaddr, &m->hwaddrs, sizeof(GdMatchHwaddr), convert_hwaddr);
 }
 
 /* Group=: group numbers or iproute2 names, resolved. */
-gboolean match_groups(const KeyInput *in, void *match)
+gboolean gd_cfg_match_groups(const KeyInput *in, void *match)
 {
     GdMatch *m = match;
     return parse_converted_list(in, &m->group, &m->groups, sizeof(uint32_t), convert_group);

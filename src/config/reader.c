@@ -93,7 +93,7 @@ static gboolean valid_section_name(const char *name)
     return TRUE;
 }
 
-GPtrArray *scan_items(Report *r, const char *data, gsize len, guint *syntax_errors)
+GPtrArray *gd_cfg_reader_scan(Report *r, const char *data, gsize len, guint *syntax_errors)
 {
     GPtrArray *items = g_ptr_array_new_with_free_func(item_free);
     g_autofree char *section = NULL;
@@ -183,6 +183,6 @@ int gd_config_check_syntax(const char *path, const char *data, gsize len, GPtrAr
     g_autoptr(GPtrArray) own_errors = errors ? NULL : g_ptr_array_new_with_free_func(g_free);
     Report r = {.path = path, .errors = errors ? errors : own_errors};
     guint syntax_errors;
-    g_autoptr(GPtrArray) items = scan_items(&r, data, len, &syntax_errors);
+    g_autoptr(GPtrArray) items = gd_cfg_reader_scan(&r, data, len, &syntax_errors);
     return syntax_errors ? -EINVAL : 0;
 }

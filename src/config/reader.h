@@ -33,4 +33,4 @@ typedef struct {
 /* The items of data in file order. Bad lines are reported and left out,
  * and so are the keys under a bad section line. *syntax_errors counts the
  * bad lines. */
-GPtrArray *scan_items(Report *r, const char *data, gsize len, guint *syntax_errors);
+GPtrArray *gd_cfg_reader_scan(Report *r, const char *data, gsize len, guint *syntax_errors);
