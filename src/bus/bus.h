@@ -11,6 +11,7 @@
 #include "config/group-names.h"
 #include "policy/engine.h"
 #include "policy/ops.h"
+#include "policy/runner.h"
 
 #include <gio/gio.h>
 
@@ -61,7 +62,7 @@ typedef struct {
 typedef struct GdBus GdBus;
 
 /* Exports the objects on conn (the name is owned by the caller). */
-GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdExecutor *executor, GdGroupNames *names,
+GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdRunner *runner, GdGroupNames *names,
                   GdEngine *engine, const GdBusOptions *options);
 void gd_bus_free(GdBus *bus);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdBus, gd_bus_free)

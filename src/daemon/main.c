@@ -404,9 +404,12 @@ int main(int argc, char **argv)
         .admin_gid = admin_gid,
         .max_pending = 64,
     };
-    daemon.engine = gd_engine_new(daemon.cache, executor, names, config_root, config,
-                                  engine_changed_cb, &daemon);
-    daemon.bus = gd_bus_new(conn, daemon.cache, executor, names, daemon.engine, &options);
+    /* One runner for every operation, whoever asks: calls and applies queue
+     * behind each other in the executor, in order. */
+    g_autoptr(GdRunner) runner = gd_runner_new(daemon.cache, executor);
+    daemon.engine =
+        gd_engine_new(daemon.cache, runner, names, config_root, config, engine_changed_cb, &daemon);
+    daemon.bus = gd_bus_new(conn, daemon.cache, runner, names, daemon.engine, &options);
     gd_bus_export_mptcp(daemon.bus, daemon.mptcp);
     /* One file per network namespace: instances in other namespaces may
      * share the runtime directory. */
@@ -439,6 +442,7 @@ int main(int argc, char **argv)
     g_clear_pointer(&daemon.mptcp, gd_mp_manager_free);
     g_clear_pointer(&daemon.engine, gd_engine_free);
     g_dbus_connection_flush_sync(conn, NULL, NULL);
+    g_clear_pointer(&runner, gd_runner_free);
     g_clear_pointer(&executor, gd_executor_free);
     gd_cache_free(daemon.cache);
     g_main_loop_unref(daemon.loop);

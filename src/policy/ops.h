@@ -91,6 +91,16 @@ typedef void (*GdOpDoneFunc)(GdOp *op, gpointer user_data);
 /* rcvbuf: the request socket's receive buffer (0: 64 MiB, room for the
  * acks of the largest batch); smaller only to test lost answers. */
 int gd_executor_new(int rcvbuf, GdExecutor **out);
+
+/* What the executor sends operations to: the kernel (above), or a fake in
+ * the unit tests. run() carries op out and fills its answer (error, extack,
+ * acks), on a worker thread when threaded, else on the main loop from an
+ * idle callback. */
+typedef struct {
+    void (*run)(GdOp *op, gpointer data);
+    gboolean threaded;
+} GdExecutorBackend;
+GdExecutor *gd_executor_new_with_backend(const GdExecutorBackend *backend, gpointer data);
 void gd_executor_free(GdExecutor *executor);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdExecutor, gd_executor_free)
 /* Queues op (taking it); done runs on the main loop when the kernel has
