@@ -65,7 +65,7 @@ static GVariant *members_variant(GdGroupIface *self)
     GVariantBuilder b;
     g_variant_builder_init(&b, G_VARIANT_TYPE("as"));
     for (guint i = 0; i < members->len; i++)
-        g_variant_builder_add(&b, "s", ((GdLink *)members->pdata[i])->nl.name);
+        g_variant_builder_add(&b, "@s", gd_bus_text(((GdLink *)members->pdata[i])->nl.name));
     return g_variant_builder_end(&b);
 }
 
@@ -79,7 +79,7 @@ static GVariant *policy_variant(GdGroupIface *self, guint *drifted, const char *
     *last_error = has ? state.last_error : "";
     if (!has)
         return g_variant_ref_sink(g_variant_builder_end(&b));
-    g_variant_builder_add(&b, "{sv}", "File", g_variant_new_string(state.file));
+    g_variant_builder_add(&b, "{sv}", "File", gd_bus_text(state.file));
     if (state.desired.set_mtu)
         g_variant_builder_add(&b, "{sv}", "MTU", g_variant_new_uint32(state.desired.mtu));
     if (state.desired.set_state)
@@ -111,11 +111,11 @@ static GVariant *make_property_value(GdGroupIface *self, const char *name)
     if (g_str_equal(name, "Drifted"))
         return g_variant_new_uint32(self->drifted);
     if (g_str_equal(name, "LastError"))
-        return g_variant_new_string(self->last_error);
+        return gd_bus_text(self->last_error);
     if (g_str_equal(name, "Id"))
         return g_variant_new_uint32(self->id);
     if (g_str_equal(name, "Name"))
-        return g_variant_new_string(self->name);
+        return gd_bus_text(self->name);
     if (g_str_equal(name, "MemberCount"))
         return g_variant_new_uint32(self->member_count);
     if (g_str_equal(name, "Members"))
@@ -276,7 +276,7 @@ void gd_group_iface_refresh(GdGroupIface *self, gboolean members_changed)
     if (!g_str_equal(self->name, name)) {
         g_free(self->name);
         self->name = g_steal_pointer(&name);
-        g_variant_builder_add(&changed, "{sv}", "Name", g_variant_new_string(self->name));
+        g_variant_builder_add(&changed, "{sv}", "Name", gd_bus_text(self->name));
         any = TRUE;
     }
     guint drifted;
@@ -296,7 +296,7 @@ void gd_group_iface_refresh(GdGroupIface *self, gboolean members_changed)
     if (!g_str_equal(last_error, self->last_error)) {
         g_free(self->last_error);
         self->last_error = g_strdup(last_error);
-        g_variant_builder_add(&changed, "{sv}", "LastError", g_variant_new_string(last_error));
+        g_variant_builder_add(&changed, "{sv}", "LastError", gd_bus_text(last_error));
         any = TRUE;
     }
     GVariant *changed_v = g_variant_builder_end(&changed);

@@ -4,6 +4,7 @@
  * instances (the tuple and its members) that live until the message is
  * sent: about 16 MB for 32768 links, most of groupd's peak memory. */
 #include "bus.h"
+#include "text/text.h"
 
 #include <string.h>
 
@@ -50,13 +51,17 @@ static void put_u32(GByteArray *out, guint32 value)
     g_byte_array_append(out, (const guint8 *)&value, sizeof(value));
 }
 
-/* (isuus): i, the name, padding, u, u, the state, then the one framing
- * offset (the end of the name, relative to the tuple). */
+/* (isuus): i, the name (its shown form, text/text.h), padding, u, u, the
+ * state, then the one framing offset (the end of the name, relative to the
+ * tuple). */
 static void put_tuple(GByteArray *out, const GdLink *link)
 {
     gsize start = out->len;
     put_u32(out, (guint32)link->nl.ifindex);
-    g_byte_array_append(out, (const guint8 *)link->nl.name, strlen(link->nl.name) + 1);
+    g_autofree char *escaped =
+        gd_text_is_plain(link->nl.name) ? NULL : gd_text_escape(link->nl.name);
+    const char *name = escaped ? escaped : link->nl.name;
+    g_byte_array_append(out, (const guint8 *)name, strlen(name) + 1);
     gsize name_end = out->len - start;
     pad(out, start, 4);
     put_u32(out, link->nl.group);

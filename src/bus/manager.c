@@ -2,6 +2,7 @@
  * net.groupd1.Manager and the publication of cache changes. */
 #include "bus.h"
 #include "gd-bus-generated.h"
+#include "text/text.h"
 
 #include <errno.h>
 #include <linux/if_addr.h>
@@ -15,7 +16,7 @@
 struct GdBus {
     GDBusConnection *conn;
     GdCache *cache;
-    GdExecutor *executor;
+    GdRunner *runner;
     GdGroupNames *names;
     GdEngine *engine;
     GdBusOptions options;
@@ -31,26 +32,19 @@ struct GdBus {
     gboolean flushing;
 };
 
-/* One mutating call from authorization to reply. */
+/* One mutating call with the kernel, from submission to reply. */
 typedef struct {
     GdBus *bus;
     GDBusMethodInvocation *invocation;
-    GdOp *op;
-    GHashTable *already; /* ifindexes that matched the change before it ran */
-    GPtrArray *names;    /* target names by index of op->targets */
     /* A SetGroup on a policy group: the override it replaced, to restore
      * when the kernel refuses the change. */
     gboolean overrode;
-    gboolean had_override;
-    GdNlLinkChange previous_override;
+    GdEngineOverrideUndo undo;
 } Call;
 
 static void call_free(Call *call)
 {
     g_clear_object(&call->invocation);
-    g_clear_pointer(&call->op, gd_op_free);
-    g_clear_pointer(&call->already, g_hash_table_unref);
-    g_clear_pointer(&call->names, g_ptr_array_unref);
     g_free(call);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Call, call_free)
@@ -63,18 +57,14 @@ static void return_error(GDBusMethodInvocation *invocation, GdBusError code, con
 {
     va_list ap;
     va_start(ap, format);
-    g_autofree char *message = g_strdup_vprintf(format, ap);
+    g_autoptr(GError) error = g_error_new_valist(GD_BUS_ERROR, code, format, ap);
     va_end(ap);
-    g_debug("%s from %s: %s", g_dbus_method_invocation_get_method_name(invocation),
-            g_dbus_method_invocation_get_sender(invocation), message);
-    g_dbus_method_invocation_return_error_literal(invocation, GD_BUS_ERROR, code, message);
+    gd_bus_return_gerror(invocation, error);
 }
 
 static void return_gerror(GDBusMethodInvocation *invocation, GError *error)
 {
-    g_debug("%s from %s: %s", g_dbus_method_invocation_get_method_name(invocation),
-            g_dbus_method_invocation_get_sender(invocation), error->message);
-    g_dbus_method_invocation_return_gerror(invocation, error);
+    gd_bus_return_gerror(invocation, error);
 }
 
 /* ---- publication ---- */
@@ -122,7 +112,7 @@ static gboolean group_wanted(GdBus *bus, uint32_t id)
 static void update_counters(GdBus *bus)
 {
     guint64 requests, sends;
-    gd_executor_counters(bus->executor, &requests, &sends);
+    gd_executor_counters(gd_runner_executor(bus->runner), &requests, &sends);
     gd_bus_manager_set_netlink_requests(bus->manager, requests);
     gd_bus_manager_set_netlink_sends(bus->manager, sends);
 }
@@ -225,6 +215,24 @@ void gd_bus_publish(GdBus *bus)
 
 /* ---- argument parsing ---- */
 
+/* A link named by the shown form of its name (text/text.h): "bad\\xff"
+ * is the link whose name has the byte 0xff. */
+static GdLink *link_by_shown_name(GdBus *bus, const char *shown)
+{
+    g_autofree char *raw = NULL;
+    if (!*shown || gd_text_unescape(shown, &raw) < 0)
+        return NULL;
+    return gd_cache_link_by_name(bus->cache, raw);
+}
+
+/* A caller's link name for an error message, which is shown as a whole:
+ * the bytes it stands for, so that it reads as the caller wrote it. */
+static char *clip_name(const char *shown)
+{
+    g_autofree char *raw = NULL;
+    return gd_op_clip(gd_text_unescape(shown, &raw) < 0 ? shown : raw, 32);
+}
+
 static gboolean parse_options(GVariant *options, gboolean *force, GError **error)
 {
     g_autofree char *message = NULL;
@@ -234,9 +242,15 @@ static gboolean parse_options(GVariant *options, gboolean *force, GError **error
     return r >= 0;
 }
 
-static gboolean resolve_group(GdBus *bus, const char *text, uint32_t *id, GError **error)
+static gboolean resolve_group(GdBus *bus, const char *shown, uint32_t *id, GError **error)
 {
-    int r = gd_group_names_resolve(bus->names, text, id);
+    /* Names are in their shown form on the bus (text/text.h). */
+    g_autofree char *text = NULL;
+    int r = gd_text_unescape(shown, &text);
+    if (r < 0)
+        text = g_strdup(shown);
+    else
+        r = gd_group_names_resolve(bus->names, text, id);
     if (r == -ENOENT && bus->engine)
         r = gd_engine_resolve_name(bus->engine, text, id);
     if (r >= 0)
@@ -293,11 +307,11 @@ static GPtrArray *members_or_error(GdBus *bus, uint32_t id, GError **error)
 
 static gboolean check_capacity(GdBus *bus, GError **error)
 {
-    if (gd_executor_pending(bus->executor) < bus->options.max_pending)
+    if (gd_runner_pending(bus->runner) < bus->options.max_pending)
         return TRUE;
     *error =
         gd_bus_error_from_errno(-EBUSY, FALSE, NULL, "%u operations are queued; try again later",
-                                gd_executor_pending(bus->executor));
+                                gd_runner_pending(bus->runner));
     return FALSE;
 }
 
@@ -342,219 +356,130 @@ void gd_bus_flush(GdBus *bus)
         run_deferred(bus);
 }
 
-static void submit(Call *call, GdOpDoneFunc done)
+static void submit(GdBus *bus, GDBusMethodInvocation *invocation, GdOp *op, GdOpResultFunc done,
+                   Call **out)
 {
-    gd_cache_hold(call->bus->cache);
-    gd_executor_submit(call->bus->executor, g_steal_pointer(&call->op), done, call);
+    Call *call = g_new0(Call, 1);
+    call->bus = bus;
+    call->invocation = invocation; /* the reply consumes the handler's reference */
+    if (out)
+        *out = call;
+    gd_runner_submit(bus->runner, op, done, call);
 }
 
-/* validate kernels start the message of a refused group change with the
- * member's name ("veth3: mtu greater than device maximum"). */
-static char *kernel_named_member(GdBus *bus, const GdOp *op)
+/* "Operation not permitted (errno 1): the kernel's text" */
+static char *kernel_text(const GdOpResult *result)
 {
-    if (!(gd_cache_kernel_features(bus->cache) & GD_KF_VALIDATE) || !op->extack)
-        return NULL;
-    const char *colon = strstr(op->extack, ": ");
-    if (!colon || colon == op->extack || colon - op->extack >= IFNAMSIZ)
-        return NULL;
-    g_autofree char *name = g_strndup(op->extack, colon - op->extack);
-    GdLink *link = gd_cache_link_by_name(bus->cache, name);
-    return link && link->nl.group == op->group ? g_steal_pointer(&name) : NULL;
+    return g_strdup_printf("%s (errno %d)%s%s", g_strerror(-result->error), -result->error,
+                           result->extack ? ": " : "", result->extack ? result->extack : "");
 }
 
-static void group_change_done(GdOp *op, gpointer user_data)
+static void reply_error(Call *call, GError *error)
+{
+    g_warning("%s", error->message);
+    return_gerror(g_steal_pointer(&call->invocation), error);
+}
+
+static void group_change_done(GdOpResult *result, gpointer user_data)
 {
     g_autoptr(Call) call = user_data;
     GdBus *bus = call->bus;
+    const GdOp *op = result->op;
     char label[300];
-    call->op = op;
     group_label(bus, op->group, label, sizeof(label));
     update_counters(bus); /* a caller's next read sees its request counted */
+    if (call->overrode)
+        gd_engine_override_done(bus->engine, op->group, result->outcome == GD_OP_APPLIED,
+                                &call->undo);
 
-    if (op->error == 0) {
+    if (result->outcome == GD_OP_APPLIED) {
         /* Reply at the kernel's ack; the events it queued are read right
          * after, before the loop dispatches anything else, so a caller's
          * next read already sees them. */
         g_dbus_method_invocation_return_value(g_steal_pointer(&call->invocation), NULL);
+        gd_op_result_take_hold(result);
         defer_release(bus);
-        if (call->overrode)
-            gd_engine_override_done(bus->engine, op->group, TRUE, NULL, FALSE);
         g_message("group %s: changed %u members in %.1f ms", label, op->targets->len,
                   op->kernel_usec / 1000.0);
         return;
     }
-
-    if (call->overrode)
-        gd_engine_override_done(bus->engine, op->group, FALSE, &call->previous_override,
-                                call->had_override);
-    /* The kernel stopped at a member and kept what it changed before:
-     * re-read the members and tell which is which. */
-    gd_cache_process_events(bus->cache);
-    gd_cache_refresh_group(bus->cache, op->group, (const int *)(void *)op->targets->data,
-                           op->targets->len);
-    g_autoptr(GPtrArray) applied = g_ptr_array_new();
-    g_autoptr(GPtrArray) refused = g_ptr_array_new();
-    for (guint i = 0; i < op->targets->len; i++) {
-        int ifindex = g_array_index(op->targets, int, i);
-        GdLink *link = gd_cache_link_by_index(bus->cache, ifindex);
-        if (!link || g_hash_table_contains(call->already, GINT_TO_POINTER(ifindex)))
-            continue;
-        g_ptr_array_add(gd_link_matches_change(link, &op->change) ? applied : refused,
-                        link->nl.name);
-    }
-    gd_cache_release(bus->cache);
-
+    gd_op_result_release(result);
     g_autoptr(GError) error = NULL;
-    if (applied->len == 0) {
-        error = gd_bus_error_from_errno(op->error, TRUE, op->extack,
+    if (result->outcome == GD_OP_REFUSED) {
+        error = gd_bus_error_from_errno(result->error, TRUE, result->extack,
                                         "group %s: the kernel refused the change; nothing changed",
                                         label);
     } else {
-        g_autofree char *ok = gd_format_names(applied, NAMES_IN_MESSAGE);
-        g_autofree char *bad = gd_format_names(refused, NAMES_IN_MESSAGE);
-        g_autofree char *named = kernel_named_member(bus, op);
-        const char *stopped = named ? named : refused->len ? refused->pdata[0] : "?";
-        g_autofree char *kernel =
-            g_strdup_printf("%s (errno %d)%s%s", g_strerror(-op->error), -op->error,
-                            op->extack ? ": " : "", op->extack ? op->extack : "");
+        g_autofree char *ok = gd_format_names(result->applied_names, NAMES_IN_MESSAGE);
+        g_autofree char *bad = gd_format_names(result->refused, NAMES_IN_MESSAGE);
+        g_autofree char *kernel = kernel_text(result);
         error = g_error_new(GD_BUS_ERROR, GD_BUS_ERROR_PARTIALLY_APPLIED,
                             "group %s: the kernel stopped at %s: %s; changed %u members (%s); not "
                             "changed %u members (%s)",
-                            label, stopped, kernel, applied->len, ok, refused->len, bad);
+                            label, result->stopped_at ? result->stopped_at : "?", kernel,
+                            result->applied, ok, result->refused->len, bad);
     }
-    g_warning("%s", error->message);
-    return_gerror(g_steal_pointer(&call->invocation), error);
+    reply_error(call, error);
 }
 
-/* When the kernel's answer to a request was lost (the request socket
- * overran, or no answer came in time), the cache, read again after the
- * operation, tells whether the change is in place. Nothing is undone
- * either way. */
-static gboolean answer_lost(const GdNlAck *ack)
+/* The reply to a per-link operation (membership, addresses). */
+static void per_link_reply(Call *call, const GdOpResult *result)
 {
-    return ack->error == -ENOBUFS || ack->error == -ETIMEDOUT;
-}
-
-static gboolean applied_per_cache(GdBus *bus, const GdOp *op, guint i)
-{
-    GdLink *link = gd_cache_link_by_index(bus->cache, g_array_index(op->targets, int, i));
-    if (!link)
-        return FALSE;
-    if (op->kind == GD_OP_SET_LINK_GROUP)
-        return link->nl.group == op->group;
-    GdNlAddr want = op->addrs ? g_array_index(op->addrs, GdNlAddr, i) : op->addr;
-    gboolean has = FALSE;
-    for (guint k = 0; k < link->addrs->len && !has; k++) {
-        const GdNlAddr *a = &g_array_index(link->addrs, GdNlAddr, k);
-        has = a->family == want.family && a->prefixlen == want.prefixlen &&
-              memcmp(a->addr, want.addr, want.family == AF_INET ? 4 : 16) == 0;
-    }
-    return op->kind == GD_OP_ADDR_ADD ? has : !has;
-}
-
-/* Per-link results of a batched operation → reply. */
-static void per_link_done(Call *call, guint moved_ok)
-{
-    GdBus *bus = call->bus;
-    GdOp *op = call->op;
-    g_autoptr(GPtrArray) failed = g_ptr_array_new_with_free_func(g_free);
-    guint ok = 0;
-    int first_error = 0;
-    const char *first_extack = NULL;
+    const GdOp *op = result->op;
     char label[300];
-    group_label(bus, op->group, label, sizeof(label));
+    group_label(call->bus, op->group, label, sizeof(label));
+    g_autoptr(GError) error = NULL;
 
-    update_counters(bus);
-    if (op->group_scoped && op->targets->len > 0 && op->acks[0].error < 0 &&
-        !answer_lost(&op->acks[0])) {
+    if (result->outcome == GD_OP_APPLIED) {
+        g_message("group %s: %s on %u links in %.1f ms", label, gd_op_kind_name(op->kind),
+                  result->applied, op->kernel_usec / 1000.0);
+        g_dbus_method_invocation_return_value(
+            g_steal_pointer(&call->invocation),
+            op->kind == GD_OP_SET_LINK_GROUP ? g_variant_new("(u)", result->applied) : NULL);
+        return;
+    }
+    g_autofree char *list = gd_format_names(result->refused, NAMES_IN_MESSAGE);
+    if (result->whole_group)
         /* One message for the group: one answer, all or nothing, and the
          * kernel's text names the member that refused. */
-        g_autoptr(GError) error = gd_bus_error_from_errno(
-            op->acks[0].error, TRUE, op->acks[0].extack,
+        error = gd_bus_error_from_errno(
+            result->error, TRUE, result->extack,
             "group %s: the kernel refused the %s for the whole group (%u members); nothing "
             "changed",
             label, gd_op_kind_name(op->kind), op->targets->len);
-        g_warning("%s", error->message);
-        return_gerror(g_steal_pointer(&call->invocation), error);
-        return;
-    }
-    guint lost = 0;
-    for (guint i = 0; i < op->targets->len; i++) {
-        const GdNlAck *ack = &op->acks[i];
-        if (ack->error == 0) {
-            ok++;
-            continue;
-        }
-        if (answer_lost(ack) && applied_per_cache(bus, op, i)) {
-            ok++;
-            lost++;
-            continue;
-        }
-        if (first_error == 0) {
-            first_error = ack->error;
-            first_extack = ack->extack;
-        }
-        g_ptr_array_add(failed, g_strdup_printf("%s: %s%s%s", (char *)call->names->pdata[i],
-                                                g_strerror(-ack->error), ack->extack ? ", " : "",
-                                                ack->extack ? ack->extack : ""));
-    }
-    if (lost)
-        g_warning("group %s: %s: the kernel's answers for %u links were lost; the links read "
-                  "back show the change in place",
-                  label, gd_op_kind_name(op->kind), lost);
-    if (failed->len == 0) {
-        g_message("group %s: %s on %u links in %.1f ms", label, gd_op_kind_name(op->kind), ok,
-                  op->kernel_usec / 1000.0);
-        if (op->kind == GD_OP_SET_LINK_GROUP)
-            g_dbus_method_invocation_return_value(g_steal_pointer(&call->invocation),
-                                                  g_variant_new("(u)", moved_ok));
-        else
-            g_dbus_method_invocation_return_value(g_steal_pointer(&call->invocation), NULL);
-        return;
-    }
-    g_autoptr(GError) error = NULL;
-    g_autofree char *list = gd_format_names(failed, NAMES_IN_MESSAGE);
-    if (ok == 0)
-        error = gd_bus_error_from_errno(first_error, TRUE, first_extack,
+    else if (result->outcome == GD_OP_REFUSED && result->silent == result->refused->len)
+        error = g_error_new(GD_BUS_ERROR, GD_BUS_ERROR_KERNEL,
+                            "group %s: %s acknowledged on all %u links but done on none (%s)",
+                            label, gd_op_kind_name(op->kind), result->refused->len, list);
+    else if (result->outcome == GD_OP_REFUSED)
+        error = gd_bus_error_from_errno(result->error, TRUE, result->extack,
                                         "group %s: %s refused on all %u links (%s)", label,
-                                        gd_op_kind_name(op->kind), failed->len, list);
+                                        gd_op_kind_name(op->kind), result->refused->len, list);
     else
         error = g_error_new(GD_BUS_ERROR, GD_BUS_ERROR_PARTIALLY_APPLIED,
                             "group %s: %s applied on %u links, refused on %u: %s", label,
-                            gd_op_kind_name(op->kind), ok, failed->len, list);
-    g_warning("%s", error->message);
-    return_gerror(g_steal_pointer(&call->invocation), error);
+                            gd_op_kind_name(op->kind), result->applied, result->refused->len, list);
+    reply_error(call, error);
 }
 
-static void set_link_group_done(GdOp *op, gpointer user_data)
+static void set_link_group_done(GdOpResult *result, gpointer user_data)
 {
     g_autoptr(Call) call = user_data;
-    call->op = op;
-    /* Only links outside the group were sent: each ack is one move. */
+    update_counters(call->bus);
     /* A move can create or remove group objects, and a Get on an object
      * that is not exported yet is answered by GDBus itself, before any
-     * flush of ours: publish before the reply. Stock kernels announce no
-     * group change of a DOWN link: gd_op_record_moves() takes the acks. */
+     * flush of ours: publish before the reply. */
     gd_bus_flush(call->bus);
-    gd_cache_process_events(call->bus->cache);
-    gd_op_record_moves(op, call->bus->cache);
-    gd_cache_release(call->bus->cache);
-    guint moved = 0;
-    for (guint i = 0; i < op->targets->len; i++)
-        moved += op->acks[i].error == 0 ||
-                         (answer_lost(&op->acks[i]) && applied_per_cache(call->bus, op, i))
-                     ? 1
-                     : 0;
-    per_link_done(call, moved);
+    gd_op_result_release(result);
+    per_link_reply(call, result);
 }
 
-static void address_done(GdOp *op, gpointer user_data)
+static void address_done(GdOpResult *result, gpointer user_data)
 {
     g_autoptr(Call) call = user_data;
-    call->op = op;
-    /* Lost answers are judged from the cache: read what is queued first. */
-    gd_cache_process_events(call->bus->cache);
-    per_link_done(call, 0);
+    update_counters(call->bus);
+    per_link_reply(call, result);
+    gd_op_result_take_hold(result);
     defer_release(call->bus);
 }
 
@@ -581,6 +506,18 @@ static void do_set_group(GdBus *bus, GDBusMethodInvocation *invocation)
         return_gerror(invocation, error);
         return;
     }
+    g_autoptr(GPtrArray) losers = gd_op_ipv4_losers(members, &change);
+    if (losers->len > 0 && !force) {
+        g_autofree char *list = gd_format_names(losers, NAMES_IN_MESSAGE);
+        char label[300];
+        return_error(invocation, GD_BUS_ERROR_INVALID_ARGS,
+                     "group %s: MTU %u is below %u, the least IPv4 works with: the kernel would "
+                     "remove IPv4 and its addresses from %u of %u members (%s); pass the option "
+                     "{\"force\": <true>} to do it anyway",
+                     group_label(bus, id, label, sizeof(label)), change.mtu, GD_NL_IPV4_MIN_MTU,
+                     losers->len, members->len, list);
+        return;
+    }
     if (!bus->options.skip_validation) {
         g_autoptr(GPtrArray) problems = gd_op_validate_change(members, &change);
         if (problems->len > 0) {
@@ -598,24 +535,15 @@ static void do_set_group(GdBus *bus, GDBusMethodInvocation *invocation)
         return;
     }
 
-    Call *call = g_new0(Call, 1);
-    call->bus = bus;
-    call->invocation = invocation; /* the reply consumes the handler's reference */
-    call->op = gd_op_new(GD_OP_GROUP_CHANGE, id);
-    call->op->change = change;
-    call->already = g_hash_table_new(NULL, NULL);
+    GdOp *op = gd_op_new(GD_OP_GROUP_CHANGE, id);
+    op->change = change;
+    for (guint i = 0; i < members->len; i++)
+        g_array_append_val(op->targets, ((const GdLink *)members->pdata[i])->nl.ifindex);
+    Call *call;
+    submit(bus, invocation, op, group_change_done, &call);
     /* On a policy group the change is the desired state from now on, so
      * drift repair (queued behind this call, or later) keeps it. */
-    call->overrode =
-        bus->engine && gd_engine_set_override(bus->engine, id, &change, &call->previous_override,
-                                              &call->had_override);
-    for (guint i = 0; i < members->len; i++) {
-        const GdLink *link = members->pdata[i];
-        g_array_append_val(call->op->targets, link->nl.ifindex);
-        if (gd_link_matches_change(link, &change))
-            g_hash_table_add(call->already, GINT_TO_POINTER(link->nl.ifindex));
-    }
-    submit(call, group_change_done);
+    call->overrode = bus->engine && gd_engine_set_override(bus->engine, id, &change, &call->undo);
 }
 
 static void do_set_link_group(GdBus *bus, GDBusMethodInvocation *invocation)
@@ -640,24 +568,21 @@ static void do_set_link_group(GdBus *bus, GDBusMethodInvocation *invocation)
     }
     g_autoptr(GPtrArray) unknown = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
-    Call *call = g_new0(Call, 1);
-    g_autoptr(Call) guard = call;
-    call->op = gd_op_new(GD_OP_SET_LINK_GROUP, id);
-    call->names = g_ptr_array_new();
+    g_autoptr(GdOp) op = gd_op_new(GD_OP_SET_LINK_GROUP, id);
     GVariantIter iter;
     const char *name;
     g_variant_iter_init(&iter, links);
     while (g_variant_iter_next(&iter, "&s", &name)) {
-        GdLink *link = *name ? gd_cache_link_by_name(bus->cache, name) : NULL;
+        GdLink *link = link_by_shown_name(bus, name);
         if (!link) {
-            g_autofree char *clipped = gd_op_clip(name, 32);
+            g_autofree char *clipped = clip_name(name);
             g_ptr_array_add(unknown, g_strdup_printf("\"%s\"", clipped));
             continue;
         }
+        /* Only links outside the group are sent: each ack is one move. */
         if (!g_hash_table_add(seen, GINT_TO_POINTER(link->nl.ifindex)) || link->nl.group == id)
             continue;
-        g_array_append_val(call->op->targets, link->nl.ifindex);
-        g_ptr_array_add(call->names, link->nl.name);
+        g_array_append_val(op->targets, link->nl.ifindex);
     }
     if (unknown->len > 0) {
         g_autofree char *list = gd_format_names(unknown, NAMES_IN_MESSAGE);
@@ -666,7 +591,7 @@ static void do_set_link_group(GdBus *bus, GDBusMethodInvocation *invocation)
         return_gerror(invocation, error);
         return;
     }
-    if (call->op->targets->len == 0) {
+    if (op->targets->len == 0) {
         g_dbus_method_invocation_return_value(invocation, g_variant_new("(u)", 0));
         return;
     }
@@ -674,17 +599,7 @@ static void do_set_link_group(GdBus *bus, GDBusMethodInvocation *invocation)
         return_gerror(invocation, error);
         return;
     }
-    /* The names point into cache entries that may change while the kernel
-     * works: keep copies for the reply. */
-    g_autoptr(GPtrArray) copies = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < call->names->len; i++)
-        g_ptr_array_add(copies, g_strdup(call->names->pdata[i]));
-    g_ptr_array_unref(call->names);
-    call->names = g_steal_pointer(&copies);
-    call->bus = bus;
-    call->invocation = invocation; /* the reply consumes the handler's reference */
-    guard = NULL;
-    submit(call, set_link_group_done);
+    submit(bus, invocation, g_steal_pointer(&op), set_link_group_done, NULL);
 }
 
 static void do_group_address(GdBus *bus, GDBusMethodInvocation *invocation, gboolean add)
@@ -714,32 +629,35 @@ static void do_group_address(GdBus *bus, GDBusMethodInvocation *invocation, gboo
         return_gerror(invocation, error);
         return;
     }
+    if (add && gd_nl_addr_is_unspecified(&addr)) {
+        /* The kernel would acknowledge 0.0.0.0 and add nothing. */
+        g_autofree char *clipped = gd_op_clip(address, 64);
+        return_error(invocation, GD_BUS_ERROR_INVALID_ARGS,
+                     "\"%s\" is the unspecified address, which no interface can have", clipped);
+        return;
+    }
     g_autoptr(GPtrArray) members = members_or_error(bus, id, &error);
     if (!members) {
         return_gerror(invocation, error);
         return;
     }
-    Call *call = g_new0(Call, 1);
-    g_autoptr(Call) guard = call;
-    call->op = gd_op_new(add ? GD_OP_ADDR_ADD : GD_OP_ADDR_DEL, id);
-    call->op->addr = addr;
-    call->names = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GdOp) op = gd_op_new(add ? GD_OP_ADDR_ADD : GD_OP_ADDR_DEL, id);
+    op->addr = addr;
     /* group-addr kernels take one message for the whole group; an add is
      * sent that way only when no member has the address yet, so that no
      * member's "already there" can fail it. */
     gboolean any_has = FALSE;
     for (guint i = 0; i < members->len && !any_has; i++)
         any_has = gd_link_has_addr(members->pdata[i], &addr);
-    call->op->group_scoped =
+    op->group_scoped =
         (gd_cache_kernel_features(bus->cache) & GD_KF_GROUP_ADDR) && (!add || !any_has);
     for (guint i = 0; i < members->len; i++) {
         const GdLink *link = members->pdata[i];
         if (!add && !gd_link_has_addr(link, &addr))
             continue;
-        g_array_append_val(call->op->targets, link->nl.ifindex);
-        g_ptr_array_add(call->names, g_strdup(link->nl.name));
+        g_array_append_val(op->targets, link->nl.ifindex);
     }
-    if (call->op->targets->len == 0) {
+    if (op->targets->len == 0) {
         return_error(invocation, GD_BUS_ERROR_INVALID_ARGS,
                      "no member of group %s has the address %s",
                      group_label(bus, id, label, sizeof(label)), address);
@@ -749,10 +667,7 @@ static void do_group_address(GdBus *bus, GDBusMethodInvocation *invocation, gboo
         return_gerror(invocation, error);
         return;
     }
-    call->bus = bus;
-    call->invocation = invocation; /* the reply consumes the handler's reference */
-    guard = NULL;
-    submit(call, address_done);
+    submit(bus, invocation, g_steal_pointer(&op), address_done, NULL);
 }
 
 static void reload_done_cb(GdEngine *engine, const char *plan_json, const char *error,
@@ -871,7 +786,7 @@ static gboolean handle_list_groups(GdBusManager *skeleton, GDBusMethodInvocation
     for (guint i = 0; i < ids->len; i++) {
         uint32_t id = g_array_index(ids, uint32_t, i);
         const char *name = gd_bus_group_name(bus->names, bus->engine, id);
-        g_variant_builder_add(&b, "(usu)", id, name ? name : "",
+        g_variant_builder_add(&b, "(u@su)", id, gd_bus_text(name ? name : ""),
                               gd_cache_group_size(bus->cache, id));
     }
     gd_bus_manager_complete_list_groups(skeleton, invocation, g_variant_builder_end(&b));
@@ -893,9 +808,9 @@ static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *i
 {
     GdBus *bus = user_data;
     gd_bus_flush(bus);
-    GdLink *link = gd_cache_link_by_name(bus->cache, name);
+    GdLink *link = link_by_shown_name(bus, name);
     if (!link) {
-        g_autofree char *clipped = gd_op_clip(name, 32);
+        g_autofree char *clipped = clip_name(name);
         g_autoptr(GError) error =
             gd_bus_error_from_errno(-ENODEV, FALSE, NULL, "no such link: \"%s\"", clipped);
         return_gerror(invocation, error);
@@ -911,10 +826,9 @@ static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *i
     g_autofree char *mac = gd_nl_hwaddr_format(link->nl.hwaddr, link->nl.hwaddr_len);
     const char *group_name = gd_bus_group_name(bus->names, bus->engine, link->nl.group);
     g_variant_builder_add(&b, "{sv}", "Index", g_variant_new_int32(link->nl.ifindex));
-    g_variant_builder_add(&b, "{sv}", "Name", g_variant_new_string(link->nl.name));
+    g_variant_builder_add(&b, "{sv}", "Name", gd_bus_text(link->nl.name));
     g_variant_builder_add(&b, "{sv}", "Group", g_variant_new_uint32(link->nl.group));
-    g_variant_builder_add(&b, "{sv}", "GroupName",
-                          g_variant_new_string(group_name ? group_name : ""));
+    g_variant_builder_add(&b, "{sv}", "GroupName", gd_bus_text(group_name ? group_name : ""));
     g_variant_builder_add(&b, "{sv}", "MTU", g_variant_new_uint32(link->nl.mtu));
     g_variant_builder_add(&b, "{sv}", "MinMTU", g_variant_new_uint32(link->nl.min_mtu));
     g_variant_builder_add(&b, "{sv}", "MaxMTU", g_variant_new_uint32(link->nl.max_mtu));
@@ -924,7 +838,7 @@ static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *i
                           g_variant_new_string(gd_link_operstate_name(link)));
     g_variant_builder_add(&b, "{sv}", "Carrier", g_variant_new_boolean(link->nl.carrier > 0));
     g_variant_builder_add(&b, "{sv}", "MACAddress", g_variant_new_string(mac));
-    g_variant_builder_add(&b, "{sv}", "Kind", g_variant_new_string(link->nl.kind));
+    g_variant_builder_add(&b, "{sv}", "Kind", gd_bus_text(link->nl.kind));
     g_variant_builder_add(&b, "{sv}", "TxQueueLength", g_variant_new_uint32(link->nl.txqlen));
     g_variant_builder_add(&b, "{sv}", "Addresses", g_variant_builder_end(&addrs));
     gd_bus_manager_complete_get_link(skeleton, invocation, g_variant_builder_end(&b));
@@ -933,7 +847,7 @@ static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *i
 
 /* ---- lifecycle ---- */
 
-GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdExecutor *executor, GdGroupNames *names,
+GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdRunner *runner, GdGroupNames *names,
                   GdEngine *engine, const GdBusOptions *options)
 {
     GdBus *bus = g_new0(GdBus, 1);
@@ -941,7 +855,7 @@ GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdExecutor *executor, G
 
     bus->conn = g_object_ref(conn);
     bus->cache = cache;
-    bus->executor = executor;
+    bus->runner = runner;
     bus->names = names;
     bus->engine = engine;
     bus->options = *options;

@@ -2,9 +2,13 @@
  *
  * /net/groupd1/mptcp: net.groupd1.Mptcp on the generated skeleton. The
  * properties are recomputed from the MPTCP manager when it says something
- * changed; the skeleton emits PropertiesChanged only for what differs. */
+ * changed; the skeleton emits PropertiesChanged only for what differs.
+ * Every string from the manager (interface and group names, the kernel's
+ * and other owners' words, sysctl values) goes out in its shown form
+ * (text/text.h), made here: src/mptcp/ keeps the bytes. */
 #include "bus.h"
 #include "gd-bus-generated.h"
+#include "text/text.h"
 
 #include <errno.h>
 
@@ -31,16 +35,20 @@ static void refresh(MptcpObject *o)
 
     g_autoptr(GArray) pref = gd_mp_manager_preference(m);
     g_autoptr(GStrvBuilder) names = g_strv_builder_new();
-    for (guint i = 0; i < pref->len; i++)
-        g_strv_builder_add(names, gd_bus_group_display(o->bus, g_array_index(pref, uint32_t, i),
-                                                       buf, sizeof(buf)));
+    for (guint i = 0; i < pref->len; i++) {
+        g_autofree char *name = gd_text_escape(
+            gd_bus_group_display(o->bus, g_array_index(pref, uint32_t, i), buf, sizeof(buf)));
+        g_strv_builder_add(names, name);
+    }
     g_auto(GStrv) pref_names = g_strv_builder_end(names);
     gd_bus_mptcp_set_preference(sk, (const char *const *)pref_names);
 
     uint32_t active;
-    gd_bus_mptcp_set_active_group(sk, gd_mp_manager_active_group(m, &active)
-                                          ? gd_bus_group_display(o->bus, active, buf, sizeof(buf))
-                                          : "");
+    g_autofree char *active_name =
+        gd_text_escape(gd_mp_manager_active_group(m, &active)
+                           ? gd_bus_group_display(o->bus, active, buf, sizeof(buf))
+                           : "");
+    gd_bus_mptcp_set_active_group(sk, active_name);
 
     g_autoptr(GArray) eps = gd_mp_manager_endpoints(m);
     GVariantBuilder b;
@@ -53,8 +61,8 @@ static void refresh(MptcpObject *o)
         const char *group =
             info->owned ? gd_bus_group_display(o->bus, info->group, group_buf, sizeof(group_buf))
                         : "";
-        g_variant_builder_add(&b, "(usss^as)", (guint32)info->ep.id, addr, info->ifname, group,
-                              flags);
+        g_variant_builder_add(&b, "(u@s@s@s^as)", (guint32)info->ep.id, gd_bus_text(addr),
+                              gd_bus_text(info->ifname), gd_bus_text(group), flags);
     }
     gd_bus_mptcp_set_endpoints(sk, g_variant_builder_end(&b));
 
@@ -74,23 +82,27 @@ static void refresh(MptcpObject *o)
         g_variant_builder_init(&sb, G_VARIANT_TYPE("a(sssb)"));
         for (guint k = 0; k < c->subflows->len; k++) {
             const GdMptcpSubflow *s = c->subflows->pdata[k];
-            g_variant_builder_add(&sb, "(sssb)", s->local, s->remote,
-                                  s->interface ? s->interface : "", s->backup);
+            g_variant_builder_add(&sb, "(@s@s@sb)", gd_bus_text(s->local), gd_bus_text(s->remote),
+                                  gd_bus_text(s->interface ? s->interface : ""), s->backup);
         }
-        g_variant_builder_add(&b, "(ussa(sssb))", c->token, c->local, c->remote, &sb);
+        g_variant_builder_add(&b, "(u@s@sa(sssb))", c->token, gd_bus_text(c->local),
+                              gd_bus_text(c->remote), &sb);
     }
     gd_bus_mptcp_set_connections(sk, g_variant_builder_end(&b));
 
     const char *detail;
-    gd_bus_mptcp_set_owner(sk, gd_mp_manager_owner(m, &detail));
-    gd_bus_mptcp_set_owner_detail(sk, detail);
+    g_autofree char *owner = gd_text_escape(gd_mp_manager_owner(m, &detail));
+    g_autofree char *owner_detail = gd_text_escape(detail);
+    gd_bus_mptcp_set_owner(sk, owner);
+    gd_bus_mptcp_set_owner_detail(sk, owner_detail);
 
     g_autoptr(GArray) health = gd_mp_manager_health(m);
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(sss)"));
     for (guint i = 0; i < health->len; i++) {
         const GdMptcpHealth *h = &g_array_index(health, GdMptcpHealth, i);
-        g_variant_builder_add(&b, "(sss)", gd_bus_group_display(o->bus, h->group, buf, sizeof(buf)),
-                              h->state, h->reason);
+        g_variant_builder_add(&b, "(@s@s@s)",
+                              gd_bus_text(gd_bus_group_display(o->bus, h->group, buf, sizeof(buf))),
+                              gd_bus_text(h->state), gd_bus_text(h->reason));
     }
     gd_bus_mptcp_set_health(sk, g_variant_builder_end(&b));
 
@@ -98,12 +110,14 @@ static void refresh(MptcpObject *o)
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(sss)"));
     for (guint i = 0; i < sysctls->len; i++) {
         const GdMptcpSysctl *s = sysctls->pdata[i];
-        g_variant_builder_add(&b, "(sss)", s->path, s->previous, s->value);
+        g_variant_builder_add(&b, "(@s@s@s)", gd_bus_text(s->path), gd_bus_text(s->previous),
+                              gd_bus_text(s->value));
     }
     gd_bus_mptcp_set_sysctl_changes(sk, g_variant_builder_end(&b));
 
     gd_bus_mptcp_set_failover_count(sk, gd_mp_manager_failover_count(m));
-    gd_bus_mptcp_set_last_error(sk, gd_mp_manager_last_error(m));
+    g_autofree char *last_error = gd_text_escape(gd_mp_manager_last_error(m));
+    gd_bus_mptcp_set_last_error(sk, last_error);
 }
 
 void gd_bus_refresh_mptcp(GdBus *bus)
@@ -119,16 +133,19 @@ void gd_bus_signal_mptcp_active(GdBus *bus, gboolean has_group, uint32_t group,
         return;
     char a[16], b[16];
     refresh(the_object);
-    gd_bus_mptcp_emit_active_group_changed(
-        the_object->skeleton, has_group ? gd_bus_group_display(bus, group, a, sizeof(a)) : "",
-        had_previous ? gd_bus_group_display(bus, previous, b, sizeof(b)) : "", reason);
+    g_autofree char *now =
+        gd_text_escape(has_group ? gd_bus_group_display(bus, group, a, sizeof(a)) : "");
+    g_autofree char *before =
+        gd_text_escape(had_previous ? gd_bus_group_display(bus, previous, b, sizeof(b)) : "");
+    g_autofree char *why = gd_text_escape(reason);
+    gd_bus_mptcp_emit_active_group_changed(the_object->skeleton, now, before, why);
 }
 
 /* ---- methods ---- */
 
 static void return_gerror(GDBusMethodInvocation *invocation, GError *error)
 {
-    g_dbus_method_invocation_return_gerror(invocation, error);
+    gd_bus_return_gerror(invocation, error);
     g_error_free(error);
 }
 

@@ -89,12 +89,12 @@ static gboolean inside_dirs(const char *resolved, GPtrArray *real_dirs)
     return FALSE;
 }
 
-/* One group file's text. FALSE when it could not be read (reported) or is
- * a mask (*masked). Symlinks are followed only to a regular file inside
- * real_dirs, and the file is opened with O_NOFOLLOW so that a symlink
- * swapped in meanwhile is not followed either. */
-static gboolean read_group_file(Report *r, GPtrArray *real_dirs, char **data, gsize *len,
-                                gboolean *masked)
+/* Opens r->path to read it, confined: a symlink is followed only to a
+ * file inside real_dirs (a symlink to /dev/null is a mask: *masked), and
+ * the file is opened with O_NOFOLLOW so that a symlink swapped in meanwhile
+ * is not followed either. -1 when it could not be opened (reported, but
+ * for a missing file when missing_ok) or is masked. */
+static int open_confined(Report *r, GPtrArray *real_dirs, gboolean missing_ok, gboolean *masked)
 {
     struct stat st;
     g_autofree char *resolved = NULL;
@@ -102,40 +102,50 @@ static gboolean read_group_file(Report *r, GPtrArray *real_dirs, char **data, gs
 
     *masked = FALSE;
     if (lstat(r->path, &st) < 0) {
-        report_file(r, "cannot read: %s", g_strerror(errno));
-        return FALSE;
+        if (!(missing_ok && errno == ENOENT))
+            report_file(r, "cannot read: %s", g_strerror(errno));
+        return -1;
     }
     if (S_ISLNK(st.st_mode)) {
         g_autofree char *target = g_file_read_link(r->path, NULL);
         if (target && g_str_equal(target, "/dev/null")) {
             *masked = TRUE;
-            return FALSE;
+            return -1;
         }
         resolved = realpath(r->path, NULL);
         if (!resolved) {
             report_file(r, "symlink to \"%s\" cannot be followed: %s", target ? target : "?",
                         g_strerror(errno));
-            return FALSE;
+            return -1;
         }
         if (g_str_equal(resolved, "/dev/null")) {
             *masked = TRUE;
-            return FALSE;
+            return -1;
         }
         if (!inside_dirs(resolved, real_dirs)) {
             report_file(r, "symlink to \"%s\" leads out of the configuration directories; refused",
                         target ? target : resolved);
-            return FALSE;
+            return -1;
         }
         open_path = resolved;
     } else if (!S_ISREG(st.st_mode)) {
         report_file(r, "not a regular file");
-        return FALSE;
+        return -1;
     }
     int fd = open_read(open_path, O_NOFOLLOW);
-    if (fd < 0) {
+    if (fd < 0)
         report_file(r, "cannot read: %s", g_strerror(errno));
+    return fd;
+}
+
+/* One group file's text. FALSE when it could not be read (reported) or is
+ * a mask (*masked): an empty file, or a symlink to /dev/null. */
+static gboolean read_group_file(Report *r, GPtrArray *real_dirs, char **data, gsize *len,
+                                gboolean *masked)
+{
+    int fd = open_confined(r, real_dirs, FALSE, masked);
+    if (fd < 0)
         return FALSE;
-    }
     gboolean ok = read_fd(r, fd, data, len);
     close(fd);
     if (ok && *len == 0) {
@@ -186,16 +196,29 @@ static gint compare_names(gconstpointer a, gconstpointer b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* groupd.conf is confined like the group files: a symlink only to a file
+ * in groupd's configuration directories (etc/groupd, usr/lib/groupd,
+ * run/groupd), never to anything else root may read, whose lines would
+ * be quoted back in errors. */
 static void load_daemon_conf(const char *root, GdDaemonConfig *daemon, GPtrArray *errors)
 {
+    static const char *const dirs[] = {"etc/groupd", "usr/lib/groupd", "run/groupd"};
     g_autofree char *path = g_build_filename(root, GD_CONFIG_FILE, NULL);
     Report r = {.path = path, .errors = errors};
     g_autofree char *data = NULL;
     gsize len;
-    int fd = open_read(path, 0);
+    gboolean masked;
+    g_autoptr(GPtrArray) real_dirs = g_ptr_array_new_with_free_func(free);
+    for (guint i = 0; i < G_N_ELEMENTS(dirs); i++) {
+        g_autofree char *dir = g_build_filename(root, dirs[i], NULL);
+        char *real = realpath(dir, NULL);
+        if (real)
+            g_ptr_array_add(real_dirs, real);
+    }
+    int fd = open_confined(&r, real_dirs, TRUE, &masked);
     if (fd < 0) {
-        if (errno != ENOENT)
-            report_file(&r, "cannot read: %s", g_strerror(errno));
+        if (masked)
+            g_debug("%s: masked, the defaults apply", path);
         return;
     }
     gboolean ok = read_fd(&r, fd, &data, &len);

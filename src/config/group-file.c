@@ -3,6 +3,8 @@
  * against the iproute2 group names. */
 #include "config/keys.h"
 
+#include <sys/socket.h>
+
 void gd_group_policy_free(GdGroupPolicy *policy)
 {
     if (!policy)
@@ -98,6 +100,19 @@ GdGroupPolicy *parse_group_file(Report *r, const char *data, gsize len, const Gd
     *id_known = FALSE;
     gd_cfg_keys_parse_items(&gd_cfg_keys_group_file, r, items, names, &gf);
     check_identity(r, &gf, names, syntax_errors, id_known);
+    /* Below 68 the kernel takes IPv4 away from a link: the addresses could
+     * not stay. (An MTU this low without IPv4 addresses is allowed.) */
+    if (policy->link.set_mtu && policy->link.mtu < GD_NL_IPV4_MIN_MTU) {
+        for (guint i = 0; i < policy->addresses->len; i++) {
+            if (g_array_index(policy->addresses, GdNlAddr, i).family == AF_INET) {
+                report_key(r, "Link", "MTU",
+                           "%u is below %u, the least IPv4 works with, and [Address] has IPv4 "
+                           "addresses",
+                           policy->link.mtu, GD_NL_IPV4_MIN_MTU);
+                break;
+            }
+        }
+    }
     /* The group message reaches every member of group 0: lo, the uplink and
      * every link nobody configured. D-Bus changes it only when forced; a
      * policy may move links into it but never change it. */

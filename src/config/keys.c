@@ -277,6 +277,12 @@ static gboolean parse_addresses(const KeyInput *in, void *section)
             ok = FALSE;
             continue;
         }
+        if (gd_nl_addr_is_unspecified(&addr)) {
+            report_key(in->r, in->item->section, in->item->key,
+                       "\"%s\" is the unspecified address, which no interface can have", words[i]);
+            ok = FALSE;
+            continue;
+        }
         /* The kernel keys addresses by address: a second prefix would be
          * refused (IPv6) or be a surprise (IPv4). */
         gboolean twice = FALSE;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "groupctl.h"
+#include "text/text.h"
 
 /* A group change on thousands of UP members can hold groupd inside the kernel
  * for many seconds: do not give up after the default 25 s. */
@@ -317,6 +318,16 @@ int main(int argc, char **argv)
         if (v->max_args >= 0 && nargs > v->max_args) {
             usage_error("%s: too many arguments", name);
             return EXIT_USAGE;
+        }
+        /* Arguments are text on the bus: a link name that is not UTF-8
+         * (typed as its bytes) becomes its shown form, "bad\\xff"; valid
+         * text is taken as a shown form already. */
+        g_autoptr(GPtrArray) shown = g_ptr_array_new_with_free_func(g_free);
+        for (int a = optind + 1; a < argc; a++) {
+            if (gd_text_is_valid(argv[a]))
+                continue;
+            g_ptr_array_add(shown, gd_text_escape(argv[a]));
+            argv[a] = g_ptr_array_index(shown, shown->len - 1);
         }
         int code = v->func(&ctl, nargs + 1, argv + optind);
         fflush(stdout);

@@ -56,6 +56,10 @@ int verb_mptcp(Ctl *ctl, int argc, char **argv);
 
 /* ---- output.c ---- */
 void usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* Prints one line of text from groupd (names, messages) with its control
+ * characters as \xNN (text/text.h): nothing groupd relays reaches the
+ * terminal as an escape sequence. */
+void print_line(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* Prints "groupctl: NAME: message" for an error of the bus or groupd and
  * returns the exit code for it (EXIT_NOBUS when groupd is not on the bus,
  * else EXIT_DAEMON). */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Errors, colour and JSON output. */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "groupctl.h"
+#include "text/text.h"
 
 /* Errors that mean "nobody answers", not "groupd said no". */
 static const char *const no_daemon_errors[] = {
@@ -14,13 +16,24 @@ static const char *const no_daemon_errors[] = {
     "org.freedesktop.DBus.Error.Disconnected",
 };
 
+void print_line(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_autofree char *shown = gd_text_escape_controls(text);
+    puts(shown);
+}
+
 int report_bus_error(const GError *error)
 {
     if (g_dbus_error_is_remote_error(error)) {
         g_autofree char *name = g_dbus_error_get_remote_error(error);
         g_autoptr(GError) stripped = g_error_copy(error);
         g_dbus_error_strip_remote_error(stripped);
-        fprintf(stderr, "groupctl: %s: %s\n", name, stripped->message);
+        g_autofree char *message = gd_text_escape_controls(stripped->message);
+        fprintf(stderr, "groupctl: %s: %s\n", name, message);
         for (size_t i = 0; i < G_N_ELEMENTS(no_daemon_errors); i++)
             if (!strcmp(name, no_daemon_errors[i]))
                 return EXIT_NOBUS;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "groupctl.h"
+#include "text/text.h"
 
 struct Table {
     unsigned columns;
@@ -39,7 +40,7 @@ void table_add_row(Table *t, const char *const *cells, int colour_column, const 
 {
     char **row = g_new0(char *, t->columns + 2);
     for (unsigned i = 0; i < t->columns; i++)
-        row[i] = g_strdup(cells[i] ? cells[i] : "");
+        row[i] = gd_text_escape_controls(cells[i] ? cells[i] : "");
     /* The colour rides after the cells; "" (not NULL) keeps g_strfreev whole. */
     row[t->columns] = g_strdup(colour ? colour : "");
     g_ptr_array_add(t->rows, row);

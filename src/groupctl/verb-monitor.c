@@ -197,7 +197,7 @@ static bool on_links_changed(Ctl *ctl, const char *path, const char *member, GVa
     }
     g_string_append_printf(s, ", %zu removed%s", g_variant_n_children(removed),
                            flags & 1 ? " [resync]" : "");
-    puts(s->str);
+    print_line("%s", s->str);
     return true;
 }
 
@@ -269,7 +269,7 @@ static bool on_generic(Ctl *ctl, const char *path, const char *member, GVariant 
     } else {
         g_string_append_printf(s, "%s %s", member, path);
     }
-    puts(s->str);
+    print_line("%s", s->str);
     return true;
 }
 

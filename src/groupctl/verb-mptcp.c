@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "groupctl.h"
+#include "text/text.h"
 
 static const char *const modes[] = {"off", "failover", "power-save", "aggregate"};
 
@@ -14,13 +15,14 @@ static const char *const keys[] = {"Mode",   "Preference",    "ActiveGroup",   "
 
 static void field(const char *label, const char *value, const char *colour)
 {
-    printf("%13s: %s%s%s\n", label, colour ? colour : "", value, colour ? colour_off() : "");
+    g_autofree char *shown = gd_text_escape_controls(value);
+    printf("%13s: %s%s%s\n", label, colour ? colour : "", shown, colour ? colour_off() : "");
 }
 
 /* Further lines of a field. */
 static void more(const char *value)
 {
-    printf("%13s  %s\n", "", value);
+    print_line("%13s  %s", "", value);
 }
 
 /* A property of the given type, or NULL (absent or of another type: an

@@ -98,10 +98,10 @@ static bool print_change(JsonNode *change)
             JsonNode *bucket = element(from, f);
             g_autofree char *value = text(member(bucket, "value"));
             g_autofree char *links = names_text(member(bucket, "links"));
-            printf("  %s %s -> %s on %s\n", attr, value, to, links);
+            print_line("  %s %s -> %s on %s", attr, value, to, links);
         }
         if (length(from) == 0)
-            printf("  %s -> %s\n", attr, to);
+            print_line("  %s -> %s", attr, to);
         any = true;
     }
     return any;
@@ -132,16 +132,16 @@ int print_plan(Ctl *ctl, const char *plan_json, bool dry_run)
                 ? json_node_get_string(name)
                 : "";
 
-        printf("group %s%s%s%s: %s members, %s drifted, desired: %s%s\n", id,
-               *name_text ? " (" : "", name_text, *name_text ? ")" : "", members, drifted,
-               desired[0] ? desired : "-",
-               is_true(member(g, "override")) ? " (runtime override)" : "");
+        print_line("group %s%s%s%s: %s members, %s drifted, desired: %s%s", id,
+                   *name_text ? " (" : "", name_text, *name_text ? ")" : "", members, drifted,
+                   desired[0] ? desired : "-",
+                   is_true(member(g, "override")) ? " (runtime override)" : "");
         bool any = false;
         for (unsigned m = 0; m < length(moves); m++) {
             JsonNode *mv = element(moves, m);
             g_autofree char *link = text(member(mv, "link"));
             g_autofree char *from = text(member(mv, "from"));
-            printf("  move %s from group %s\n", link, from);
+            print_line("  move %s from group %s", link, from);
             any = true;
         }
         if (print_change(member(g, "change")))
@@ -150,12 +150,12 @@ int print_plan(Ctl *ctl, const char *plan_json, bool dry_run)
             JsonNode *ad = element(addresses, a);
             g_autofree char *addr = text(member(ad, "address"));
             g_autofree char *links = names_text(member(ad, "links"));
-            printf("  add %s on %s\n", addr, links);
+            print_line("  add %s on %s", addr, links);
             any = true;
         }
         for (unsigned p = 0; p < length(problems); p++) {
             g_autofree char *problem = text(element(problems, p));
-            printf("  problem: %s\n", problem);
+            print_line("  problem: %s", problem);
         }
         if (any)
             changing++;

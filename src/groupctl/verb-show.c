@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* groupctl show GROUP: every property of one group object. */
 #include "groupctl.h"
+#include "text/text.h"
 
 /* The order of the XML, which is also the JSON's. */
 static const char *const keys[] = {"Id",    "Name",          "MemberCount", "Members", "MTU",
@@ -8,7 +9,8 @@ static const char *const keys[] = {"Id",    "Name",          "MemberCount", "Mem
 
 static void field(const char *label, const char *value, const char *colour)
 {
-    printf("%13s: %s%s%s\n", label, colour ? colour : "", value, colour ? colour_off() : "");
+    g_autofree char *shown = gd_text_escape_controls(value);
+    printf("%13s: %s%s%s\n", label, colour ? colour : "", shown, colour ? colour_off() : "");
 }
 
 int verb_show(Ctl *ctl, int argc, char **argv)
@@ -52,7 +54,7 @@ int verb_show(Ctl *ctl, int argc, char **argv)
     if (members && members[0]) {
         field("Members", members[0], NULL);
         for (size_t i = 1; members[i]; i++)
-            printf("%13s  %s\n", "", members[i]);
+            print_line("%13s  %s", "", members[i]);
     } else {
         field("Members", "-", NULL);
     }
@@ -74,7 +76,7 @@ int verb_show(Ctl *ctl, int argc, char **argv)
             if (first)
                 field("Policy", line, NULL);
             else
-                printf("%13s  %s\n", "", line);
+                print_line("%13s  %s", "", line);
             first = false;
             g_variant_unref(value);
         }

@@ -272,6 +272,12 @@ int gd_nl_parse_link(const struct nlmsghdr *nlh, GdNlLink *out)
     return 0;
 }
 
+bool gd_nl_addr_is_unspecified(const GdNlAddr *addr)
+{
+    static const uint8_t zeros[16];
+    return memcmp(addr->addr, zeros, addr->family == AF_INET ? 4 : 16) == 0;
+}
+
 int gd_nl_parse_addr(const struct nlmsghdr *nlh, GdNlAddr *out)
 {
     if (nlh->nlmsg_type != RTM_NEWADDR && nlh->nlmsg_type != RTM_DELADDR)

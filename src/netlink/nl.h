@@ -17,6 +17,11 @@
 #define GD_NL_MAX_HWADDR 32
 #define GD_NL_KIND_LEN   32
 
+/* The least MTU IPv4 works with: below it the kernel removes a device's
+ * IPv4 state and addresses, and refuses new ones (ENOBUFS); at or above it
+ * every device has IPv4 state (it comes back when the MTU does). */
+#define GD_NL_IPV4_MIN_MTU 68
+
 /* Default receive buffer of the event socket: groupd's own group changes
  * cause one RTM_NEWLINK per member, in a burst. */
 #define GD_NL_DEFAULT_RCVBUF (32 * 1024 * 1024)
@@ -144,6 +149,9 @@ char *gd_nl_hwaddr_format(const uint8_t *addr, size_t len);
 /* "10.0.0.1/24", "fd00::1/64" → family, address, prefix. */
 int gd_nl_cidr_parse(const char *text, GdNlAddr *out);
 char *gd_nl_addr_format(const GdNlAddr *addr);
+/* 0.0.0.0 or ::, which is no interface's address: the kernel acknowledges
+ * an IPv4 one and adds nothing, and refuses an IPv6 one. */
+bool gd_nl_addr_is_unspecified(const GdNlAddr *addr);
 
 /* ---- batches: many requests for one sendmsg() (mnl_nlmsg_batch) ---- */
 

@@ -38,11 +38,12 @@ typedef struct {
 
 struct GdEngine {
     GdCache *cache;
-    GdExecutor *executor;
+    GdRunner *runner;
     const GdGroupNames *names;
     char *root;
     GdConfig *config;
     GHashTable *overrides; /* id → GdNlLinkChange * */
+    guint reloads;         /* generation of the overrides */
     GHashTable *facts;     /* ifindex → GdLinkFacts * */
     GHashTable *groups;    /* id → GroupState * */
     GHashTable *inflight;  /* id → count of SetGroup calls the kernel has not answered */
@@ -89,13 +90,13 @@ static void notify(GdEngine *engine)
         engine->changed(engine, engine->user_data);
 }
 
-GdEngine *gd_engine_new(GdCache *cache, GdExecutor *executor, const GdGroupNames *names,
+GdEngine *gd_engine_new(GdCache *cache, GdRunner *runner, const GdGroupNames *names,
                         const char *config_root, GdConfig *config, GdEngineChangedFunc changed,
                         gpointer user_data)
 {
     GdEngine *engine = g_new0(GdEngine, 1);
     engine->cache = cache;
-    engine->executor = executor;
+    engine->runner = runner;
     engine->names = names;
     engine->root = g_strdup(config_root);
     engine->config = config;
@@ -233,45 +234,6 @@ static void set_error(GdEngine *engine, uint32_t id, const char *message)
                                id, message);
 }
 
-static char *describe_failure(GdEngine *engine, const GdOp *op)
-{
-    if (op->kind == GD_OP_GROUP_CHANGE || !op->acks)
-        return g_strdup_printf("%s refused: %s (errno %d)%s%s", gd_op_kind_name(op->kind),
-                               g_strerror(-op->error), -op->error, op->extack ? ": " : "",
-                               op->extack ? op->extack : "");
-    GString *s = g_string_new(NULL);
-    guint failed = 0;
-    for (guint i = 0; i < op->targets->len; i++) {
-        const GdNlAck *ack = &op->acks[i];
-        if (ack->error == 0)
-            continue;
-        if (failed++ < 8) {
-            int ifindex = g_array_index(op->targets, int, i);
-            GdLink *link = gd_cache_link_by_index(engine->cache, ifindex);
-            g_string_append_printf(s, "%s%s: %s%s%s", failed > 1 ? ", " : "",
-                                   link ? link->nl.name : "(gone)", g_strerror(-ack->error),
-                                   ack->extack ? ", " : "", ack->extack ? ack->extack : "");
-        }
-    }
-    if (failed > 8)
-        g_string_append_printf(s, " and %u more", failed - 8);
-    char *text = g_strdup_printf("%s refused on %u of %u links: %s", gd_op_kind_name(op->kind),
-                                 failed, op->targets->len, s->str);
-    g_string_free(s, TRUE);
-    return text;
-}
-
-static gboolean op_failed(const GdOp *op)
-{
-    if (op->error < 0)
-        return TRUE;
-    if (op->acks)
-        for (guint i = 0; i < op->targets->len; i++)
-            if (op->acks[i].error < 0)
-                return TRUE;
-    return FALSE;
-}
-
 static void run_next_op(GdEngine *engine);
 static void reconcile(GdEngine *engine, Trigger trigger, GdEngineDoneFunc done, gpointer user_data);
 
@@ -379,29 +341,20 @@ static void finish_apply(GdEngine *engine)
     }
 }
 
-static void op_done_cb(GdOp *op, gpointer user_data)
+static void op_done_cb(GdOpResult *result, gpointer user_data)
 {
     GdEngine *engine = user_data;
-    if (!engine->applying) {
-        /* The engine was freed meanwhile (exit). */
-        gd_op_free(op);
-        return;
-    }
-    if (op->kind == GD_OP_SET_LINK_GROUP) {
-        /* Stock kernels announce no DOWN link's group change: the acks
-         * say what moved (group-notify kernels do; events are read here). */
-        gd_cache_process_events(engine->cache);
-        gd_op_record_moves(op, engine->cache);
-    }
-    gd_cache_release(engine->cache);
-    if (op_failed(op)) {
-        g_autofree char *message = describe_failure(engine, op);
+    const GdOp *op = result->op;
+    if (!engine->applying)
+        return; /* the engine was freed meanwhile (exit) */
+    if (result->outcome != GD_OP_APPLIED) {
+        g_autofree char *message = gd_op_result_describe(result, 8);
         set_error(engine, op->group, message);
     } else {
         g_debug("group %u: apply: %s on %u links done in %.1f ms", op->group,
                 gd_op_kind_name(op->kind), op->targets->len, op->kernel_usec / 1000.0);
     }
-    gd_op_free(op);
+    gd_op_result_release(result);
     run_next_op(engine);
 }
 
@@ -413,8 +366,7 @@ static void run_next_op(GdEngine *engine)
     }
     GdOp *op = engine->ops->pdata[engine->next_op];
     engine->ops->pdata[engine->next_op++] = NULL;
-    gd_cache_hold(engine->cache);
-    gd_executor_submit(engine->executor, op, op_done_cb, engine);
+    gd_runner_submit(engine->runner, op, op_done_cb, engine);
 }
 
 /* The planner gives one address op per policy address; a group's
@@ -587,6 +539,7 @@ void gd_engine_reload(GdEngine *engine, gboolean dry_run, GdEngineDoneFunc done,
     gd_config_free(engine->config);
     engine->config = config;
     g_hash_table_remove_all(engine->overrides);
+    engine->reloads++;
     /* A new configuration gets a fresh chance; groups without a policy
      * any more are forgotten. */
     g_hash_table_remove_all(engine->groups);
@@ -596,18 +549,22 @@ void gd_engine_reload(GdEngine *engine, gboolean dry_run, GdEngineDoneFunc done,
 }
 
 gboolean gd_engine_set_override(GdEngine *engine, uint32_t id, const GdNlLinkChange *change,
-                                GdNlLinkChange *previous, gboolean *had_previous)
+                                GdEngineOverrideUndo *undo)
 {
     if (!gd_config_policy_for_group(engine->config, id))
         return FALSE;
     GdNlLinkChange *current = g_hash_table_lookup(engine->overrides, GUINT_TO_POINTER(id));
-    *had_previous = current != NULL;
-    if (current)
-        *previous = *current;
-    else
+    memset(undo, 0, sizeof(*undo));
+    undo->had_previous = current != NULL;
+    undo->generation = engine->reloads;
+    if (current) {
+        /* Merged in place: replacing a value with itself would free it. */
+        undo->previous = *current;
+    } else {
         current = g_new0(GdNlLinkChange, 1);
+        g_hash_table_insert(engine->overrides, GUINT_TO_POINTER(id), current);
+    }
     gd_link_change_merge(current, change);
-    g_hash_table_replace(engine->overrides, GUINT_TO_POINTER(id), current);
     guint count = GPOINTER_TO_UINT(g_hash_table_lookup(engine->inflight, GUINT_TO_POINTER(id)));
     g_hash_table_insert(engine->inflight, GUINT_TO_POINTER(id), GUINT_TO_POINTER(count + 1));
     notify(engine);
@@ -615,7 +572,7 @@ gboolean gd_engine_set_override(GdEngine *engine, uint32_t id, const GdNlLinkCha
 }
 
 void gd_engine_override_done(GdEngine *engine, uint32_t id, gboolean applied,
-                             const GdNlLinkChange *previous, gboolean had_previous)
+                             const GdEngineOverrideUndo *undo)
 {
     gpointer key = GUINT_TO_POINTER(id);
     guint count = GPOINTER_TO_UINT(g_hash_table_lookup(engine->inflight, key));
@@ -623,9 +580,11 @@ void gd_engine_override_done(GdEngine *engine, uint32_t id, gboolean applied,
         g_hash_table_insert(engine->inflight, key, GUINT_TO_POINTER(count - 1));
     else
         g_hash_table_remove(engine->inflight, key);
-    if (!applied) {
-        if (had_previous)
-            g_hash_table_replace(engine->overrides, key, g_memdup2(previous, sizeof(*previous)));
+    /* After a reload there is nothing to take back: it dropped them all. */
+    if (!applied && undo->generation == engine->reloads) {
+        if (undo->had_previous)
+            g_hash_table_replace(engine->overrides, key,
+                                 g_memdup2(&undo->previous, sizeof(undo->previous)));
         else
             g_hash_table_remove(engine->overrides, key);
         notify(engine);

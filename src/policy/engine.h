@@ -3,9 +3,9 @@
  * policy/engine: keeps the kernel in line with the group policies. Owns the
  * running configuration and the runtime overrides; plans (planner.c) on
  * start, on reload, and after the cache published changes (hot-plug,
- * drift), debounced; runs the plan's operations through the executor; backs
+ * drift), debounced; runs the plan's operations through the runner; backs
  * off per group when the kernel refuses. May call: cache, config, planner,
- * executor. Never includes GDBus.
+ * runner. Never includes GDBus.
  */
 #pragma once
 
@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "policy/ops.h"
 #include "policy/planner.h"
+#include "policy/runner.h"
 
 #include <glib.h>
 
@@ -26,7 +27,7 @@ typedef void (*GdEngineDoneFunc)(GdEngine *engine, const char *plan_json, const 
                                  gpointer user_data);
 
 /* Takes config. config_root: where reloads read from (NULL: "/"). */
-GdEngine *gd_engine_new(GdCache *cache, GdExecutor *executor, const GdGroupNames *names,
+GdEngine *gd_engine_new(GdCache *cache, GdRunner *runner, const GdGroupNames *names,
                         const char *config_root, GdConfig *config, GdEngineChangedFunc changed,
                         gpointer user_data);
 void gd_engine_free(GdEngine *engine);
@@ -52,15 +53,23 @@ void gd_engine_reload(GdEngine *engine, gboolean dry_run, GdEngineDoneFunc done,
 /* The current plan as JSON (what would change now). */
 char *gd_engine_plan_json(GdEngine *engine);
 
+/* What gd_engine_override_done() needs to take an override back. */
+typedef struct {
+    gboolean had_previous;
+    GdNlLinkChange previous;
+    guint generation; /* reloads so far: a reload drops every override */
+} GdEngineOverrideUndo;
+
 /* A SetGroup on a policy group: its set fields become the group's desired
  * state until the next reload. Returns FALSE (and does nothing) when the
  * group has no policy. Until gd_engine_override_done() the group is left
  * out of applies: a repair must neither undo the call nor repeat it.
- * applied FALSE (the kernel refused) restores the previous override. */
+ * applied FALSE (the kernel refused) restores the previous override,
+ * unless a reload came in between. */
 gboolean gd_engine_set_override(GdEngine *engine, uint32_t id, const GdNlLinkChange *change,
-                                GdNlLinkChange *previous, gboolean *had_previous);
+                                GdEngineOverrideUndo *undo);
 void gd_engine_override_done(GdEngine *engine, uint32_t id, gboolean applied,
-                             const GdNlLinkChange *previous, gboolean had_previous);
+                             const GdEngineOverrideUndo *undo);
 
 /* What the bus shows of a group. */
 typedef struct {

@@ -83,6 +83,19 @@ GPtrArray *gd_op_validate_change(GPtrArray *members, const GdNlLinkChange *chang
     return problems;
 }
 
+GPtrArray *gd_op_ipv4_losers(GPtrArray *members, const GdNlLinkChange *change)
+{
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    if (!change->set_mtu || change->mtu >= GD_NL_IPV4_MIN_MTU)
+        return names;
+    for (guint i = 0; i < members->len; i++) {
+        const GdLink *link = members->pdata[i];
+        if (link->nl.mtu >= GD_NL_IPV4_MIN_MTU)
+            g_ptr_array_add(names, g_strdup(link->nl.name));
+    }
+    return names;
+}
+
 void gd_link_change_merge(GdNlLinkChange *into, const GdNlLinkChange *over)
 {
     if (over->set_mtu) {

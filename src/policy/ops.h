@@ -55,6 +55,10 @@ const char *gd_op_kind_name(GdOpKind kind);
 GPtrArray *gd_op_validate_change(GPtrArray *members, const GdNlLinkChange *change);
 /* Copies the attributes over sets into into (over wins). */
 void gd_link_change_merge(GdNlLinkChange *into, const GdNlLinkChange *over);
+/* Names of the members (GdLink*) that have IPv4 (an MTU of at least
+ * GD_NL_IPV4_MIN_MTU) and would lose it to the MTU change sets; empty when
+ * it sets none below that. */
+GPtrArray *gd_op_ipv4_losers(GPtrArray *members, const GdNlLinkChange *change);
 /* Whether link already shows every attribute of change. */
 gboolean gd_link_matches_change(const GdLink *link, const GdNlLinkChange *change);
 gboolean gd_link_has_addr(const GdLink *link, const GdNlAddr *addr);
@@ -87,6 +91,16 @@ typedef void (*GdOpDoneFunc)(GdOp *op, gpointer user_data);
 /* rcvbuf: the request socket's receive buffer (0: 64 MiB, room for the
  * acks of the largest batch); smaller only to test lost answers. */
 int gd_executor_new(int rcvbuf, GdExecutor **out);
+
+/* What the executor sends operations to: the kernel (above), or a fake in
+ * the unit tests. run() carries op out and fills its answer (error, extack,
+ * acks), on a worker thread when threaded, else on the main loop from an
+ * idle callback. */
+typedef struct {
+    void (*run)(GdOp *op, gpointer data);
+    gboolean threaded;
+} GdExecutorBackend;
+GdExecutor *gd_executor_new_with_backend(const GdExecutorBackend *backend, gpointer data);
 void gd_executor_free(GdExecutor *executor);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdExecutor, gd_executor_free)
 /* Queues op (taking it); done runs on the main loop when the kernel has

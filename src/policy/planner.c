@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  * The pure planner: policies + link snapshot + overrides → plan → ops/JSON. */
 #include "planner.h"
+#include "text/text.h"
 
 #include <errno.h>
 #include <string.h>
@@ -295,17 +296,17 @@ GPtrArray *gd_plan_to_ops(const GdPlan *plan)
 
 /* ---- JSON (json-glib) ---- */
 
-/* A name as a JSON string; NULL is null. Interface names are bytes, not
- * UTF-8: each invalid byte becomes U+FFFD so that the document stays valid
- * (json-glib writes strings as they are). */
+/* A name as a JSON string; NULL is null. Interface and file names are
+ * bytes, not UTF-8: the string is their shown form (text/text.h), as on the
+ * bus, so the document stays valid (json-glib writes strings as they are). */
 static void add_name(JsonBuilder *b, const char *name)
 {
     if (!name) {
         json_builder_add_null_value(b);
         return;
     }
-    g_autofree char *text = g_utf8_make_valid(name, -1);
-    json_builder_add_string_value(b, text);
+    g_autofree char *shown = gd_text_escape(name);
+    json_builder_add_string_value(b, shown);
 }
 
 static void add_names(JsonBuilder *b, GPtrArray *names)

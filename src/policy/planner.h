@@ -128,7 +128,8 @@ gboolean gd_plan_change_is_empty(const GdNlLinkChange *change);
  * included: the caller refuses it (gd_plan_group(plan, op->group)). */
 GPtrArray *gd_plan_to_ops(const GdPlan *plan);
 
-/* The plan as JSON (UTF-8; invalid bytes of names become U+FFFD):
+/* The plan as JSON (UTF-8; names and other outside text in their shown
+ * form, text/text.h, as on the bus):
  *   {"groups":[{"id":100,"name":"ppp","members":3,"drifted":1,
  *     "override":false,"desired":{"MTU":1400,"State":"up"},
  *     "moves":[{"link":"ppp2","from":0}],

@@ -4,12 +4,15 @@
  * (src/config/), on the same input.
  * Properties checked besides memory safety:
  *   - a parser fails (NULL / -EINVAL) exactly when it reported errors;
- *   - every error message is valid UTF-8 (they go out on D-Bus as 's');
+ *   - every error message, shown by the rule of src/text/text.h as the bus
+ *     shows it, is valid UTF-8 and gives the message back (messages quote
+ *     paths and contents as bytes);
  *   - a parsed policy's addresses format and its [Match] evaluates.
  */
 #include "fuzz-common.h"
 
 #include "config/config.h"
+#include "text/text.h"
 
 #include <errno.h>
 #include <string.h>
@@ -29,7 +32,11 @@ static void check_errors(GPtrArray *errors)
     for (guint i = 0; i < errors->len; i++) {
         const char *e = errors->pdata[i];
         fuzz_assert(e != NULL);
-        fuzz_assert(g_utf8_validate(e, -1, NULL));
+        char *shown = gd_text_escape(e), *back = NULL;
+        fuzz_assert(g_utf8_validate(shown, -1, NULL));
+        fuzz_assert(gd_text_unescape(shown, &back) == 0 && strcmp(back, e) == 0);
+        g_free(back);
+        g_free(shown);
     }
 }
 

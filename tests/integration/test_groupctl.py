@@ -185,11 +185,12 @@ def test_json(ctl):
 
 
 def test_json_escaping(ctl):
-    """A name with characters JSON must escape: the output stays valid."""
+    """A name with characters JSON must escape: the output stays valid. A
+    backslash in a name is shown doubled (groupd-dbus(7): the shown form)."""
     ctl.netns.ip("link", "add", 'q"\\x', "group", "500", "type", "ifb")
-    gdlib.wait_for(lambda: 'q"\\x' in ctl.out("links", "500"), 10, what="the new link")
+    gdlib.wait_for(lambda: 'q"\\\\x' in ctl.out("links", "500"), 10, what="the new link")
     out = ctl.out("--json", "links", "500")
-    jq(out, '.Links[0].Name == "q\\"\\\\x"')
+    jq(out, '.Links[0].Name == "q\\"\\\\\\\\x"')
 
 
 # ---- mutating verbs, checked with ip -j ----

@@ -51,6 +51,10 @@ def test_unit_settings():
     # groupd manages the host's links, with its capability in the initial
     # user namespace.
     assert "PrivateNetwork" not in s and "PrivateUsers" not in s
+    # Memory: the slice allocator off (what a large message cost goes back),
+    # and limits far above the peak at 32768 links (41 MiB).
+    assert s["Environment"] == ["G_SLICE=always-malloc"]
+    assert s["MemoryHigh"] == ["256M"] and s["MemoryMax"] == ["512M"]
 
 
 def test_verify(tmp_path):

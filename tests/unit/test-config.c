@@ -378,6 +378,13 @@ static const struct {
     {"[Group]\nId=1\n[Link]\nMTU=0x10\n", {BAD ": [Link] MTU: \"0x10\" is not a number"}},
     {"[Group]\nId=1\n[Link]\nTxQueueLength=4294967296\n",
      {BAD ": [Link] TxQueueLength: \"4294967296\" is out of range (0..4294967295)"}},
+    {"[Group]\nId=1\n[Address]\nAddress=0.0.0.0/0 10.0.0.1/24 ::\n",
+     {BAD ": [Address] Address: \"0.0.0.0/0\" is the unspecified address, which no interface can "
+          "have",
+      BAD ": [Address] Address: \"::\" is the unspecified address, which no interface can have"}},
+    {"[Group]\nId=1\n[Link]\nMTU=60\n[Address]\nAddress=fd00::1/64 10.0.0.1/24\n",
+     {BAD ": [Link] MTU: 60 is below 68, the least IPv4 works with, and [Address] has IPv4 "
+          "addresses"}},
     {"[Group]\nId=0\n[Link]\nMTU=1400\n",
      {BAD ": [Group] Id: group 0 (default) holds every link nobody configured, lo and the uplink "
           "included: its policy may not have [Link] or [Address] settings"}},
