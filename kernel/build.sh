@@ -1,17 +1,20 @@
 #!/bin/bash
 # Build the groupd test kernel from Debian's linux-source-6.12.
 #
-#   kernel/build.sh [--stock|--patched] [--print]
+#   kernel/build.sh [--stock|--patched|--debug] [--print]
 #
 # --stock    build the unpatched kernel
 # --patched  apply kernel/patches/linux-6.12/*.patch (the default)
+# --debug    the patched kernel with config/debug.config on top (lockdep, atomic sleep and
+#            list debugging): slower, for checking the series, not for measuring
 # --print    only print the bzImage path of an existing build (exit 1 if there is none)
 #
 # Work happens in $GROUPD_KERNEL_CACHE (default /var/cache/groupd-kernel), never in the repo:
 #   linux-<source package version>/   one directory per version of the source package:
 #     src/          the unpacked tarball as a git repository (tag "pristine"): the stock tree
 #     src-patched/  a worktree of it with the series applied (only changed files rewritten)
-#     obj-stock/, obj-patched/  object directories, so each variant rebuilds incrementally
+#     obj-stock/, obj-patched/, obj-debug/  object directories, so each variant rebuilds
+#                   incrementally (patched and debug share src-patched/)
 #   images/<variant>-<key>/  bzImage, .config, System.map, the series' subjects and the source
 #            tree it was built from (source-tree); <key> hashes every input
 #            (source package version, toolchain, this script, config fragment, patches), so an
@@ -34,9 +37,10 @@ for a in "$@"; do
 	case $a in
 	--stock) variant=stock ;;
 	--patched) variant=patched ;;
+	--debug) variant=debug ;;
 	--print) print_only=1 ;;
 	*)
-		echo "usage: $0 [--stock|--patched] [--print]" >&2
+		echo "usage: $0 [--stock|--patched|--debug] [--print]" >&2
 		exit 2
 		;;
 	esac
@@ -58,7 +62,9 @@ run() { nice -n 19 ionice -c3 "$@"; }
 
 pkgver=$(dpkg-query -W -f '${Version}' $srcpkg 2>/dev/null || stat -c %s-%Y "$tarball")
 patches=()
-if [ $variant = patched ]; then
+fragments=("$fragment")
+[ $variant = debug ] && fragments+=("$here/config/debug.config")
+if [ $variant != stock ]; then
 	shopt -s nullglob
 	# The cover letter has no diff: it is neither applied nor an input of the image.
 	for p in "$patchdir"/*.patch; do
@@ -73,7 +79,7 @@ toolchain=$(gcc --version | head -n1; ld --version | head -n1)
 key=$( {
 	echo "$variant $pkgver"
 	echo "$toolchain"
-	cat "$here/build.sh" "$fragment"
+	cat "$here/build.sh" "${fragments[@]}"
 	for p in "${patches[@]}"; do cat "$p"; done
 } | sha256sum | cut -c1-16)
 out=$cache/images/$variant-$key
@@ -122,7 +128,7 @@ fi
 # other's files, so both stay incremental (the series edits widely included headers).
 target=pristine
 src=$repo
-if [ $variant = patched ]; then
+if [ $variant != stock ]; then
 	src=$vdir/src-patched
 	if [ ! -d "$src" ]; then
 		git_ worktree prune
@@ -147,9 +153,9 @@ if [ $variant = patched ]; then
 fi
 git -C "$src" checkout -q -f --detach "$target"
 
-echo "build.sh: configuring (tinyconfig + groupd.config)" >&2
+echo "build.sh: configuring (tinyconfig + ${fragments[*]##*/})" >&2
 run make -s -C "$src" O="$obj" tinyconfig >/dev/null
-run "$src"/scripts/kconfig/merge_config.sh -m -O "$obj" "$obj/.config" "$fragment" >/dev/null
+run "$src"/scripts/kconfig/merge_config.sh -m -O "$obj" "$obj/.config" "${fragments[@]}" >/dev/null
 run make -s -C "$src" O="$obj" olddefconfig >/dev/null
 # Every symbol of the fragment must have survived (a dropped dependency fails loudly).
 missing=0
@@ -159,7 +165,7 @@ while IFS= read -r line; do
 		echo "build.sh: config lost: $line" >&2
 		missing=1
 	fi
-done <"$fragment"
+done < <(cat "${fragments[@]}")
 [ $missing = 0 ] || exit 1
 
 echo "build.sh: building $variant bzImage (make -j$jobs)" >&2

@@ -2,11 +2,14 @@
 # Build the test kernel if needed, boot it under QEMU and run the series' selftests
 # (tools/testing/selftests/net/*.py added by kernel/patches/linux-6.12) in the guest.
 #
-#   kernel/run-tests.sh [--stock] [TEST...]
+#   kernel/run-tests.sh [--stock|--debug] [TEST...]
 #
 # --stock  run the same selftests on the unpatched kernel: rtnl_group.py fails there (each
 #          case checks what a patch changes), ipv6_route_dev_events.py passes on both (it
 #          checks that the IPv6 route index changes no result)
+# --debug  on the patched kernel built with lockdep and friends (build.sh --debug); a kernel
+#          warning in the guest's log (lock order, sleeping in atomic context, ...) counts as
+#          one more failure
 # TEST     run only these selftests (e.g. rtnl_group.py); default: all the series adds
 #
 # The selftests run in-tree from the patched source (lib/py, YNL and the netlink specs
@@ -24,7 +27,8 @@ tests=()
 for a in "$@"; do
 	case $a in
 	--stock) variant=--stock ;;
-	-*) echo "usage: $0 [--stock] [TEST...]" >&2; exit 2 ;;
+	--debug) variant=--debug ;;
+	-*) echo "usage: $0 [--stock|--debug] [TEST...]" >&2; exit 2 ;;
 	*) tests+=("$a") ;;
 	esac
 done
@@ -70,6 +74,8 @@ guest_cmd='for t in '"${tests[*]}"'; do
 	echo "=== $t"
 	./$t; echo "=== exit $?"
 done
+dmesg | grep -E "WARNING:|BUG:|circular locking|inconsistent lock|sleeping function|suspicious RCU" &&
+	echo "=== kernel warnings"
 echo "=== kernel $(uname -r)"'
 
 cd "$net"
@@ -87,10 +93,14 @@ for t in "${tests[@]}"; do
 		failed=$((failed + 1))
 	}
 done
-grep -q '^=== kernel ' "$cache/last-run.log" || {
+grep -q '^=== kernel warnings' "$cache/last-run.log" && {
+	echo "run-tests.sh: the kernel warned (above)" >&2
+	failed=$((failed + 1))
+}
+grep -q '^=== kernel [0-9]' "$cache/last-run.log" || {
 	echo "run-tests.sh: the guest did not finish (exit $rc)" >&2
 	failed=$((failed + 1))
 }
-[ -n "$variant" ] && echo "run-tests.sh: on the stock kernel" >&2
+[ -n "$variant" ] && echo "run-tests.sh: on the ${variant#--} kernel" >&2
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
