@@ -20,9 +20,6 @@
 #define SETTLE_QUIET_MS    300
 #define SETTLE_MAX_MS      2500
 #define REQUEST_TIMEOUT_MS 10000
-/* notify-batch kernels: publication waits for the marker that closes a
- * group operation seen in progress, but no longer than this. */
-#define GROUP_OP_MAX_MS 10000
 /* Below this many links a refresh asks for each one. */
 #define REFRESH_DUMP_MIN             512
 #define EVENT_DATAGRAMS_PER_DISPATCH 64
@@ -56,11 +53,7 @@ struct GdCache {
     GdCacheLinkWatchFunc link_watch; /* at once, not coalesced */
     gpointer link_watch_data;
 
-    unsigned features;        /* GdKernelFeature bits */
-    gboolean group_op_open;   /* packed notifications of a group op are arriving */
-    gboolean group_op_closed; /* its RTM_NEWGROUPOP came: publish at once */
-    gint64 group_op_deadline; /* monotonic */
-    guint group_ops_seen;     /* markers read */
+    unsigned features; /* GdKernelFeature bits */
 };
 
 static GdChangeSet *change_set_new(void)
@@ -453,11 +446,6 @@ static gboolean coalesce_timeout_cb(gpointer user_data)
     GdCache *cache = user_data;
     cache->coalesce_timer = 0;
     gd_cache_process_events(cache);
-    if (cache->group_op_open && g_get_monotonic_time() < cache->group_op_deadline) {
-        schedule_publish(cache);
-        return G_SOURCE_REMOVE;
-    }
-    cache->group_op_open = FALSE;
     publish(cache);
     return G_SOURCE_REMOVE;
 }
@@ -467,17 +455,6 @@ static void schedule_publish(GdCache *cache)
     if (cache->hold > 0 || gd_change_set_is_empty(cache->pending))
         return;
     gint64 now = g_get_monotonic_time();
-    if (cache->group_op_open) {
-        if (now < cache->group_op_deadline) {
-            /* Its marker publishes; the timer only guards a lost one. */
-            g_clear_handle_id(&cache->coalesce_timer, g_source_remove);
-            cache->coalesce_timer = g_timeout_add(
-                (guint)((cache->group_op_deadline - now) / 1000) + 1, coalesce_timeout_cb, cache);
-            return;
-        }
-        g_message("no end marker for a group operation within %u ms; publishing", GROUP_OP_MAX_MS);
-        cache->group_op_open = FALSE;
-    }
     gboolean settling = now < cache->settle_until;
     guint quiet_ms = settling ? SETTLE_QUIET_MS : COALESCE_QUIET_MS;
     guint max_ms = settling ? SETTLE_MAX_MS : COALESCE_MAX_MS;
@@ -516,27 +493,9 @@ static void schedule_resync_retry(GdCache *cache)
     cache->resync_timer = g_timeout_add(cache->resync_backoff_ms, resync_retry_cb, cache);
 }
 
-/* With notify-batch, the notifications of a group operation arrive packed
- * (several in one datagram) and end with RTM_NEWGROUPOP: the whole
- * operation, however long, becomes one publication, made at its marker
- * rather than after a quiet period. */
 static void event_cb(const struct nlmsghdr *nlh, gpointer user_data)
 {
-    GdCache *cache = user_data;
-    if (cache->features & GD_KF_NOTIFY_BATCH) {
-        if (nlh->nlmsg_type == GD_RTM_NEWGROUPOP) {
-            cache->group_op_open = FALSE;
-            cache->group_op_closed = TRUE;
-            cache->group_ops_seen++;
-            return;
-        }
-        if (nlh->nlmsg_type == RTM_NEWLINK && !cache->group_op_open &&
-            gd_nl_socket_message_position(cache->events) > 0) {
-            cache->group_op_open = TRUE;
-            cache->group_op_deadline = g_get_monotonic_time() + GROUP_OP_MAX_MS * 1000;
-        }
-    }
-    gd_cache_apply_message(cache, nlh);
+    gd_cache_apply_message(user_data, nlh);
 }
 
 static int read_events(GdCache *cache, guint max_datagrams)
@@ -546,8 +505,6 @@ static int read_events(GdCache *cache, guint max_datagrams)
     int r = gd_nl_socket_drain(cache->events, max_datagrams, event_cb, cache);
     if (r == -ENOBUFS) {
         g_message("event socket overrun: the kernel dropped events; resyncing");
-        /* A group operation's end marker may be among what was lost. */
-        cache->group_op_open = FALSE;
         r = gd_cache_resync(cache);
         if (r < 0)
             schedule_resync_retry(cache);
@@ -576,11 +533,10 @@ static gboolean events_ready_cb(gint fd, GIOCondition condition, gpointer user_d
         schedule_publish(cache);
         return G_SOURCE_CONTINUE;
     }
-    if (cache->pending->resync || (cache->group_op_closed && !cache->group_op_open))
+    if (cache->pending->resync)
         publish(cache);
     else if (!gd_change_set_is_empty(cache->pending))
         schedule_publish(cache);
-    cache->group_op_closed = FALSE;
     return G_SOURCE_CONTINUE;
 }
 
@@ -713,11 +669,6 @@ void gd_cache_set_kernel_features(GdCache *cache, unsigned features)
 unsigned gd_cache_kernel_features(GdCache *cache)
 {
     return cache->features;
-}
-
-guint gd_cache_group_ops_seen(GdCache *cache)
-{
-    return cache->group_ops_seen;
 }
 
 int gd_cache_refresh_links(GdCache *cache, const int *ifindexes, guint n)
