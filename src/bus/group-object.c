@@ -5,7 +5,7 @@
  * read and only invalidated in PropertiesChanged, so 32k names never ride
  * in a signal, and all changes of one publication leave as one signal. */
 #include "bus.h"
-#include "gd-bus-generated.h"
+#include "gd-dbus-generated.h"
 
 #include <string.h>
 
@@ -161,7 +161,7 @@ static const GDBusInterfaceVTable group_vtable = {
 
 static GDBusInterfaceInfo *iface_get_info(GDBusInterfaceSkeleton *skeleton)
 {
-    return gd_bus_group_interface_info();
+    return gd_dbus_group_interface_info();
 }
 
 static GDBusInterfaceVTable *iface_get_vtable(GDBusInterfaceSkeleton *skeleton)
@@ -172,7 +172,7 @@ static GDBusInterfaceVTable *iface_get_vtable(GDBusInterfaceSkeleton *skeleton)
 static GVariant *iface_get_properties(GDBusInterfaceSkeleton *skeleton)
 {
     GdGroupIface *self = GD_GROUP_IFACE(skeleton);
-    GDBusInterfaceInfo *info = gd_bus_group_interface_info();
+    GDBusInterfaceInfo *info = gd_dbus_group_interface_info();
     GVariantBuilder b;
     g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
     for (guint i = 0; info->properties[i]; i++) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  * net.groupd1.Manager and the publication of cache changes. */
 #include "bus.h"
-#include "gd-bus-generated.h"
+#include "gd-dbus-generated.h"
 #include "text/text.h"
 
 #include <errno.h>
@@ -21,7 +21,7 @@ struct GdBus {
     GdEngine *engine;
     GdBusOptions options;
     GdAuth *auth;
-    GdBusManager *manager;
+    GdDBusManager *manager;
     GDBusObjectManagerServer *object_manager;
     GHashTable *groups; /* id → GDBusObjectSkeleton (owned) */
     guint publications;
@@ -113,8 +113,8 @@ static void update_counters(GdBus *bus)
 {
     guint64 requests, sends;
     gd_executor_counters(gd_runner_executor(bus->runner), &requests, &sends);
-    gd_bus_manager_set_netlink_requests(bus->manager, requests);
-    gd_bus_manager_set_netlink_sends(bus->manager, sends);
+    gd_dbus_manager_set_netlink_requests(bus->manager, requests);
+    gd_dbus_manager_set_netlink_sends(bus->manager, sends);
 }
 
 void gd_bus_policy_changed(GdBus *bus)
@@ -176,7 +176,7 @@ void gd_bus_publish(GdBus *bus)
         g_variant_builder_add(&removed, "i", GPOINTER_TO_INT(key));
     guint n_changed = indexes->len, n_removed = g_hash_table_size(set->removed);
     if (n_changed || n_removed || set->resync)
-        gd_bus_manager_emit_links_changed(bus->manager, gd_bus_link_list(links),
+        gd_dbus_manager_emit_links_changed(bus->manager, gd_bus_link_list(links),
                                           g_variant_builder_end(&removed), set->resync ? 1 : 0);
     else
         g_variant_builder_clear(&removed);
@@ -206,8 +206,8 @@ void gd_bus_publish(GdBus *bus)
                                    set->resync || g_hash_table_contains(set->membership, key));
     }
 
-    gd_bus_manager_set_link_count(bus->manager, gd_cache_link_count(bus->cache));
-    gd_bus_manager_set_resync_count(bus->manager, gd_cache_resync_count(bus->cache));
+    gd_dbus_manager_set_link_count(bus->manager, gd_cache_link_count(bus->cache));
+    gd_dbus_manager_set_resync_count(bus->manager, gd_cache_resync_count(bus->cache));
     update_counters(bus);
     g_debug("publication %u: %u links changed, %u removed, %u groups touched%s", bus->publications,
             n_changed, n_removed, g_hash_table_size(touched), set->resync ? " (resync)" : "");
@@ -738,26 +738,26 @@ static gboolean begin_mutation(GdBus *bus, GDBusMethodInvocation *invocation)
 
 /* The generated handle-* signals carry the arguments before user_data;
  * the bodies read them from the invocation after authorization. */
-static gboolean handle_set_link_group(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
+static gboolean handle_set_link_group(GdDBusManager *skeleton, GDBusMethodInvocation *invocation,
                                       const char *const *links, const char *group, GdBus *bus)
 {
     return begin_mutation(bus, invocation);
 }
 
-static gboolean handle_set_group(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
+static gboolean handle_set_group(GdDBusManager *skeleton, GDBusMethodInvocation *invocation,
                                  const char *group, GVariant *props, GVariant *options, GdBus *bus)
 {
     return begin_mutation(bus, invocation);
 }
 
-static gboolean handle_group_address(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
+static gboolean handle_group_address(GdDBusManager *skeleton, GDBusMethodInvocation *invocation,
                                      const char *group, const char *address, GVariant *options,
                                      GdBus *bus)
 {
     return begin_mutation(bus, invocation);
 }
 
-static gboolean handle_reload(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
+static gboolean handle_reload(GdDBusManager *skeleton, GDBusMethodInvocation *invocation,
                               guint32 flags, GdBus *bus)
 {
     return begin_mutation(bus, invocation);
@@ -765,17 +765,17 @@ static gboolean handle_reload(GdBusManager *skeleton, GDBusMethodInvocation *inv
 
 /* ---- reads ---- */
 
-static gboolean handle_plan(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
+static gboolean handle_plan(GdDBusManager *skeleton, GDBusMethodInvocation *invocation,
                             gpointer user_data)
 {
     GdBus *bus = user_data;
     gd_bus_flush(bus);
     g_autofree char *json = gd_engine_plan_json(bus->engine);
-    gd_bus_manager_complete_plan(skeleton, invocation, json);
+    gd_dbus_manager_complete_plan(skeleton, invocation, json);
     return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-static gboolean handle_list_groups(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
+static gboolean handle_list_groups(GdDBusManager *skeleton, GDBusMethodInvocation *invocation,
                                    gpointer user_data)
 {
     GdBus *bus = user_data;
@@ -789,21 +789,21 @@ static gboolean handle_list_groups(GdBusManager *skeleton, GDBusMethodInvocation
         g_variant_builder_add(&b, "(u@su)", id, gd_bus_text(name ? name : ""),
                               gd_cache_group_size(bus->cache, id));
     }
-    gd_bus_manager_complete_list_groups(skeleton, invocation, g_variant_builder_end(&b));
+    gd_dbus_manager_complete_list_groups(skeleton, invocation, g_variant_builder_end(&b));
     return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-static gboolean handle_list_links(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
+static gboolean handle_list_links(GdDBusManager *skeleton, GDBusMethodInvocation *invocation,
                                   gpointer user_data)
 {
     GdBus *bus = user_data;
     gd_bus_flush(bus);
     g_autoptr(GPtrArray) links = gd_cache_links(bus->cache);
-    gd_bus_manager_complete_list_links(skeleton, invocation, gd_bus_link_list(links));
+    gd_dbus_manager_complete_list_links(skeleton, invocation, gd_bus_link_list(links));
     return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *invocation,
+static gboolean handle_get_link(GdDBusManager *skeleton, GDBusMethodInvocation *invocation,
                                 const char *name, gpointer user_data)
 {
     GdBus *bus = user_data;
@@ -841,7 +841,7 @@ static gboolean handle_get_link(GdBusManager *skeleton, GDBusMethodInvocation *i
     g_variant_builder_add(&b, "{sv}", "Kind", gd_bus_text(link->nl.kind));
     g_variant_builder_add(&b, "{sv}", "TxQueueLength", g_variant_new_uint32(link->nl.txqlen));
     g_variant_builder_add(&b, "{sv}", "Addresses", g_variant_builder_end(&addrs));
-    gd_bus_manager_complete_get_link(skeleton, invocation, g_variant_builder_end(&b));
+    gd_dbus_manager_complete_get_link(skeleton, invocation, g_variant_builder_end(&b));
     return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -864,12 +864,12 @@ GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdRunner *runner, GdGro
     bus->auth = gd_auth_new(conn, options->admin_gid);
     bus->groups = g_hash_table_new_full(NULL, NULL, NULL, g_object_unref);
 
-    bus->manager = gd_bus_manager_skeleton_new();
-    gd_bus_manager_set_version(bus->manager, options->version);
-    gd_bus_manager_set_link_count(bus->manager, gd_cache_link_count(cache));
+    bus->manager = gd_dbus_manager_skeleton_new();
+    gd_dbus_manager_set_version(bus->manager, options->version);
+    gd_dbus_manager_set_link_count(bus->manager, gd_cache_link_count(cache));
     g_auto(GStrv) features = gd_nl_feature_names(gd_cache_kernel_features(cache));
-    gd_bus_manager_set_kernel_features(bus->manager, (const char *const *)features);
-    gd_bus_manager_set_resync_count(bus->manager, gd_cache_resync_count(cache));
+    gd_dbus_manager_set_kernel_features(bus->manager, (const char *const *)features);
+    gd_dbus_manager_set_resync_count(bus->manager, gd_cache_resync_count(cache));
     g_signal_connect(bus->manager, "handle-list-groups", G_CALLBACK(handle_list_groups), bus);
     g_signal_connect(bus->manager, "handle-list-links", G_CALLBACK(handle_list_links), bus);
     g_signal_connect(bus->manager, "handle-get-link", G_CALLBACK(handle_get_link), bus);

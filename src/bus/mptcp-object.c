@@ -7,7 +7,7 @@
  * and other owners' words, sysctl values) goes out in its shown form
  * (text/text.h), made here: src/mptcp/ keeps the bytes. */
 #include "bus.h"
-#include "gd-bus-generated.h"
+#include "gd-dbus-generated.h"
 #include "text/text.h"
 
 #include <errno.h>
@@ -18,7 +18,7 @@
 typedef struct {
     GdBus *bus;
     GdMpManager *mptcp;
-    GdBusMptcp *skeleton;
+    GdDBusMptcp *skeleton;
     guint nm_watch;
 } MptcpObject;
 
@@ -28,10 +28,10 @@ static MptcpObject *the_object;
 static void refresh(MptcpObject *o)
 {
     GdMpManager *m = o->mptcp;
-    GdBusMptcp *sk = o->skeleton;
+    GdDBusMptcp *sk = o->skeleton;
     char buf[16];
 
-    gd_bus_mptcp_set_mode(sk, gd_mptcp_mode_name(gd_mp_manager_mode(m)));
+    gd_dbus_mptcp_set_mode(sk, gd_mptcp_mode_name(gd_mp_manager_mode(m)));
 
     g_autoptr(GArray) pref = gd_mp_manager_preference(m);
     g_autoptr(GStrvBuilder) names = g_strv_builder_new();
@@ -41,14 +41,14 @@ static void refresh(MptcpObject *o)
         g_strv_builder_add(names, name);
     }
     g_auto(GStrv) pref_names = g_strv_builder_end(names);
-    gd_bus_mptcp_set_preference(sk, (const char *const *)pref_names);
+    gd_dbus_mptcp_set_preference(sk, (const char *const *)pref_names);
 
     uint32_t active;
     g_autofree char *active_name =
         gd_text_escape(gd_mp_manager_active_group(m, &active)
                            ? gd_bus_group_display(o->bus, active, buf, sizeof(buf))
                            : "");
-    gd_bus_mptcp_set_active_group(sk, active_name);
+    gd_dbus_mptcp_set_active_group(sk, active_name);
 
     g_autoptr(GArray) eps = gd_mp_manager_endpoints(m);
     GVariantBuilder b;
@@ -64,7 +64,7 @@ static void refresh(MptcpObject *o)
         g_variant_builder_add(&b, "(u@s@s@s^as)", (guint32)info->ep.id, gd_bus_text(addr),
                               gd_bus_text(info->ifname), gd_bus_text(group), flags);
     }
-    gd_bus_mptcp_set_endpoints(sk, g_variant_builder_end(&b));
+    gd_dbus_mptcp_set_endpoints(sk, g_variant_builder_end(&b));
 
     GdMptcpLimits limits;
     g_variant_builder_init(&b, G_VARIANT_TYPE("a{su}"));
@@ -72,7 +72,7 @@ static void refresh(MptcpObject *o)
         g_variant_builder_add(&b, "{su}", "subflows", limits.subflows);
         g_variant_builder_add(&b, "{su}", "add_addr_accepted", limits.add_addr_accepted);
     }
-    gd_bus_mptcp_set_limits(sk, g_variant_builder_end(&b));
+    gd_dbus_mptcp_set_limits(sk, g_variant_builder_end(&b));
 
     g_autoptr(GPtrArray) conns = gd_mp_manager_connections(m);
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(ussa(sssb))"));
@@ -88,13 +88,13 @@ static void refresh(MptcpObject *o)
         g_variant_builder_add(&b, "(u@s@sa(sssb))", c->token, gd_bus_text(c->local),
                               gd_bus_text(c->remote), &sb);
     }
-    gd_bus_mptcp_set_connections(sk, g_variant_builder_end(&b));
+    gd_dbus_mptcp_set_connections(sk, g_variant_builder_end(&b));
 
     const char *detail;
     g_autofree char *owner = gd_text_escape(gd_mp_manager_owner(m, &detail));
     g_autofree char *owner_detail = gd_text_escape(detail);
-    gd_bus_mptcp_set_owner(sk, owner);
-    gd_bus_mptcp_set_owner_detail(sk, owner_detail);
+    gd_dbus_mptcp_set_owner(sk, owner);
+    gd_dbus_mptcp_set_owner_detail(sk, owner_detail);
 
     g_autoptr(GArray) health = gd_mp_manager_health(m);
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(sss)"));
@@ -104,7 +104,7 @@ static void refresh(MptcpObject *o)
                               gd_bus_text(gd_bus_group_display(o->bus, h->group, buf, sizeof(buf))),
                               gd_bus_text(h->state), gd_bus_text(h->reason));
     }
-    gd_bus_mptcp_set_health(sk, g_variant_builder_end(&b));
+    gd_dbus_mptcp_set_health(sk, g_variant_builder_end(&b));
 
     GPtrArray *sysctls = gd_mp_manager_sysctl_changes(m);
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(sss)"));
@@ -113,11 +113,11 @@ static void refresh(MptcpObject *o)
         g_variant_builder_add(&b, "(@s@s@s)", gd_bus_text(s->path), gd_bus_text(s->previous),
                               gd_bus_text(s->value));
     }
-    gd_bus_mptcp_set_sysctl_changes(sk, g_variant_builder_end(&b));
+    gd_dbus_mptcp_set_sysctl_changes(sk, g_variant_builder_end(&b));
 
-    gd_bus_mptcp_set_failover_count(sk, gd_mp_manager_failover_count(m));
+    gd_dbus_mptcp_set_failover_count(sk, gd_mp_manager_failover_count(m));
     g_autofree char *last_error = gd_text_escape(gd_mp_manager_last_error(m));
-    gd_bus_mptcp_set_last_error(sk, last_error);
+    gd_dbus_mptcp_set_last_error(sk, last_error);
 }
 
 void gd_bus_refresh_mptcp(GdBus *bus)
@@ -138,7 +138,7 @@ void gd_bus_signal_mptcp_active(GdBus *bus, gboolean has_group, uint32_t group,
     g_autofree char *before =
         gd_text_escape(had_previous ? gd_bus_group_display(bus, previous, b, sizeof(b)) : "");
     g_autofree char *why = gd_text_escape(reason);
-    gd_bus_mptcp_emit_active_group_changed(the_object->skeleton, now, before, why);
+    gd_dbus_mptcp_emit_active_group_changed(the_object->skeleton, now, before, why);
 }
 
 /* ---- methods ---- */
@@ -165,7 +165,7 @@ static void do_set_mode(MptcpObject *o, GDBusMethodInvocation *invocation)
     }
     gd_mp_manager_set_mode(o->mptcp, mode);
     refresh(o);
-    gd_bus_mptcp_complete_set_mode(o->skeleton, invocation);
+    gd_dbus_mptcp_complete_set_mode(o->skeleton, invocation);
 }
 
 static void do_set_preference(MptcpObject *o, GDBusMethodInvocation *invocation)
@@ -195,7 +195,7 @@ static void do_set_preference(MptcpObject *o, GDBusMethodInvocation *invocation)
         return;
     }
     refresh(o);
-    gd_bus_mptcp_complete_set_preference(o->skeleton, invocation);
+    gd_dbus_mptcp_complete_set_preference(o->skeleton, invocation);
 }
 
 static void do_failover(MptcpObject *o, GDBusMethodInvocation *invocation)
@@ -229,7 +229,7 @@ static void do_failover(MptcpObject *o, GDBusMethodInvocation *invocation)
         return;
     }
     refresh(o);
-    gd_bus_mptcp_complete_failover(o->skeleton, invocation);
+    gd_dbus_mptcp_complete_failover(o->skeleton, invocation);
 }
 
 static void authorized_cb(GDBusMethodInvocation *invocation, gboolean allowed, gpointer user_data)
@@ -253,7 +253,7 @@ static void authorized_cb(GDBusMethodInvocation *invocation, gboolean allowed, g
         do_failover(o, invocation);
 }
 
-static gboolean handle_mutation(GdBusMptcp *skeleton, GDBusMethodInvocation *invocation,
+static gboolean handle_mutation(GdDBusMptcp *skeleton, GDBusMethodInvocation *invocation,
                                 gconstpointer arg, MptcpObject *o)
 {
     gd_auth_check(gd_bus_auth(o->bus), invocation, authorized_cb, o);
@@ -285,7 +285,7 @@ void gd_bus_export_mptcp(GdBus *bus, GdMpManager *mptcp)
     MptcpObject *o = g_new0(MptcpObject, 1);
     o->bus = bus;
     o->mptcp = mptcp;
-    o->skeleton = gd_bus_mptcp_skeleton_new();
+    o->skeleton = gd_dbus_mptcp_skeleton_new();
     g_signal_connect(o->skeleton, "handle-set-mode", G_CALLBACK(handle_mutation), o);
     g_signal_connect(o->skeleton, "handle-set-preference", G_CALLBACK(handle_mutation), o);
     g_signal_connect(o->skeleton, "handle-failover", G_CALLBACK(handle_mutation), o);
