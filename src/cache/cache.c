@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  * The link/address/group cache. */
 #include "cache.h"
+#include "log/log.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -676,8 +677,9 @@ int gd_cache_refresh_group(GdCache *cache, uint32_t group, const int *ifindexes,
                                 : gd_nl_put_getlink_dump(buf, 0),
                        group_refresh_cb, NULL, &refresh, &extack);
     if (r < 0) {
-        g_warning("group %u: link dump failed: %s%s%s; reading the links one by one", group,
-                  g_strerror(-r), extack ? ": " : "", extack ? extack : "");
+        gd_log_group(G_LOG_LEVEL_WARNING, group,
+                     "link dump failed: %s%s%s; reading the links one by one", g_strerror(-r),
+                     extack ? ": " : "", extack ? extack : "");
         return gd_cache_refresh_links(cache, ifindexes, n);
     }
     g_autoptr(GArray) missing = g_array_new(FALSE, FALSE, sizeof(int));
@@ -685,11 +687,13 @@ int gd_cache_refresh_group(GdCache *cache, uint32_t group, const int *ifindexes,
         if (!g_hash_table_contains(seen, GINT_TO_POINTER(ifindexes[i])))
             g_array_append_val(missing, ifindexes[i]);
     if (filtered)
-        g_debug("group %u: refreshed %u members by one filtered dump, %u others one by one", group,
-                g_hash_table_size(seen), missing->len);
+        gd_log_group(G_LOG_LEVEL_DEBUG, group,
+                     "refreshed %u members by one filtered dump, %u others one by one",
+                     g_hash_table_size(seen), missing->len);
     else
-        g_debug("group %u: refreshed %u links by one link dump, %u others one by one", group,
-                g_hash_table_size(seen), missing->len);
+        gd_log_group(G_LOG_LEVEL_DEBUG, group,
+                     "refreshed %u links by one link dump, %u others one by one",
+                     g_hash_table_size(seen), missing->len);
     return gd_cache_refresh_links(cache, (const int *)(void *)missing->data, missing->len);
 }
 

@@ -4,6 +4,7 @@
 #include "cache/cache.h"
 #include "config/config.h"
 #include "config/group-names.h"
+#include "log/log.h"
 #include "policy/engine.h"
 #include "policy/ops.h"
 
@@ -32,16 +33,23 @@ typedef struct {
 
 static GLogLevelFlags log_threshold = G_LOG_LEVEL_MESSAGE;
 
+static GLogWriterOutput write_log(GLogLevelFlags level, const GLogField *fields, gsize n_fields,
+                                  gpointer user_data)
+{
+    if (g_log_writer_is_journald(fileno(stderr)) &&
+        g_log_writer_journald(level, fields, n_fields, user_data) == G_LOG_WRITER_HANDLED)
+        return G_LOG_WRITER_HANDLED;
+    return g_log_writer_standard_streams(level, fields, n_fields, user_data);
+}
+
 static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields,
                                    gpointer user_data)
 {
     /* Lower flag values are more severe. */
     if ((level & G_LOG_LEVEL_MASK) > log_threshold)
         return G_LOG_WRITER_HANDLED;
-    if (g_log_writer_is_journald(fileno(stderr)) &&
-        g_log_writer_journald(level, fields, n_fields, user_data) == G_LOG_WRITER_HANDLED)
-        return G_LOG_WRITER_HANDLED;
-    return g_log_writer_standard_streams(level, fields, n_fields, user_data);
+    /* The journal gets GROUP=, GROUP_NAME=, INTERFACE= (log/log.h). */
+    return gd_log_write_fields(level, fields, n_fields, write_log, user_data);
 }
 
 static gboolean parse_log_level(const char *text, GLogLevelFlags *out)
