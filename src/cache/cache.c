@@ -108,6 +108,12 @@ GdCache *gd_cache_new_detached(void)
     return cache;
 }
 
+void gd_cache_set_changed(GdCache *cache, GdCacheChangedFunc on_changed, gpointer user_data)
+{
+    cache->on_changed = on_changed;
+    cache->user_data = user_data;
+}
+
 void gd_cache_free(GdCache *cache)
 {
     if (!cache)
@@ -618,8 +624,7 @@ int gd_cache_open(int rcvbuf, GdCacheChangedFunc on_changed, gpointer user_data,
     const unsigned groups[] = {RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR};
     int r;
 
-    cache->on_changed = on_changed;
-    cache->user_data = user_data;
+    gd_cache_set_changed(cache, on_changed, user_data);
     /* Subscribe first, then dump: no change can fall between the two. */
     r = gd_nl_socket_open(groups, G_N_ELEMENTS(groups), rcvbuf, 0, &cache->events);
     if (r < 0)
