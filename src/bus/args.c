@@ -32,6 +32,19 @@ static gboolean refuse(GError **error, int err, const char *format, ...)
     return FALSE;
 }
 
+static gboolean parse_option(const char *key, GVariant *value, gboolean *force, GError **error)
+{
+    if (g_str_equal(key, "force") && g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN)) {
+        *force = g_variant_get_boolean(value);
+        return TRUE;
+    }
+    if (g_str_equal(key, "force"))
+        return refuse(error, -EINVAL, "option \"force\" must be a boolean, not %s",
+                      g_variant_get_type_string(value));
+    g_autofree char *clipped = gd_bus_args_clip(key, 64);
+    return refuse(error, -EINVAL, "unknown option \"%s\"", clipped);
+}
+
 gboolean gd_bus_args_options(GVariant *options, gboolean *force, GError **error)
 {
     GVariantIter iter;
@@ -40,16 +53,10 @@ gboolean gd_bus_args_options(GVariant *options, gboolean *force, GError **error)
     *force = FALSE;
     g_variant_iter_init(&iter, options);
     while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
-        g_autoptr(GVariant) owned = value;
-        if (g_str_equal(key, "force") && g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN)) {
-            *force = g_variant_get_boolean(value);
-            continue;
-        }
-        if (g_str_equal(key, "force"))
-            return refuse(error, -EINVAL, "option \"force\" must be a boolean, not %s",
-                          g_variant_get_type_string(value));
-        g_autofree char *clipped = gd_bus_args_clip(key, 64);
-        return refuse(error, -EINVAL, "unknown option \"%s\"", clipped);
+        gboolean ok = parse_option(key, value, force, error);
+        g_variant_unref(value);
+        if (!ok)
+            return FALSE;
     }
     return TRUE;
 }
@@ -119,8 +126,9 @@ gboolean gd_bus_args_link_change(GVariant *props, GdNlLinkChange *change, GError
     memset(change, 0, sizeof(*change));
     g_variant_iter_init(&iter, props);
     while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
-        g_autoptr(GVariant) owned = value;
-        if (!parse_property(key, value, change, error))
+        gboolean ok = parse_property(key, value, change, error);
+        g_variant_unref(value);
+        if (!ok)
             return FALSE;
     }
     if (!change->set_mtu && !change->set_state && !change->set_hwaddr && !change->set_txqlen)

@@ -139,7 +139,7 @@ static gboolean handle_reload(GdDBusManager *skeleton, GDBusMethodInvocation *in
 static void list_groups(GdBusCall *base)
 {
     g_autoptr(GdBusManagerCall) call = (GdBusManagerCall *)base;
-    GdBus *bus = base->bus;
+    GdBus *bus = call->base.bus;
     g_autoptr(GArray) ids = gd_cache_group_ids(bus->cache);
     GVariantBuilder b;
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(usu)"));
@@ -149,17 +149,17 @@ static void list_groups(GdBusCall *base)
         g_variant_builder_add(&b, "(u@su)", id, gd_bus_shown_text(name ? name : ""),
                               gd_cache_group_size(bus->cache, id));
     }
-    gd_dbus_manager_complete_list_groups(bus->manager->skeleton, g_steal_pointer(&base->invocation),
-                                         g_variant_builder_end(&b));
+    gd_dbus_manager_complete_list_groups(
+        bus->manager->skeleton, g_steal_pointer(&call->base.invocation), g_variant_builder_end(&b));
 }
 
 static void list_links(GdBusCall *base)
 {
     g_autoptr(GdBusManagerCall) call = (GdBusManagerCall *)base;
-    GdBus *bus = base->bus;
+    GdBus *bus = call->base.bus;
     g_autoptr(GPtrArray) links = gd_cache_links(bus->cache);
-    gd_dbus_manager_complete_list_links(bus->manager->skeleton, g_steal_pointer(&base->invocation),
-                                        gd_bus_link_list(links));
+    gd_dbus_manager_complete_list_links(
+        bus->manager->skeleton, g_steal_pointer(&call->base.invocation), gd_bus_link_list(links));
 }
 
 static GVariant *link_properties(GdBus *bus, const GdLink *link)
@@ -211,9 +211,10 @@ static void get_link(GdBusCall *base)
 static void plan(GdBusCall *base)
 {
     g_autoptr(GdBusManagerCall) call = (GdBusManagerCall *)base;
-    GdBus *bus = base->bus;
+    GdBus *bus = call->base.bus;
     g_autofree char *json = gd_engine_plan_json(bus->engine);
-    gd_dbus_manager_complete_plan(bus->manager->skeleton, g_steal_pointer(&base->invocation), json);
+    gd_dbus_manager_complete_plan(bus->manager->skeleton, g_steal_pointer(&call->base.invocation),
+                                  json);
 }
 
 /* ---- Reload ---- */

@@ -88,6 +88,12 @@ static char *json_quoted(const char *text)
         case '\t':
             g_string_append(out, "\\t");
             break;
+        case '\b':
+            g_string_append(out, "\\b");
+            break;
+        case '\f':
+            g_string_append(out, "\\f");
+            break;
         default:
             if ((guchar)*p < 0x20 || *p == 0x7f)
                 g_string_append_printf(out, "\\u%04x", (guchar)*p);
