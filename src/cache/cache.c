@@ -182,7 +182,7 @@ static void group_remove(GdCache *cache, uint32_t group, int ifindex)
 static void link_remove(GdCache *cache, GdLink *link)
 {
     int ifindex = link->nl.ifindex;
-    g_debug("link %s: removed", link->nl.name);
+    gd_log_link(G_LOG_LEVEL_DEBUG, link->nl.name, "removed");
     note_membership(cache, link->nl.group);
     notify_watch(cache, ifindex, link->nl.group);
     group_remove(cache, link->nl.group, ifindex);
@@ -210,7 +210,7 @@ static void link_update(GdCache *cache, const GdNlLink *nl)
         g_hash_table_insert(cache->by_index, GINT_TO_POINTER(nl->ifindex), link);
         g_hash_table_replace(cache->by_name, link->nl.name, link);
         group_add(cache, nl->group, nl->ifindex);
-        g_debug("link %s: new, group %u", nl->name, nl->group);
+        gd_log_link(G_LOG_LEVEL_DEBUG, nl->name, "new, group %u", nl->group);
         note_membership(cache, nl->group);
         note_changed(cache, link);
         return;
