@@ -233,7 +233,7 @@ void gd_bus_manager_set_counters(GdBusManager *manager, guint64 requests, guint6
 typedef struct {
     GdBusCall base;
     char *group;       /* SetGroup, SetLinkGroup, Add/RemoveGroupAddress */
-    char **links;      /* SetLinkGroup */
+    char **links;      /* SetLinkGroup (one block: g_free()) */
     char *address;     /* Add/RemoveGroupAddress */
     char *name;        /* GetLink */
     GVariant *props;   /* SetGroup */

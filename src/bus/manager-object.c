@@ -5,6 +5,7 @@
 #include "gd-dbus-generated.h"
 
 #include <errno.h>
+#include <string.h>
 
 struct GdBusManager {
     GdBus *bus;
@@ -56,11 +57,30 @@ void gd_bus_manager_set_counters(GdBusManager *m, guint64 requests, guint64 send
 
 /* ---- calls ---- */
 
+/* A copy of strv in one block (freed with g_free()): SetLinkGroup may name
+ * 65536 links, which it keeps until the reply, after GDBus has made its own
+ * copy for the handler. */
+static char **strv_packed(const char *const *strv)
+{
+    gsize n = 0, chars = 0;
+    for (; strv[n]; n++)
+        chars += strlen(strv[n]) + 1;
+    char **copy = g_malloc((n + 1) * sizeof(char *) + chars);
+    char *text = (char *)(copy + n + 1);
+    for (gsize i = 0; i < n; i++) {
+        gsize len = strlen(strv[i]) + 1;
+        copy[i] = memcpy(text, strv[i], len);
+        text += len;
+    }
+    copy[n] = NULL;
+    return copy;
+}
+
 static void call_free(GdBusManagerCall *call)
 {
     g_clear_object(&call->base.invocation);
     g_free(call->group);
-    g_strfreev(call->links);
+    g_free(call->links);
     g_free(call->address);
     g_free(call->name);
     g_clear_pointer(&call->props, g_variant_unref);
@@ -100,7 +120,7 @@ static gboolean handle_set_link_group(GdDBusManager *skeleton, GDBusMethodInvoca
                                       const char *const *links, const char *group, GdBus *bus)
 {
     GdBusManagerCall *call = call_new(bus, invocation);
-    call->links = g_strdupv((char **)links);
+    call->links = strv_packed(links);
     call->group = g_strdup(group);
     return start(call);
 }
