@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  * The link/address/group cache. */
 #include "cache.h"
+#include "log/log.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -100,6 +101,12 @@ GdCache *gd_cache_new_detached(void)
     return cache;
 }
 
+void gd_cache_set_changed(GdCache *cache, GdCacheChangedFunc on_changed, gpointer user_data)
+{
+    cache->on_changed = on_changed;
+    cache->user_data = user_data;
+}
+
 void gd_cache_free(GdCache *cache)
 {
     if (!cache)
@@ -168,7 +175,7 @@ static void group_remove(GdCache *cache, uint32_t group, int ifindex)
 static void link_remove(GdCache *cache, GdLink *link)
 {
     int ifindex = link->nl.ifindex;
-    g_debug("link %s: removed", link->nl.name);
+    gd_log_link(G_LOG_LEVEL_DEBUG, link->nl.name, "removed");
     note_membership(cache, link->nl.group);
     notify_watch(cache, ifindex, link->nl.group);
     group_remove(cache, link->nl.group, ifindex);
@@ -196,7 +203,7 @@ static void link_update(GdCache *cache, const GdNlLink *nl)
         g_hash_table_insert(cache->by_index, GINT_TO_POINTER(nl->ifindex), link);
         g_hash_table_replace(cache->by_name, link->nl.name, link);
         group_add(cache, nl->group, nl->ifindex);
-        g_debug("link %s: new, group %u", nl->name, nl->group);
+        gd_log_link(G_LOG_LEVEL_DEBUG, nl->name, "new, group %u", nl->group);
         note_membership(cache, nl->group);
         note_changed(cache, link);
         return;
@@ -573,8 +580,7 @@ int gd_cache_open(int rcvbuf, GdCacheChangedFunc on_changed, gpointer user_data,
     const unsigned groups[] = {RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR};
     int r;
 
-    cache->on_changed = on_changed;
-    cache->user_data = user_data;
+    gd_cache_set_changed(cache, on_changed, user_data);
     /* Subscribe first, then dump: no change can fall between the two. */
     r = gd_nl_socket_open(groups, G_N_ELEMENTS(groups), rcvbuf, 0, &cache->events);
     if (r < 0)
@@ -632,8 +638,9 @@ int gd_cache_refresh_group(GdCache *cache, uint32_t group, const int *ifindexes,
                                 : gd_nl_put_getlink_dump(buf, 0),
                        group_refresh_cb, NULL, &refresh, &extack);
     if (r < 0) {
-        g_warning("group %u: link dump failed: %s%s%s; reading the links one by one", group,
-                  g_strerror(-r), extack ? ": " : "", extack ? extack : "");
+        gd_log_group(G_LOG_LEVEL_WARNING, group,
+                     "link dump failed: %s%s%s; reading the links one by one", g_strerror(-r),
+                     extack ? ": " : "", extack ? extack : "");
         return gd_cache_refresh_links(cache, ifindexes, n);
     }
     g_autoptr(GArray) missing = g_array_new(FALSE, FALSE, sizeof(int));
@@ -641,11 +648,13 @@ int gd_cache_refresh_group(GdCache *cache, uint32_t group, const int *ifindexes,
         if (!g_hash_table_contains(seen, GINT_TO_POINTER(ifindexes[i])))
             g_array_append_val(missing, ifindexes[i]);
     if (filtered)
-        g_debug("group %u: refreshed %u members by one filtered dump, %u others one by one", group,
-                g_hash_table_size(seen), missing->len);
+        gd_log_group(G_LOG_LEVEL_DEBUG, group,
+                     "refreshed %u members by one filtered dump, %u others one by one",
+                     g_hash_table_size(seen), missing->len);
     else
-        g_debug("group %u: refreshed %u links by one link dump, %u others one by one", group,
-                g_hash_table_size(seen), missing->len);
+        gd_log_group(G_LOG_LEVEL_DEBUG, group,
+                     "refreshed %u links by one link dump, %u others one by one",
+                     g_hash_table_size(seen), missing->len);
     return gd_cache_refresh_links(cache, (const int *)(void *)missing->data, missing->len);
 }
 

@@ -47,6 +47,9 @@ void gd_cache_set_link_watch(GdCache *cache, GdCacheLinkWatchFunc func, gpointer
 
 /* A cache without sockets: fed by gd_cache_apply_message() (unit tests). */
 GdCache *gd_cache_new_detached(void);
+/* A detached cache's changed callback (gd_cache_open() sets an open one's):
+ * called when an operation's hold is released (gd_cache_release()). */
+void gd_cache_set_changed(GdCache *cache, GdCacheChangedFunc on_changed, gpointer user_data);
 /* Opens the event and dump sockets, subscribes, then dumps links and
  * addresses. rcvbuf: event socket receive buffer in bytes. */
 int gd_cache_open(int rcvbuf, GdCacheChangedFunc on_changed, gpointer user_data, GdCache **out);
