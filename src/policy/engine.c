@@ -2,6 +2,7 @@
  * The policy engine: plan, apply, repair, back off, reload. */
 #include "engine.h"
 
+#include "log/log.h"
 #include "policy/facts.h"
 
 #include <errno.h>
@@ -38,7 +39,7 @@ typedef struct {
 
 struct GdEngine {
     GdCache *cache;
-    GdExecutor *executor;
+    GdRunner *runner;
     const GdGroupNames *names;
     char *root;
     GdConfig *config;
@@ -90,13 +91,13 @@ static void notify(GdEngine *engine)
         engine->changed(engine, engine->user_data);
 }
 
-GdEngine *gd_engine_new(GdCache *cache, GdExecutor *executor, const GdGroupNames *names,
+GdEngine *gd_engine_new(GdCache *cache, GdRunner *runner, const GdGroupNames *names,
                         const char *config_root, GdConfig *config, GdEngineChangedFunc changed,
                         gpointer user_data)
 {
     GdEngine *engine = g_new0(GdEngine, 1);
     engine->cache = cache;
-    engine->executor = executor;
+    engine->runner = runner;
     engine->names = names;
     engine->root = g_strdup(config_root);
     engine->config = config;
@@ -227,50 +228,11 @@ static void set_error(GdEngine *engine, uint32_t id, const char *message)
     if (!g_str_equal(gs->last_error, message)) {
         g_free(gs->last_error);
         gs->last_error = g_strdup(message);
-        g_warning("group %u: apply: %s", id, message);
+        gd_log_group(G_LOG_LEVEL_WARNING, id, "apply: %s", message);
     }
     if (engine->errors)
-        g_string_append_printf(engine->errors, "%sgroup %u: %s", engine->errors->len ? "\n" : "",
-                               id, message);
-}
-
-static char *describe_failure(GdEngine *engine, const GdOp *op)
-{
-    if (op->kind == GD_OP_GROUP_CHANGE || !op->acks)
-        return g_strdup_printf("%s refused: %s (errno %d)%s%s", gd_op_kind_name(op->kind),
-                               g_strerror(-op->error), -op->error, op->extack ? ": " : "",
-                               op->extack ? op->extack : "");
-    GString *s = g_string_new(NULL);
-    guint failed = 0;
-    for (guint i = 0; i < op->targets->len; i++) {
-        const GdNlAck *ack = &op->acks[i];
-        if (ack->error == 0)
-            continue;
-        if (failed++ < 8) {
-            int ifindex = g_array_index(op->targets, int, i);
-            GdLink *link = gd_cache_link_by_index(engine->cache, ifindex);
-            g_string_append_printf(s, "%s%s: %s%s%s", failed > 1 ? ", " : "",
-                                   link ? link->nl.name : "(gone)", g_strerror(-ack->error),
-                                   ack->extack ? ", " : "", ack->extack ? ack->extack : "");
-        }
-    }
-    if (failed > 8)
-        g_string_append_printf(s, " and %u more", failed - 8);
-    char *text = g_strdup_printf("%s refused on %u of %u links: %s", gd_op_kind_name(op->kind),
-                                 failed, op->targets->len, s->str);
-    g_string_free(s, TRUE);
-    return text;
-}
-
-static gboolean op_failed(const GdOp *op)
-{
-    if (op->error < 0)
-        return TRUE;
-    if (op->acks)
-        for (guint i = 0; i < op->targets->len; i++)
-            if (op->acks[i].error < 0)
-                return TRUE;
-    return FALSE;
+        g_string_append_printf(engine->errors, "%sgroup %s: %s", engine->errors->len ? "\n" : "",
+                               GD_LOG_GROUP(id), message);
 }
 
 static void run_next_op(GdEngine *engine);
@@ -326,8 +288,8 @@ static void finish_apply(GdEngine *engine)
             guint backoff = BACKOFF_FIRST_MS << MIN(gs->failures - 1, 6u);
             backoff = MIN(backoff, (guint)BACKOFF_MAX_MS);
             gs->retry_at = now + (gint64)backoff * 1000;
-            g_message("group %u: retrying in %u ms (attempt %u failed)", GPOINTER_TO_UINT(key),
-                      backoff, gs->failures);
+            gd_log_group(G_LOG_LEVEL_MESSAGE, GPOINTER_TO_UINT(key),
+                         "retrying in %u ms (attempt %u failed)", backoff, gs->failures);
             changed = TRUE;
         } else if (gs->sent_now || (gs->retry_at && gs->retry_at <= now &&
                                     group_converged(after, GPOINTER_TO_UINT(key)))) {
@@ -380,29 +342,20 @@ static void finish_apply(GdEngine *engine)
     }
 }
 
-static void op_done_cb(GdOp *op, gpointer user_data)
+static void op_done_cb(GdOpResult *result, gpointer user_data)
 {
     GdEngine *engine = user_data;
-    if (!engine->applying) {
-        /* The engine was freed meanwhile (exit). */
-        gd_op_free(op);
-        return;
-    }
-    if (op->kind == GD_OP_SET_LINK_GROUP) {
-        /* Stock kernels announce no DOWN link's group change: the acks
-         * say what moved (group-notify kernels do; events are read here). */
-        gd_cache_process_events(engine->cache);
-        gd_op_record_moves(op, engine->cache);
-    }
-    gd_cache_release(engine->cache);
-    if (op_failed(op)) {
-        g_autofree char *message = describe_failure(engine, op);
+    const GdOp *op = result->op;
+    if (!engine->applying)
+        return; /* the engine was freed meanwhile (exit) */
+    if (result->outcome != GD_OP_APPLIED) {
+        g_autofree char *message = gd_op_result_describe(result, 8);
         set_error(engine, op->group, message);
     } else {
-        g_debug("group %u: apply: %s on %u links done in %.1f ms", op->group,
-                gd_op_kind_name(op->kind), op->targets->len, op->kernel_usec / 1000.0);
+        gd_log_group(G_LOG_LEVEL_DEBUG, op->group, "apply: %s on %u links done in %.1f ms",
+                     gd_op_kind_name(op->kind), op->targets->len, op->kernel_usec / 1000.0);
     }
-    gd_op_free(op);
+    gd_op_result_release(result);
     run_next_op(engine);
 }
 
@@ -414,8 +367,7 @@ static void run_next_op(GdEngine *engine)
     }
     GdOp *op = engine->ops->pdata[engine->next_op];
     engine->ops->pdata[engine->next_op++] = NULL;
-    gd_cache_hold(engine->cache);
-    gd_executor_submit(engine->executor, op, op_done_cb, engine);
+    gd_runner_submit(engine->runner, op, op_done_cb, engine);
 }
 
 /* The planner gives one address op per policy address; a group's

@@ -3,9 +3,9 @@
  * policy/engine: keeps the kernel in line with the group policies. Owns the
  * running configuration and the runtime overrides; plans (planner.c) on
  * start, on reload, and after the cache published changes (hot-plug,
- * drift), debounced; runs the plan's operations through the executor; backs
+ * drift), debounced; runs the plan's operations through the runner; backs
  * off per group when the kernel refuses. May call: cache, config, planner,
- * executor. Never includes GDBus.
+ * runner. Never includes GDBus.
  */
 #pragma once
 
@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "policy/ops.h"
 #include "policy/planner.h"
+#include "policy/runner.h"
 
 #include <glib.h>
 
@@ -26,7 +27,7 @@ typedef void (*GdEngineDoneFunc)(GdEngine *engine, const char *plan_json, const 
                                  gpointer user_data);
 
 /* Takes config. config_root: where reloads read from (NULL: "/"). */
-GdEngine *gd_engine_new(GdCache *cache, GdExecutor *executor, const GdGroupNames *names,
+GdEngine *gd_engine_new(GdCache *cache, GdRunner *runner, const GdGroupNames *names,
                         const char *config_root, GdConfig *config, GdEngineChangedFunc changed,
                         gpointer user_data);
 void gd_engine_free(GdEngine *engine);

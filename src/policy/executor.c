@@ -3,6 +3,7 @@
  * thread: a group change on thousands of UP members holds the calling
  * thread inside sendmsg() for seconds, and the bus must keep answering. */
 #include "ops.h"
+#include "log/log.h"
 
 #include <errno.h>
 #include <gio/gio.h>
@@ -14,7 +15,9 @@
 #define ACK_TIMEOUT_MS 10000
 
 struct GdExecutor {
-    GdNlSocket *sock; /* used by one worker at a time */
+    GdExecutorBackend backend;
+    gpointer backend_data;
+    GdNlSocket *sock; /* the kernel backend's; used by one worker at a time */
     GQueue queue;     /* of Job */
     gboolean running;
     gboolean freed;   /* freed while a job ran: the job's end frees it */
@@ -29,14 +32,26 @@ typedef struct {
     gpointer user_data;
 } Job;
 
+static void run_in_kernel(GdOp *op, gpointer data);
+
+GdExecutor *gd_executor_new_with_backend(const GdExecutorBackend *backend, gpointer data)
+{
+    GdExecutor *executor = g_new0(GdExecutor, 1);
+    g_queue_init(&executor->queue);
+    executor->backend = *backend;
+    executor->backend_data = data;
+    return executor;
+}
+
 int gd_executor_new(int rcvbuf, GdExecutor **out)
 {
-    g_autoptr(GdExecutor) executor = g_new0(GdExecutor, 1);
-    g_queue_init(&executor->queue);
+    static const GdExecutorBackend kernel = {.run = run_in_kernel, .threaded = TRUE};
+    g_autoptr(GdExecutor) executor = gd_executor_new_with_backend(&kernel, NULL);
     int r =
         gd_nl_socket_open(NULL, 0, rcvbuf > 0 ? rcvbuf : REQUEST_SOCKET_RCVBUF, 0, &executor->sock);
     if (r < 0)
         return r;
+    executor->backend_data = executor->sock;
     *out = g_steal_pointer(&executor);
     return 0;
 }
@@ -71,7 +86,8 @@ void gd_executor_free(GdExecutor *executor)
         executor->freed = TRUE;
         return;
     }
-    gd_nl_socket_close(executor->sock);
+    if (executor->sock)
+        gd_nl_socket_close(executor->sock);
     g_free(executor);
 }
 
@@ -130,19 +146,29 @@ static void run_per_link(GdNlSocket *sock, GdOp *op)
     op->error = gd_nl_transact(sock, data, len, first, n, op->acks, NULL, NULL, ACK_TIMEOUT_MS);
 }
 
-static void worker(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+static void run_in_kernel(GdOp *op, gpointer data)
 {
-    Job *job = task_data;
+    GdNlSocket *sock = data;
+    if (op->kind == GD_OP_GROUP_CHANGE)
+        run_group_change(sock, op);
+    else if (op->group_scoped)
+        run_group_addr(sock, op);
+    else
+        run_per_link(sock, op);
+}
+
+static void run_job(Job *job)
+{
     GdOp *op = job->op;
     op->started_at = g_get_monotonic_time();
-    if (op->kind == GD_OP_GROUP_CHANGE)
-        run_group_change(job->executor->sock, op);
-    else if (op->group_scoped)
-        run_group_addr(job->executor->sock, op);
-    else
-        run_per_link(job->executor->sock, op);
+    job->executor->backend.run(op, job->executor->backend_data);
     op->finished_at = g_get_monotonic_time();
     op->kernel_usec = op->finished_at - op->started_at;
+}
+
+static void worker(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+    run_job(task_data);
     g_task_return_boolean(task, TRUE);
 }
 
@@ -154,7 +180,8 @@ static void job_finished_cb(GObject *source, GAsyncResult *result, gpointer user
     GdExecutor *executor = job->executor;
     if (executor->freed) {
         gd_op_free(job->op);
-        gd_nl_socket_close(executor->sock);
+        if (executor->sock)
+            gd_nl_socket_close(executor->sock);
         g_free(executor);
         g_free(job);
         return;
@@ -163,13 +190,24 @@ static void job_finished_cb(GObject *source, GAsyncResult *result, gpointer user
     GdOp *op = job->op;
     executor->sends++;
     executor->requests += op->kind == GD_OP_GROUP_CHANGE || op->group_scoped ? 1 : op->targets->len;
-    g_debug("%s on group %u: %s; queued %.2f ms, kernel %.2f ms, back on the loop after %.2f ms",
-            gd_op_kind_name(op->kind), op->group, op->error < 0 ? g_strerror(-op->error) : "done",
-            (op->started_at - op->submitted_at) / 1000.0, op->kernel_usec / 1000.0,
-            (g_get_monotonic_time() - op->finished_at) / 1000.0);
+    gd_log_about(
+        G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, &(GdLogAbout){.has_group = TRUE, .group = op->group},
+        "%s on group %s: %s; queued %.2f ms, kernel %.2f ms, back on the loop after %.2f ms",
+        gd_op_kind_name(op->kind), GD_LOG_GROUP(op->group),
+        op->error < 0 ? g_strerror(-op->error) : "done",
+        (op->started_at - op->submitted_at) / 1000.0, op->kernel_usec / 1000.0,
+        (g_get_monotonic_time() - op->finished_at) / 1000.0);
     job->done(job->op, job->user_data);
     g_free(job);
     run_next(executor);
+}
+
+static gboolean run_on_loop_cb(gpointer user_data)
+{
+    Job *job = user_data;
+    run_job(job);
+    job_finished_cb(NULL, NULL, job);
+    return G_SOURCE_REMOVE;
 }
 
 static void run_next(GdExecutor *executor)
@@ -180,6 +218,10 @@ static void run_next(GdExecutor *executor)
     if (!job)
         return;
     executor->running = TRUE;
+    if (!executor->backend.threaded) {
+        g_idle_add(run_on_loop_cb, job);
+        return;
+    }
     g_autoptr(GTask) task = g_task_new(NULL, NULL, job_finished_cb, job);
     g_task_set_task_data(task, job, NULL);
     g_task_run_in_thread(task, worker);

@@ -70,19 +70,6 @@ void gd_op_record_moves(const GdOp *op, GdCache *cache);
 /* "a, b, c and 12 more" for messages; at most `limit` names. */
 char *gd_format_names(GPtrArray *names, guint limit);
 
-/* ---- D-Bus arguments (a{sv}) ---- */
-
-/* A copy of the UTF-8 text cut to at most max bytes, between characters
- * (for quoting a caller's argument in an error message). */
-char *gd_op_clip(const char *text, gsize max);
-
-/* SetGroup's props: "MTU" u (1…2^31-1), "State" s ("up"/"down"),
- * "MACAddress" s, "TxQueueLength" u; at least one, no other key. Returns
- * 0, or a negative errno with *message (for the caller, bounded, UTF-8). */
-int gd_op_parse_link_change(GVariant *props, GdNlLinkChange *change, char **message);
-/* The options of mutating calls: only "force" b. Same contract. */
-int gd_op_parse_options(GVariant *options, gboolean *force, char **message);
-
 /* ---- executor ---- */
 
 typedef struct GdExecutor GdExecutor;
@@ -91,6 +78,16 @@ typedef void (*GdOpDoneFunc)(GdOp *op, gpointer user_data);
 /* rcvbuf: the request socket's receive buffer (0: 64 MiB, room for the
  * acks of the largest batch); smaller only to test lost answers. */
 int gd_executor_new(int rcvbuf, GdExecutor **out);
+
+/* What the executor sends operations to: the kernel (above), or a fake in
+ * the unit tests. run() carries op out and fills its answer (error, extack,
+ * acks), on a worker thread when threaded, else on the main loop from an
+ * idle callback. */
+typedef struct {
+    void (*run)(GdOp *op, gpointer data);
+    gboolean threaded;
+} GdExecutorBackend;
+GdExecutor *gd_executor_new_with_backend(const GdExecutorBackend *backend, gpointer data);
 void gd_executor_free(GdExecutor *executor);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdExecutor, gd_executor_free)
 /* Queues op (taking it); done runs on the main loop when the kernel has
