@@ -10,7 +10,7 @@ PRE s wlan0 fails (carrier / admin / addr / blackhole), after FAULT s it
 is healed, the traffic goes on for POST s. Measured per run, in the worse
 of the two directions:
 
-- switched: fault → groupd's "active group wifi → cellular" (its log; the
+- switched: fault → groupd's "active group 100 (wifi) → …" (its log; the
   kernel alone has no such moment);
 - stall: the longest time between two arrivals, fault to heal;
 - catch-up: fault → the last arrival of a record that was late (one-way
@@ -155,7 +155,9 @@ class Groupd(Setup):
     def switched(self, wall_fault):
         """From groupd's log: its first switch away from wifi after the fault."""
         for line in self.g.log().splitlines():
-            m = re.search(r"(\d\d):(\d\d):(\d\d\.\d+): mptcp: active group wifi → ", line)
+            # "active group 100 (wifi) → 200 (cellular)"; older builds: "wifi → cellular"
+            m = re.search(r"(\d\d):(\d\d):(\d\d\.\d+): mptcp: active group "
+                          r"(?:\d+ \()?wifi\)? → ", line)
             if not m:
                 continue
             day = datetime.datetime.fromtimestamp(wall_fault)
