@@ -501,8 +501,10 @@ static void path_alive_cb(int ifindex, gpointer user_data)
         return;
     g_autofree char *who =
         gd_mp_pm_addr_format(g->stall_path.target.family, g->stall_path.target.addr);
-    g_message("mptcp: group %u: %s answers over %s again, the stall is over", g->id, who,
-              link->nl.name);
+    gd_log_about(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                 &(GdLogAbout){.has_group = TRUE, .group = g->id, .ifname = link->nl.name},
+                 "mptcp: group %s: %s answers over %s again, the stall is over",
+                 GD_LOG_GROUP(g->id), who, link->nl.name);
     schedule_reconcile(m, "the path answers again");
 }
 
