@@ -25,6 +25,10 @@ of the two directions:
 and of 2 Mbit/s with a bursty download above that rate and bursty SSH
 output (idle gaps up to 8 s), and counts failovers (must be 0) and the
 echoes groupd sent and had answered.
+
+--refusals S instead runs groupd for S s with two members of the wifi
+group sharing its [Address]: the second member's endpoint is refused;
+how often it is tried again (1 s doubling to 60 s), how many warnings.
 """
 
 import argparse
@@ -280,6 +284,45 @@ def run_healthy(args):
               f"| {'; '.join(r['problems']) or 'none'} |", flush=True)
 
 
+REFUSAL_ADDR = "10.71.9.2"
+
+
+def log_time(line):
+    """Seconds since midnight of a groupd log line ("HH:MM:SS.ffffff: ..."), or None."""
+    m = re.search(r"(\d\d):(\d\d):(\d\d\.\d+): ", line)
+    return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)) if m else None
+
+
+def run_refusals(args):
+    """groupd for S s with two members of the wifi group sharing its
+    [Address]: the kernel keeps one endpoint per address, so the second
+    member's is refused (by groupd, knowing it). When was it asked for
+    again, how many warnings, what LastError showed."""
+    import groupd_mptcp as G
+    seconds = args.refusals
+    with R.Rig() as rig:
+        rig.add_veth("wlan1")
+        wifi = G.group_file(G.WIFI, "wifi", "wlan*",
+                            extra=f"[Address]\nAddress={REFUSAL_ADDR}/24\n")
+        g = G.GroupdInRig(rig, conf=G.mptcp_conf("failover", args.hold_down), groups={
+            "10-wifi.group": wifi, "20-cellular.group": G.group_file(G.CELL, "cellular", R.WWAN)})
+        g.wait_active("wifi")
+        time.sleep(seconds)
+        last_error = g.prop("LastError")
+        lines = [line for line in g.log(limit=1 << 40).splitlines()
+                 if "share the address" in line]
+    tries = [log_time(line) for line in lines if "tried again in" in line]
+    warnings = [line for line in lines if "WARNING" in line]
+    waits = [round(b - a, 1) for a, b in zip(tries, tries[1:])]
+    print(f"groupd failover, {seconds:g} s with wlan0 and wlan1 in group wifi sharing its "
+          f"[Address]={REFUSAL_ADDR}/24 (the kernel keeps one MPTCP endpoint per address).\n")
+    print("| seconds | times wlan1's endpoint was judged (refused) | waits between them (s) "
+          "| warnings logged | other lines about it | LastError |")
+    print("|---:|---:|---|---:|---:|---|")
+    print(f"| {seconds:g} | {len(tries)} | {', '.join(f'{w:g}' for w in waits)} | {len(warnings)} "
+          f"| {len(lines) - len(warnings)} (debug) | {last_error} |")
+
+
 def main():
     # SIGTERM unwinds like ^C: every rig's namespaces are deleted on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -293,12 +336,17 @@ def main():
     p.add_argument("--hold-down", type=float, default=2.0)
     p.add_argument("--healthy", type=float, default=0,
                    help="instead: S s of healthy bursty traffic under groupd, failovers counted")
+    p.add_argument("--refusals", type=float, default=0,
+                   help="instead: S s of a refused endpoint (two members share an address): "
+                        "its back-off and what is logged")
     p.add_argument("--csv", default=None)
     p.add_argument("--keep", default=None,
                    help="directory for every run's raw data and logs (setup-kind-run/)")
     args = p.parse_args()
     if args.healthy:
         return run_healthy(args)
+    if args.refusals:
+        return run_refusals(args)
     all_setups = {s.key: s for s in (Kernel(), Actor(), Mptcpd(),
                                       *[Groupd(m, args.hold_down)
                                         for m in ("failover", "power-save", "aggregate")])}

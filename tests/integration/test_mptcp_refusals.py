@@ -28,15 +28,8 @@ SHARED_TEXT = (f"wlan1 (group wifi) and wlan0 (group wifi) share the address {SH
                "keeps one MPTCP endpoint per address, wlan1 gets none")
 
 
-def add_wlan1(rig):
-    rig.batch(rig.client, [f"link add wlan1 type veth peer name wlan1p netns {rig.server}",
-                           "link set wlan1 up"])
-    rig.ip(rig.server, "link", "set", "wlan1p", "up")
-    rig.wait_carrier("wlan1", True)
-
-
 def test_shared_address_reported_once(rig, start_groupd):
-    add_wlan1(rig)
+    rig.add_veth("wlan1")
     g = start_groupd(groups={
         "10-wifi.group": WIFI_WITH_ADDRESS,
         "20-cellular.group": G.group_file(G.CELL, "cellular", R.WWAN)})

@@ -664,6 +664,14 @@ class Rig:
                     subs.append((local, dev))
         return subs
 
+    def add_veth(self, dev):
+        """One more veth in the client, its peer (dev + "p") up in the
+        server, no address: a second member for a group."""
+        self.batch(self.client, [f"link add {dev} type veth peer name {dev}p netns {self.server}",
+                                 f"link set {dev} up"])
+        self.ip(self.server, "link", "set", f"{dev}p", "up")
+        self.wait_carrier(dev, True)
+
     # -- faults --
 
     def link(self, ns, dev):
