@@ -126,9 +126,13 @@ guint gd_mp_kernel_apply_endpoints(GdMpKernel *k, const GArray *wants, gboolean 
         const GdMpEndpointAction *a = &g_array_index(actions, GdMpEndpointAction, i);
         switch (a->op) {
         case GD_MP_ENDPOINT_DELETE:
+            /* Refused, it is still there and still groupd's (to be tried
+             * again: groupd takes no endpoint as its own unless told to);
+             * ids of endpoints that are gone are dropped after each read. */
             if (endpoint_request(k, MPTCP_PM_CMD_DEL_ADDR, &a->ep) < 0)
                 failed++;
-            g_hash_table_remove(k->owned, GUINT_TO_POINTER(a->ep.id));
+            else
+                g_hash_table_remove(k->owned, GUINT_TO_POINTER(a->ep.id));
             break;
         case GD_MP_ENDPOINT_REPLACE:
             if (endpoint_request(k, MPTCP_PM_CMD_DEL_ADDR, &a->old) < 0 ||
