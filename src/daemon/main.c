@@ -103,11 +103,21 @@ static void engine_changed_cb(GdEngine *engine, gpointer user_data)
         gd_peers_set_grace(daemon->peers, gd_engine_daemon_config(engine)->manager_restart_msec);
 }
 
+/* While groupd stands down for NetworkManager's MPTCP endpoints it reads
+ * NetworkManager's settings every so often: a reapply that hands them
+ * over (mptcp-flags "disabled") is announced by no signal. */
+#define NM_MPTCP_POLL_MSEC 2000
+
 static void mptcp_changed_cb(GdMpManager *mptcp, gpointer user_data)
 {
     Daemon *daemon = user_data;
     if (daemon->bus)
         gd_bus_mptcp_refresh(daemon->bus);
+    const char *detail;
+    gd_peers_set_polling(daemon->peers,
+                         g_str_equal(gd_mp_manager_owner(mptcp, &detail), "NetworkManager")
+                             ? NM_MPTCP_POLL_MSEC
+                             : 0);
 }
 
 static void mptcp_active_cb(GdMpManager *mptcp, gboolean has_group, uint32_t group,

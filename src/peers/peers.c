@@ -13,6 +13,9 @@
 #define NETWORKD_LINKS  "run/systemd/netif/links"
 /* A burst of link changes: NetworkManager's connections read once after it. */
 #define REREAD_DELAY_MSEC 30
+/* A profile changed (Settings.Connection.Updated): read again at once and
+ * once more later, as a reapply that follows the change sends no signal. */
+#define UPDATED_AGAIN_MSEC 1000
 /* NetworkManager's device states: below "prepare" no connection is applied. */
 #define NM_DEVICE_STATE_PREPARE 40
 
@@ -34,7 +37,9 @@ struct GdPeers {
 
     /* NetworkManager */
     guint name_watch;
-    guint signal_ids[3];
+    guint signal_ids[4];
+    guint poll_msec, poll_timer;
+    guint updated_timer;
     gboolean nm_on_bus, nm_resolved;
     guint grace_timer;
     GHashTable *nm_devices; /* path → NmDevice */
@@ -363,6 +368,30 @@ static void nm_signal(GDBusConnection *conn, const char *sender, const char *pat
     nm_read_device(dev);
 }
 
+static void reread_applied(GdPeers *peers);
+
+static gboolean updated_again_cb(gpointer user_data)
+{
+    GdPeers *peers = user_data;
+    peers->updated_timer = 0;
+    reread_applied(peers);
+    return G_SOURCE_REMOVE;
+}
+
+/* A profile changed: what is applied may change with a reapply that
+ * NetworkManager does not announce. */
+static void nm_settings_signal(GDBusConnection *conn, const char *sender, const char *path,
+                               const char *iface, const char *signal, GVariant *params,
+                               gpointer user_data)
+{
+    GdPeers *peers = user_data;
+    if (!peers->nm_on_bus)
+        return;
+    reread_applied(peers);
+    g_clear_handle_id(&peers->updated_timer, g_source_remove);
+    peers->updated_timer = g_timeout_add(UPDATED_AGAIN_MSEC, updated_again_cb, peers);
+}
+
 static void nm_watch(GdPeers *peers)
 {
     peers->signal_ids[0] =
@@ -374,14 +403,16 @@ static void nm_watch(GdPeers *peers)
     peers->signal_ids[2] = g_dbus_connection_signal_subscribe(
         peers->conn, NM_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged", NULL,
         NM_DEVICE, G_DBUS_SIGNAL_FLAGS_NONE, nm_signal, peers, NULL);
+    peers->signal_ids[3] = g_dbus_connection_signal_subscribe(
+        peers->conn, NM_NAME, NM_NAME ".Settings.Connection", "Updated", NULL, NULL,
+        G_DBUS_SIGNAL_FLAGS_NONE, nm_settings_signal, peers, NULL);
     peers->name_watch = g_bus_watch_name_on_connection(
         peers->conn, NM_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE, nm_appeared, nm_vanished, peers, NULL);
 }
 
-static gboolean reread_cb(gpointer user_data)
+/* The devices that have a connection applied, read again. */
+static void reread_applied(GdPeers *peers)
 {
-    GdPeers *peers = user_data;
-    peers->reread_timer = 0;
     GHashTableIter it;
     gpointer value;
     g_hash_table_iter_init(&it, peers->nm_devices);
@@ -390,7 +421,32 @@ static gboolean reread_cb(gpointer user_data)
         if (dev->link && dev->link->source)
             nm_read_device(dev);
     }
+}
+
+static gboolean reread_cb(gpointer user_data)
+{
+    GdPeers *peers = user_data;
+    peers->reread_timer = 0;
+    reread_applied(peers);
     return G_SOURCE_REMOVE;
+}
+
+static gboolean poll_cb(gpointer user_data)
+{
+    GdPeers *peers = user_data;
+    if (peers->nm_on_bus)
+        reread_applied(peers);
+    return G_SOURCE_CONTINUE;
+}
+
+void gd_peers_set_polling(GdPeers *peers, guint msec)
+{
+    if (!peers || peers->poll_msec == msec)
+        return;
+    peers->poll_msec = msec;
+    g_clear_handle_id(&peers->poll_timer, g_source_remove);
+    if (msec)
+        peers->poll_timer = g_timeout_add(msec, poll_cb, peers);
 }
 
 void gd_peers_links_changed(GdPeers *peers)
@@ -556,6 +612,8 @@ void gd_peers_free(GdPeers *peers)
     g_object_unref(peers->cancel);
     g_clear_handle_id(&peers->grace_timer, g_source_remove);
     g_clear_handle_id(&peers->reread_timer, g_source_remove);
+    g_clear_handle_id(&peers->poll_timer, g_source_remove);
+    g_clear_handle_id(&peers->updated_timer, g_source_remove);
     g_clear_handle_id(&peers->changed_source, g_source_remove);
     g_hash_table_unref(peers->nm_devices);
     g_hash_table_unref(peers->networkd);

@@ -53,6 +53,13 @@ gboolean gd_peers_nm_present(GdPeers *peers);
 /* NetworkManager left the bus and the grace period runs. */
 gboolean gd_peers_nm_restarting(GdPeers *peers);
 
+/* Reads NetworkManager's applied connections every msec (0: stop). A
+ * reapply is announced by no signal; when it changes nothing on the link
+ * (only the MPTCP endpoints, say) polling is the one way to see it. The
+ * daemon polls while groupd stands down for NetworkManager's MPTCP
+ * endpoints, so that a hand-over is seen. */
+void gd_peers_set_polling(GdPeers *peers, guint msec);
+
 /* The kernel reported changes of links: read NetworkManager's applied
  * connections again (soon, once for a burst). */
 void gd_peers_links_changed(GdPeers *peers);
