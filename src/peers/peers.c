@@ -16,6 +16,10 @@
 /* A profile changed (Settings.Connection.Updated): read again at once and
  * once more later, as a reapply that follows the change sends no signal. */
 #define UPDATED_AGAIN_MSEC 1000
+/* NetworkManager removes its devices from the bus when it stops, just
+ * before it leaves: a removal takes effect only if it is still there
+ * this much later. */
+#define REMOVAL_DELAY_MSEC 2000
 /* NetworkManager's device states: below "prepare" no connection is applied. */
 #define NM_DEVICE_STATE_PREPARE 40
 
@@ -25,6 +29,7 @@ typedef struct {
     char *ifname;
     GdPeerLink *link; /* NULL: not managed */
     gboolean reading, again;
+    gboolean removing; /* DeviceRemoved, not yet taken (REMOVAL_DELAY_MSEC) */
     GCancellable *cancel;
 } NmDevice;
 
@@ -39,6 +44,7 @@ struct GdPeers {
     guint name_watch;
     guint signal_ids[4];
     guint poll_msec, poll_timer;
+    guint removal_timer;
     guint updated_timer;
     gboolean nm_on_bus, nm_resolved;
     guint grace_timer;
@@ -255,6 +261,7 @@ static void devices_cb(GObject *source, GAsyncResult *res, gpointer user_data)
     g_autoptr(GHashTable) listed = g_hash_table_new(g_str_hash, g_str_equal);
     while (g_variant_iter_loop(iter, "&o", &path)) {
         NmDevice *dev = nm_device(peers, path, TRUE);
+        dev->removing = FALSE;
         g_hash_table_add(listed, dev->path);
         peers->nm_pending++;
         nm_read_device_as(dev, TRUE);
@@ -334,6 +341,23 @@ static void nm_vanished(GDBusConnection *conn, const char *name, gpointer user_d
     note_changed(peers);
 }
 
+static gboolean removal_cb(gpointer user_data)
+{
+    GdPeers *peers = user_data;
+    peers->removal_timer = 0;
+    if (!peers->nm_on_bus)
+        return G_SOURCE_REMOVE; /* it stopped: the grace period decides */
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, peers->nm_devices);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        if (((NmDevice *)value)->removing) {
+            g_hash_table_iter_remove(&it);
+            note_changed(peers);
+        }
+    return G_SOURCE_REMOVE;
+}
+
 static void nm_signal(GDBusConnection *conn, const char *sender, const char *path,
                       const char *iface, const char *signal, GVariant *params, gpointer user_data)
 {
@@ -343,10 +367,14 @@ static void nm_signal(GDBusConnection *conn, const char *sender, const char *pat
     if (g_str_equal(signal, "DeviceAdded") || g_str_equal(signal, "DeviceRemoved")) {
         const char *device;
         g_variant_get(params, "(&o)", &device);
-        if (g_str_equal(signal, "DeviceAdded")) {
-            nm_read_device(nm_device(peers, device, TRUE));
-        } else if (g_hash_table_remove(peers->nm_devices, device)) {
-            note_changed(peers);
+        NmDevice *dev = nm_device(peers, device, g_str_equal(signal, "DeviceAdded"));
+        if (dev && g_str_equal(signal, "DeviceAdded")) {
+            dev->removing = FALSE;
+            nm_read_device(dev);
+        } else if (dev) {
+            dev->removing = TRUE;
+            if (!peers->removal_timer)
+                peers->removal_timer = g_timeout_add(REMOVAL_DELAY_MSEC, removal_cb, peers);
         }
         return;
     }
@@ -614,6 +642,7 @@ void gd_peers_free(GdPeers *peers)
     g_clear_handle_id(&peers->reread_timer, g_source_remove);
     g_clear_handle_id(&peers->poll_timer, g_source_remove);
     g_clear_handle_id(&peers->updated_timer, g_source_remove);
+    g_clear_handle_id(&peers->removal_timer, g_source_remove);
     g_clear_handle_id(&peers->changed_source, g_source_remove);
     g_hash_table_unref(peers->nm_devices);
     g_hash_table_unref(peers->networkd);

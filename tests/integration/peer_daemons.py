@@ -118,7 +118,8 @@ class Daemon:
             f"{self.name} (pid {self.proc.pid}) runs in {mine}, the test's namespace is {test}, "
             f"the host's {host}")
         exe = os.readlink(f"/proc/{self.proc.pid}/exe")
-        assert exe == self.binary, f"pid {self.proc.pid} is {exe}, not {self.binary}"
+        assert os.path.realpath(exe) == os.path.realpath(self.binary), (
+            f"pid {self.proc.pid} is {exe}, not {self.binary}")
 
     def wait_on_bus(self, bus_name, timeout=60):
         def owned():
