@@ -20,6 +20,10 @@
  * before it leaves: a removal takes effect only if it is still there
  * this much later. */
 #define REMOVAL_DELAY_MSEC 2000
+/* NetworkManager takes its name before it exports its objects: GetDevices
+ * is tried again this often, at most LIST_ATTEMPTS times. */
+#define LIST_RETRY_MSEC 200
+#define LIST_ATTEMPTS   50
 /* NetworkManager's device states: below "prepare" no connection is applied. */
 #define NM_DEVICE_STATE_PREPARE 40
 
@@ -30,6 +34,7 @@ typedef struct {
     GdPeerLink *link; /* NULL: not managed */
     gboolean reading, again;
     gboolean removing; /* DeviceRemoved, not yet taken (REMOVAL_DELAY_MSEC) */
+    gboolean stale;    /* not listed by the NetworkManager that came last */
     GCancellable *cancel;
 } NmDevice;
 
@@ -46,11 +51,13 @@ struct GdPeers {
     guint poll_msec, poll_timer;
     guint removal_timer;
     guint updated_timer;
-    gboolean nm_on_bus, nm_resolved;
+    gboolean nm_on_bus;
     guint grace_timer;
     GHashTable *nm_devices; /* path → NmDevice */
-    guint nm_pending;       /* reads of the first look still out */
-    gboolean nm_listed;     /* GetDevices of the first look answered */
+    guint nm_pending;       /* reads of this instance's first look still out */
+    gboolean nm_listed;     /* GetDevices of this instance answered */
+    gboolean settled;       /* a first look was complete once (sticky) */
+    guint list_timer, list_attempts;
     guint reread_timer;
     GCancellable *cancel;
 
@@ -114,6 +121,20 @@ static void set_device_link(NmDevice *dev, const char *ifname, GdPeerLink *link)
 
 static void nm_read_device(NmDevice *dev);
 
+/* The look at a NetworkManager that came is complete: the devices it did
+ * not list go only now, so that none looks unmanaged in between. */
+static void look_done(GdPeers *peers)
+{
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, peers->nm_devices);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        if (((NmDevice *)value)->stale)
+            g_hash_table_iter_remove(&it);
+    peers->settled = TRUE;
+    note_changed(peers);
+}
+
 /* One read of a device ended: the first look may be complete; a change
  * that came during the read asks for another. */
 static void device_read_done(NmDevice *dev, gboolean first_look)
@@ -121,7 +142,7 @@ static void device_read_done(NmDevice *dev, gboolean first_look)
     GdPeers *peers = dev->peers;
     dev->reading = FALSE;
     if (first_look && peers->nm_pending > 0 && --peers->nm_pending == 0 && peers->nm_listed)
-        note_changed(peers);
+        look_done(peers);
     if (dev->again) {
         dev->again = FALSE;
         nm_read_device(dev);
@@ -240,6 +261,8 @@ static void nm_forget_devices(GdPeers *peers)
     note_changed(peers);
 }
 
+static gboolean list_devices_cb(gpointer user_data);
+
 static void devices_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
     GdPeers *peers = user_data;
@@ -248,34 +271,43 @@ static void devices_cb(GObject *source, GAsyncResult *res, gpointer user_data)
         g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &error);
     if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
+    if (!reply && ++peers->list_attempts < LIST_ATTEMPTS) {
+        g_debug("peers: NetworkManager's devices: %s; trying again", error->message);
+        peers->list_timer = g_timeout_add(LIST_RETRY_MSEC, list_devices_cb, peers);
+        return;
+    }
     peers->nm_listed = TRUE;
     if (!reply) {
         g_message("peers: NetworkManager's devices cannot be read: %s", error->message);
-        note_changed(peers);
+        look_done(peers);
         return;
     }
     g_autoptr(GVariantIter) iter = NULL;
     const char *path;
     g_variant_get(reply, "(ao)", &iter);
-    /* Devices that are gone since NetworkManager left go now. */
-    g_autoptr(GHashTable) listed = g_hash_table_new(g_str_hash, g_str_equal);
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, peers->nm_devices);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        ((NmDevice *)value)->stale = TRUE;
     while (g_variant_iter_loop(iter, "&o", &path)) {
         NmDevice *dev = nm_device(peers, path, TRUE);
-        dev->removing = FALSE;
-        g_hash_table_add(listed, dev->path);
+        dev->removing = dev->stale = FALSE;
         peers->nm_pending++;
         nm_read_device_as(dev, TRUE);
     }
-    GHashTableIter it;
-    gpointer key;
-    g_hash_table_iter_init(&it, peers->nm_devices);
-    while (g_hash_table_iter_next(&it, &key, NULL))
-        if (!g_hash_table_contains(listed, key)) {
-            g_hash_table_iter_remove(&it);
-            note_changed(peers);
-        }
     if (peers->nm_pending == 0)
-        note_changed(peers);
+        look_done(peers);
+}
+
+static gboolean list_devices_cb(gpointer user_data)
+{
+    GdPeers *peers = user_data;
+    peers->list_timer = 0;
+    g_dbus_connection_call(peers->conn, NM_NAME, NM_PATH, NM_NAME, "GetDevices", NULL,
+                           G_VARIANT_TYPE("(ao)"), G_DBUS_CALL_FLAGS_NONE, NM_CALL_TIMEOUT,
+                           peers->cancel, devices_cb, peers);
+    return G_SOURCE_REMOVE;
 }
 
 static gboolean grace_cb(gpointer user_data)
@@ -296,9 +328,10 @@ static void nm_appeared(GDBusConnection *conn, const char *name, const char *own
     g_message("peers: NetworkManager is on the bus (%s)", owner);
     g_clear_handle_id(&peers->grace_timer, g_source_remove);
     peers->nm_on_bus = TRUE;
-    peers->nm_resolved = TRUE;
     peers->nm_listed = FALSE;
     peers->nm_pending = 0;
+    peers->list_attempts = 0;
+    g_clear_handle_id(&peers->list_timer, g_source_remove);
     g_cancellable_cancel(peers->cancel);
     g_object_unref(peers->cancel);
     peers->cancel = g_cancellable_new();
@@ -313,9 +346,7 @@ static void nm_appeared(GDBusConnection *conn, const char *name, const char *own
         dev->cancel = g_cancellable_new();
         dev->reading = dev->again = FALSE;
     }
-    g_dbus_connection_call(conn, NM_NAME, NM_PATH, NM_NAME, "GetDevices", NULL,
-                           G_VARIANT_TYPE("(ao)"), G_DBUS_CALL_FLAGS_NONE, NM_CALL_TIMEOUT,
-                           peers->cancel, devices_cb, peers);
+    list_devices_cb(peers);
     note_changed(peers);
 }
 
@@ -324,9 +355,11 @@ static void nm_vanished(GDBusConnection *conn, const char *name, gpointer user_d
     GdPeers *peers = user_data;
     gboolean was = peers->nm_on_bus;
     peers->nm_on_bus = FALSE;
-    peers->nm_resolved = TRUE;
+    /* NetworkManager is not there (or went before the look ended). */
+    peers->settled = TRUE;
+    g_clear_handle_id(&peers->list_timer, g_source_remove);
     if (!was) {
-        note_changed(peers); /* the first look: NetworkManager is not there */
+        note_changed(peers);
         return;
     }
     if (g_hash_table_size(peers->nm_devices) > 0 && peers->grace_msec > 0) {
@@ -623,7 +656,7 @@ GdPeers *gd_peers_new(GDBusConnection *conn, const char *root, guint grace_msec,
     if (peers->conn)
         nm_watch(peers);
     else
-        peers->nm_resolved = TRUE;
+        peers->settled = TRUE;
     return peers;
 }
 
@@ -643,6 +676,7 @@ void gd_peers_free(GdPeers *peers)
     g_clear_handle_id(&peers->poll_timer, g_source_remove);
     g_clear_handle_id(&peers->updated_timer, g_source_remove);
     g_clear_handle_id(&peers->removal_timer, g_source_remove);
+    g_clear_handle_id(&peers->list_timer, g_source_remove);
     g_clear_handle_id(&peers->changed_source, g_source_remove);
     g_hash_table_unref(peers->nm_devices);
     g_hash_table_unref(peers->networkd);
@@ -678,7 +712,7 @@ const GdPeerLink *gd_peers_lookup(int ifindex, const char *ifname, gpointer data
 
 gboolean gd_peers_settled(GdPeers *peers)
 {
-    return peers->nm_resolved && (!peers->nm_on_bus || (peers->nm_listed && !peers->nm_pending));
+    return peers->settled;
 }
 
 gboolean gd_peers_nm_present(GdPeers *peers)

@@ -3,8 +3,10 @@
 test's network namespace, on the test's private bus.
 
 Each runs as `ip netns exec NS unshare -m --propagation private sh -euc
-SCRIPT`: a private mount namespace where the script puts empty directories
-or tmpfs over the daemon's configuration and state directories, remounts
+SCRIPT`: a private mount namespace where the script puts empty directories,
+tmpfs or directories of the test over the daemon's configuration and state
+directories (NetworkManager's /run/NetworkManager is the test's, so that a
+restarted NetworkManager finds what it ran, as on a host), remounts
 /sys read-only (with a writable /sys they wait for udev, which does not run
 here) and execs the daemon. DBUS_SYSTEM_BUS_ADDRESS is the test's bus. They
 never see the host's configuration, state or links; `check_inside()` proves
@@ -163,7 +165,8 @@ class NetworkManager(Daemon):
         self.dir = workdir / "nm"
         self.profiles = self.dir / "profiles"
         self.empty = self.dir / "empty"
-        for d in (self.profiles, self.empty, self.dir / "state"):
+        for d in (self.profiles, self.empty, self.dir / "state", self.dir / "run",
+                  self.dir / "lib"):
             d.mkdir(parents=True, exist_ok=True)
         os.chmod(self.profiles, 0o700)
         (self.dir / "NetworkManager.conf").write_text(
@@ -181,7 +184,8 @@ class NetworkManager(Daemon):
 mount -o remount,bind,ro /sys
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/NetworkManager
-mount -t tmpfs tmpfs /var/lib/NetworkManager
+mount --bind {d}/run /run/NetworkManager
+mount --bind {d}/lib /var/lib/NetworkManager
 mount --bind {d}/empty /etc/NetworkManager
 mount --bind {d}/empty /usr/lib/NetworkManager
 exec {NM} --no-daemon --config={d}/NetworkManager.conf --config-dir={d}/empty \
