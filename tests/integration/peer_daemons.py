@@ -60,7 +60,7 @@ enabled=false
 
 
 def nm_profile(name, ifname, mtu=None, addresses=(), gateway=None, mptcp_flags=None,
-               mac=None, autoconnect=True, extra=""):
+               mac=None, autoconnect=True, route_metric=None, extra=""):
     """A keyfile profile for ifname (type ethernet: veth ends count as such)."""
     lines = ["[connection]", f"id={name}", f"uuid={uuid.uuid4()}", "type=ethernet",
              f"interface-name={ifname}", f"autoconnect={'true' if autoconnect else 'false'}"]
@@ -78,6 +78,8 @@ def nm_profile(name, ifname, mtu=None, addresses=(), gateway=None, mptcp_flags=N
             lines.append(f"address{i}={a}" + (f",{gateway}" if gateway and i == 1 else ""))
     else:
         lines.append("method=disabled")
+    if route_metric is not None:
+        lines.append(f"route-metric={route_metric}")
     lines += ["", "[ipv6]", "method=disabled", ""]
     return "\n".join(lines) + extra
 
