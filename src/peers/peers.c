@@ -104,10 +104,13 @@ static void set_device_link(NmDevice *dev, const char *ifname, GdPeerLink *link)
         g_strcmp0(ifname, dev->ifname) == 0 &&
         ((!link && !dev->link) || (link && dev->link && gd_peer_link_equal(link, dev->link)));
     if (!same) {
-        if (!link || !dev->link || g_strcmp0(link->source, dev->link->source) != 0) {
-            g_autofree char *what = link ? gd_peer_link_describe(link) : NULL;
-            g_message("peers: link %s: %s", ifname ? ifname : dev->path,
-                      what ? what : "not managed by NetworkManager");
+        /* Which profile manages a link: worth a line; the rest debug. */
+        if (link && (!dev->link || g_strcmp0(link->source, dev->link->source) != 0)) {
+            g_autofree char *what = gd_peer_link_describe(link);
+            g_message("peers: link %s: %s", ifname ? ifname : dev->path, what);
+        } else if (!link && dev->link) {
+            g_message("peers: link %s: no longer managed by NetworkManager",
+                      ifname ? ifname : dev->path);
         }
         g_free(dev->ifname);
         dev->ifname = g_strdup(ifname);

@@ -3,7 +3,7 @@
 #include "engine.h"
 
 #include "log/log.h"
-#include "policy/conflicts.h"
+#include "policy/conflict-log.h"
 #include "policy/facts.h"
 
 #include <errno.h>
@@ -54,8 +54,7 @@ struct GdEngine {
     /* Who else manages each link (peers/), and the conflicts with it. */
     GdPeerLookupFunc peer_lookup;
     gpointer peer_data;
-    GPtrArray *conflicts;      /* GdConflict *, of the last apply's plan */
-    GHashTable *conflict_seen; /* gd_conflict_key() → repairs (logged once) */
+    GdConflictLog *conflict_log;
 
     guint debounce_timer;
     guint retry_timer;
@@ -115,8 +114,7 @@ GdEngine *gd_engine_new(GdCache *cache, GdRunner *runner, const GdGroupNames *na
     engine->user_data = user_data;
     engine->waiters = g_array_new(FALSE, FALSE, sizeof(Waiter));
     engine->next_waiters = g_array_new(FALSE, FALSE, sizeof(Waiter));
-    engine->conflicts = g_ptr_array_new();
-    engine->conflict_seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    engine->conflict_log = gd_conflict_log_new();
     return engine;
 }
 
@@ -143,8 +141,7 @@ void gd_engine_free(GdEngine *engine)
     g_hash_table_unref(engine->facts);
     g_hash_table_unref(engine->groups);
     g_hash_table_unref(engine->inflight);
-    g_ptr_array_unref(engine->conflicts);
-    g_hash_table_unref(engine->conflict_seen);
+    gd_conflict_log_free(engine->conflict_log);
     gd_config_free(engine->config);
     g_free(engine->root);
     g_free(engine);
@@ -207,11 +204,7 @@ static GdPlan *build_plan(GdEngine *engine, const GdConfig *config, GHashTable *
                                                           engine->peer_lookup, engine->peer_data);
     int r = gd_plan_build(config, input, links->len, overrides, &plan);
     g_assert(r == 0); /* the cache has unique ifindexes */
-    for (guint i = 0; i < conflicts->len; i++) {
-        GdConflict *c = conflicts->pdata[i];
-        g_autofree char *key = gd_conflict_key(c);
-        c->repairs = GPOINTER_TO_UINT(g_hash_table_lookup(engine->conflict_seen, key));
-    }
+    gd_conflict_log_fill(engine->conflict_log, conflicts);
     plan->conflicts = g_steal_pointer(&conflicts);
     return plan;
 }
@@ -237,65 +230,18 @@ static gboolean update_drift(GdEngine *engine, const GdPlan *plan)
     return any;
 }
 
-/* ---- conflicts with other managers ---- */
-
-/* Takes plan's conflicts as the current ones: each new one is logged once
- * (per link, attribute and value); one that went away is forgotten, with
- * its repair count. TRUE when the list changed. */
-static gboolean track_conflicts(GdEngine *engine, const GdPlan *plan)
-{
-    g_autoptr(GHashTable) now = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    gboolean changed = plan->conflicts->len != engine->conflicts->len;
-    for (guint i = 0; i < plan->conflicts->len; i++) {
-        const GdConflict *c = plan->conflicts->pdata[i];
-        char *key = gd_conflict_key(c);
-        g_hash_table_add(now, key);
-        if (g_hash_table_contains(engine->conflict_seen, key))
-            continue;
-        changed = TRUE;
-        g_hash_table_insert(engine->conflict_seen, g_strdup(key), GUINT_TO_POINTER(0));
-        g_autofree char *who = g_strdup_printf("%s %s", gd_peer_kind_name(c->manager), c->source);
-        gd_log_about(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
-                     &(GdLogAbout){.has_group = TRUE, .group = c->group, .ifname = c->link},
-                     "link %s: %s: group %s wants %s, %s sets %s; %s", c->link,
-                     gd_conflict_attr_name(c->attr), GD_LOG_GROUP(c->group), c->ours, who,
-                     c->theirs,
-                     c->yield ? "groupd yields (OtherManagers=yield)"
-                              : "groupd enforces its value (OtherManagers=enforce) and puts it "
-                                "back each time the other manager applies its own");
-    }
-    GHashTableIter it;
-    gpointer key;
-    g_hash_table_iter_init(&it, engine->conflict_seen);
-    while (g_hash_table_iter_next(&it, &key, NULL))
-        if (!g_hash_table_contains(now, key)) {
-            g_debug("conflict %s is over", (const char *)key);
-            g_hash_table_iter_remove(&it);
-            changed = TRUE;
-        }
-    g_ptr_array_unref(engine->conflicts);
-    engine->conflicts = g_ptr_array_ref(plan->conflicts);
-    return changed;
-}
-
-/* The groups whose operations go out now override the other manager's
- * value wherever a link shows it: one repair each. */
+/* The groups whose operations go out now put groupd's value back over the
+ * other manager's wherever a link shows that: one repair each. */
 static gboolean count_repairs(GdEngine *engine, const GdPlan *plan)
 {
     gboolean any = FALSE;
     for (guint i = 0; i < plan->conflicts->len; i++) {
         GdConflict *c = plan->conflicts->pdata[i];
         GroupState *gs = g_hash_table_lookup(engine->groups, GUINT_TO_POINTER(c->group));
-        if (c->yield || !c->differs || !gs || !gs->sent_now)
-            continue;
-        g_autofree char *key = gd_conflict_key(c);
-        c->repairs = GPOINTER_TO_UINT(g_hash_table_lookup(engine->conflict_seen, key)) + 1;
-        g_hash_table_replace(engine->conflict_seen, g_steal_pointer(&key),
-                             GUINT_TO_POINTER(c->repairs));
-        gd_log_link(G_LOG_LEVEL_INFO, c->link, "%s: %s put back over %s's %s (repair %u)",
-                    gd_conflict_attr_name(c->attr), c->ours, gd_peer_kind_name(c->manager),
-                    c->theirs, c->repairs);
-        any = TRUE;
+        if (!c->yield && c->differs && gs && gs->sent_now) {
+            gd_conflict_log_repair(engine->conflict_log, c);
+            any = TRUE;
+        }
     }
     return any;
 }
@@ -405,7 +351,7 @@ static void finish_apply(GdEngine *engine)
     g_clear_pointer(&engine->plan, gd_plan_free);
     engine->applying = FALSE;
     changed |= update_drift(engine, after);
-    changed |= track_conflicts(engine, after);
+    changed |= gd_conflict_log_track(engine->conflict_log, after->conflicts);
 
     schedule_retry(engine);
     if (changed)
@@ -565,9 +511,8 @@ static void reconcile(GdEngine *engine, Trigger trigger, GdEngineDoneFunc done, 
         all->pdata[i] = NULL;
         g_ptr_array_add(engine->ops, op);
     }
-    gboolean conflicts_changed = track_conflicts(engine, engine->plan);
-    conflicts_changed |= count_repairs(engine, engine->plan);
-    drift_changed |= conflicts_changed;
+    drift_changed |= gd_conflict_log_track(engine->conflict_log, engine->plan->conflicts);
+    drift_changed |= count_repairs(engine, engine->plan);
     if (engine->ops->len > 0)
         g_message("apply (%s): %u operations",
                   trigger == TRIGGER_START    ? "start"
@@ -718,13 +663,7 @@ void gd_engine_peers_changed(GdEngine *engine)
 
 GPtrArray *gd_engine_group_conflicts(GdEngine *engine, uint32_t id)
 {
-    GPtrArray *out = g_ptr_array_new();
-    for (guint i = 0; i < engine->conflicts->len; i++) {
-        const GdConflict *c = engine->conflicts->pdata[i];
-        if (c->group == id)
-            g_ptr_array_add(out, (gpointer)c);
-    }
-    return out;
+    return gd_conflict_log_group(engine->conflict_log, id);
 }
 
 GArray *gd_engine_policy_groups(GdEngine *engine)

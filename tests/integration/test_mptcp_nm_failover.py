@@ -25,6 +25,7 @@ import peer_daemons
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mptcp"))
 import groupd_mptcp as G  # noqa: E402
+import nm_rig  # noqa: E402
 import rig as R  # noqa: E402
 from mptcp_fixtures import (rig, start_groupd, wait_kernel_endpoints,  # noqa: E402,F401
                             wait_subflow)
@@ -42,20 +43,6 @@ def groupctl(g, *args):
     return gdlib.run([str(path), f"--address={g.bus.address}", *args])
 
 
-def nm_profiles(nm):
-    for key, dev in (("wifi", R.WLAN), ("cell", R.WWAN)):
-        nm.add_profile(key, peer_daemons.nm_profile(
-            "Home Wi-Fi" if dev == R.WLAN else "Cellular", dev,
-            addresses=[f"{R.CLIENT_ADDR[dev]}/{R.PREFIXLEN}"], gateway=R.GATEWAY[dev],
-            route_metric=R.METRIC[dev]))
-
-
-def start_nm(nm):
-    nm.start()
-    nm.wait_activated(R.WLAN)
-    nm.wait_activated(R.WWAN)
-
-
 def nm_laptop(rig, start_groupd, mode):
     """NetworkManager in the client namespace, then groupd on its bus, as on
     a laptop; NetworkManager's MPTCP handed over. Returns (groupd,
@@ -64,17 +51,7 @@ def nm_laptop(rig, start_groupd, mode):
     daemons = []
 
     def nm_first(g):
-        # The addresses and default routes are NetworkManager's to make,
-        # from its profiles (else it would take the links as configured by
-        # someone else, and leave them).
-        for dev in (R.WLAN, R.WWAN):
-            rig.ip(rig.client, "addr", "flush", "dev", dev)
-        nm = peer_daemons.NetworkManager(g.netns, g.bus, g.workdir,
-                                         unmanaged="interface-name:lo;interface-name:ifb*")
-        rig.add_cleanup(nm.stop)
-        nm_profiles(nm)
-        start_nm(nm)
-        daemons.append(nm)
+        daemons.append(nm_rig.start_networkmanager(rig, g))
 
     g = start_groupd(conf=G.mptcp_conf(mode, HOLD), before_start=nm_first)
     (nm,) = daemons
@@ -112,7 +89,7 @@ def test_failover_on_a_networkmanager_laptop(rig, start_groupd):
     course()
     # NetworkManager restarts: groupd keeps the endpoints, and failover works.
     nm.stop()
-    start_nm(nm)
+    nm_rig.start(nm)
     wait_kernel_endpoints(rig, FAILOVER_ENDPOINTS, timeout=10)
     assert g.prop("Owner") == "groupd"
     course()
