@@ -683,6 +683,10 @@ void gd_peers_free(GdPeers *peers)
     g_clear_handle_id(&peers->changed_source, g_source_remove);
     g_hash_table_unref(peers->nm_devices);
     g_hash_table_unref(peers->networkd);
+    if (peers->monitor) {
+        g_signal_handlers_disconnect_by_data(peers->monitor, peers);
+        g_file_monitor_cancel(peers->monitor);
+    }
     g_clear_object(&peers->monitor);
     g_clear_object(&peers->conn);
     g_free(peers->links_dir);

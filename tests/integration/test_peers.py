@@ -129,6 +129,10 @@ def test_networkmanager_conflicts_enforced_and_counted(netns, nm, workdir, group
              x["action"]) for x in g["conflicts"]] == want
     text = groupctl(bus, "plan").stdout
     assert "conflict: wlan0 MTU: groupd 1400, NetworkManager 1500 (Home Wi-Fi); enforce" in text
+    show = groupctl(bus, "show", "100").stdout
+    assert "Conflicts: wlan0 MTU: groupd 1400, NetworkManager 1500 (Home Wi-Fi); enforce" in show
+    shown = json.loads(groupctl(bus, "--json", "show", "100").stdout)["Conflicts"]
+    assert [tuple(c[:7]) for c in shown] == want
 
     # NetworkManager applies its profile again: 1500, and groupd's address
     # gone; groupd puts both back and counts the repairs.
