@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  * Who manages each link besides groupd: NetworkManager over D-Bus,
  * systemd-networkd from its state files. */
+/* Before peers.h: glibc's <net/if.h> and <linux/if.h> coexist only in
+ * this order. */
+#include <net/if.h>
+
 #include "peers/peers.h"
 
 #include <errno.h>
@@ -17,9 +21,9 @@
  * once more later, as a reapply that follows the change sends no signal. */
 #define UPDATED_AGAIN_MSEC 1000
 /* NetworkManager removes its devices from the bus when it stops, just
- * before it leaves: a removal takes effect only if it is still there
- * this much later. */
-#define REMOVAL_DELAY_MSEC 2000
+ * before it leaves: the removal of a device whose link is still there takes
+ * effect only if NetworkManager is still on the bus this much later. */
+#define REMOVAL_DELAY_MSEC 10000
 /* NetworkManager takes its name before it exports its objects: GetDevices
  * is tried again this often, at most LIST_ATTEMPTS times. */
 #define LIST_RETRY_MSEC 200
@@ -31,6 +35,7 @@ typedef struct {
     GdPeers *peers;
     char *path;
     char *ifname;
+    guint32 ifindex;  /* 0: not known */
     GdPeerLink *link; /* NULL: not managed */
     gboolean reading, again;
     gboolean removing; /* DeviceRemoved, not yet taken (REMOVAL_DELAY_MSEC) */
@@ -207,6 +212,7 @@ static void props_cb(GObject *source, GAsyncResult *res, gpointer user_data)
     }
     g_autoptr(GVariant) props = g_variant_get_child_value(reply, 0);
     g_variant_lookup(props, "Interface", "s", &read->ifname);
+    g_variant_lookup(props, "Ifindex", "u", &dev->ifindex);
     g_variant_lookup(props, "Managed", "b", &read->managed);
     g_variant_lookup(props, "State", "u", &read->state);
     if (read->managed && read->state >= NM_DEVICE_STATE_PREPARE) {
@@ -394,6 +400,16 @@ static gboolean removal_cb(gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
+/* NetworkManager removed the device of a link that is still there: it is
+ * stopping (a link deleted, or deleted and made again, is another ifindex). */
+static gboolean nm_link_still_there(const NmDevice *dev)
+{
+    if (!dev->ifname)
+        return FALSE;
+    unsigned int ifindex = if_nametoindex(dev->ifname);
+    return ifindex > 0 && (dev->ifindex == 0 || ifindex == dev->ifindex);
+}
+
 static void nm_signal(GDBusConnection *conn, const char *sender, const char *path,
                       const char *iface, const char *signal, GVariant *params, gpointer user_data)
 {
@@ -407,10 +423,13 @@ static void nm_signal(GDBusConnection *conn, const char *sender, const char *pat
         if (dev && g_str_equal(signal, "DeviceAdded")) {
             dev->removing = FALSE;
             nm_read_device(dev);
-        } else if (dev) {
+        } else if (dev && nm_link_still_there(dev)) {
             dev->removing = TRUE;
             if (!peers->removal_timer)
                 peers->removal_timer = g_timeout_add(REMOVAL_DELAY_MSEC, removal_cb, peers);
+        } else if (dev) {
+            g_hash_table_remove(peers->nm_devices, device);
+            note_changed(peers);
         }
         return;
     }
@@ -705,14 +724,23 @@ const GdPeerLink *gd_peers_lookup(int ifindex, const char *ifname, gpointer data
     if (!peers)
         return NULL;
     if (ifname) {
+        /* A device on its way out (removed while a link of its name exists)
+         * answers only if no other device has that name: a link deleted and
+         * made again at once is NetworkManager's new device. */
+        const GdPeerLink *removing = NULL;
         GHashTableIter it;
         gpointer value;
         g_hash_table_iter_init(&it, peers->nm_devices);
         while (g_hash_table_iter_next(&it, NULL, &value)) {
             NmDevice *dev = value;
-            if (dev->link && g_strcmp0(dev->ifname, ifname) == 0)
+            if (!dev->link || g_strcmp0(dev->ifname, ifname) != 0)
+                continue;
+            if (!dev->removing)
                 return dev->link;
+            removing = dev->link;
         }
+        if (removing)
+            return removing;
     }
     return g_hash_table_lookup(peers->networkd, GINT_TO_POINTER(ifindex));
 }

@@ -213,6 +213,22 @@ def test_networkmanager_restart_unmanaged_and_match(netns, nm, workdir, groupd_f
                    what="managed again")
     gdlib.wait_for(lambda: group_of(netns, "wlan0") == 10, 30, what="wlan0 back in group 10")
 
+    # Plugged out, and at once (one `ip -batch`, before NetworkManager says
+    # so) a link of the same name that NetworkManager leaves alone (ifb):
+    # nobody's, the other policy takes it. (A device removed while its link
+    # is there is held for 10 s, as NetworkManager removes them all when it
+    # stops; this link is another one, another ifindex.)
+    netns.batch(["link del wlan0", "link add wlan0 type ifb"])
+    gdlib.wait_for(lambda: c.get_link("wlan0")["ManagedBy"] == "none", 5,
+                   what="the new wlan0 nobody's")
+    gdlib.wait_for(lambda: group_of(netns, "wlan0") == 20, 30, what="the new wlan0 in group 20")
+    netns.ip("link", "del", "wlan0")
+    veth(netns, "wlan0")
+    nm.wait_activated("wlan0")
+    gdlib.wait_for(lambda: c.get_link("wlan0")["ManagedBy"] == "NetworkManager", 30,
+                   what="wlan0 NetworkManager's again")
+    gdlib.wait_for(lambda: group_of(netns, "wlan0") == 10, 30, what="wlan0 in group 10 again")
+
     # A short grace period: once it passed without NetworkManager, its
     # devices are nobody's.
     root.daemon_conf(debounce="0.2", extra="ManagerRestartSec=1\n")
@@ -291,4 +307,23 @@ def test_networkd_conflicts_enforce_and_yield(netns, networkd, groupd_factory, b
     log = d.log_path.read_text()
     assert log.count("link en0: Group: group 100 (servers) wants 100, systemd-networkd "
                      f"{source0} sets 200") == 1, log
+
+    # networkd restarts: its links stay its own, the conflicts stand.
+    networkd.restart()
+    networkd.wait_configured(netns, "en0")
+    gdlib.wait_for(lambda: without_repairs(conflicts(c, 100)) == want0, 60,
+                   what="en0's conflicts after networkd's restart")
+    gdlib.wait_for(lambda: group_of(netns, "en0") == 100 and mtu(netns, "en0") == 1400, 30,
+                   what="en0 in line after networkd's restart")
+    assert c.get_link("en0")["ManagedBy"] == "systemd-networkd"
+
+    # en1 handed to nobody (Unmanaged=yes): nothing to yield to any more, so
+    # the policy takes it.
+    networkd.write_network("51-en1.network", "[Match]\nName=en1\n\n[Link]\nUnmanaged=yes\n")
+    networkd.networkctl("reload")
+    gdlib.wait_for(lambda: c.get_link("en1")["ManagedBy"] == "none", 60, what="en1 unmanaged")
+    gdlib.wait_for(lambda: group_of(netns, "en1") == 101 and mtu(netns, "en1") == 1400, 30,
+                   what="en1 in group 101")
+    plan = json.loads(c.call("Plan")[0])
+    assert [g["conflicts"] for g in plan["groups"] if g["id"] == 101] == [[]]
     networkd.check_inside()
