@@ -327,3 +327,41 @@ def test_networkd_conflicts_enforce_and_yield(netns, networkd, groupd_factory, b
     plan = json.loads(c.call("Plan")[0])
     assert [g["conflicts"] for g in plan["groups"] if g["id"] == 101] == [[]]
     networkd.check_inside()
+
+
+def mac(netns, name):
+    return netns.ip_json("link", "show", "dev", name)[0]["address"]
+
+
+def test_networkd_mac_conflict(netns, networkd, groupd_factory):
+    """networkd's [Link] MACAddress= against a policy's MACAddress=: both
+    values and the file, enforced, and repaired after networkctl reconfigure."""
+    netns.ip("link", "set", "lo", "up")
+    veth(netns, "en2", up=False)
+    networkd.write_network("52-en2.network",
+                           "[Match]\nName=en2\n\n[Link]\nMACAddress=02:00:00:00:00:09\n\n"
+                           "[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n")
+    networkd.start()
+    networkd.wait_configured(netns, "en2")
+    assert mac(netns, "en2") == "02:00:00:00:00:09"
+    source = "/etc/systemd/network/52-en2.network"
+
+    root = networkd.config_root
+    root.daemon_conf(debounce="0.2")
+    root.write_group("52-mac.group", gdlib.policy_text(102, "macs", {"Name": "en2"},
+                                                       mac="02:00:00:00:00:10"))
+    d = groupd_factory(config_root=root)
+    c = d.client
+    want = [("en2", "MACAddress", "02:00:00:00:00:10", "02:00:00:00:00:09", "systemd-networkd",
+             source, "enforce")]
+    gdlib.wait_for(lambda: without_repairs(conflicts(c, 102)) == want, 30, what="en2's conflict")
+    gdlib.wait_for(lambda: mac(netns, "en2") == "02:00:00:00:00:10", 30, what="groupd's MAC")
+
+    before = repairs(c, 102, "en2", "MACAddress")
+    networkd.networkctl("reconfigure", "en2")
+    gdlib.wait_for(lambda: repairs(c, 102, "en2", "MACAddress") > before, 60,
+                   what="the repair after networkctl reconfigure")
+    gdlib.wait_for(lambda: mac(netns, "en2") == "02:00:00:00:00:10", 30, what="groupd's MAC again")
+    log = d.log_path.read_text()
+    assert log.count("link en2: MACAddress: group 102 (macs) wants 02:00:00:00:00:10") == 1, log
+    networkd.check_inside()

@@ -162,6 +162,41 @@ static void test_of_link(void)
     link_free(link);
 }
 
+/* MAC address and transmit queue length: both values; a link that shows
+ * groupd's value already is a conflict with no repair due. */
+static void test_mac_and_txqlen(void)
+{
+    g_autoptr(GdPeerLink) peer = gd_peer_link_new(GD_PEER_NETWORKD);
+    peer->source = g_strdup("/etc/systemd/network/50-en0.network");
+    peer->set_hwaddr = TRUE;
+    peer->hwaddr_len = gd_nl_hwaddr_parse("02:00:00:00:00:09", peer->hwaddr, sizeof(peer->hwaddr));
+    peer->set_txqlen = TRUE;
+    peer->txqlen = 500;
+    GdLink *link = link_new(5, "en0", 0, 1500, NULL);
+
+    GdNlLinkChange desired = {.set_hwaddr = true, .set_txqlen = true, .txqlen = 1000};
+    desired.hwaddr_len =
+        gd_nl_hwaddr_parse("02:00:00:00:00:10", desired.hwaddr, sizeof(desired.hwaddr));
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)gd_conflict_free);
+    guint32 mask = gd_conflicts_of_link(link, 100, &desired, NULL, FALSE, peer, out);
+    g_assert_cmphex(mask, ==,
+                    GD_CONFLICT_BIT(GD_CONFLICT_HWADDR) | GD_CONFLICT_BIT(GD_CONFLICT_TXQLEN));
+    g_autofree char *text = describe(out);
+    g_assert_cmpstr(text, ==,
+                    "en0 MACAddress 02:00:00:00:00:10/02:00:00:00:00:09 systemd-networkd "
+                    "/etc/systemd/network/50-en0.network differs; "
+                    "en0 TxQueueLength 1000/500 systemd-networkd "
+                    "/etc/systemd/network/50-en0.network");
+
+    /* The same values: none. */
+    peer->txqlen = 1000;
+    memcpy(peer->hwaddr, desired.hwaddr, desired.hwaddr_len);
+    g_autoptr(GPtrArray) none = g_ptr_array_new_with_free_func((GDestroyNotify)gd_conflict_free);
+    g_assert_cmphex(gd_conflicts_of_link(link, 100, &desired, NULL, FALSE, peer, none), ==, 0);
+    g_assert_cmpuint(none->len, ==, 0);
+    link_free(link);
+}
+
 /* wlan0 is NetworkManager's ("Home"), eth1 nobody's. */
 static const GdPeerLink *lookup(int ifindex, const char *ifname, gpointer data)
 {
@@ -257,6 +292,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/conflicts/of-link", test_of_link);
+    g_test_add_func("/conflicts/mac-and-txqlen", test_mac_and_txqlen);
     g_test_add_func("/conflicts/enforce-and-yield", test_enforce_and_yield);
     return g_test_run();
 }
