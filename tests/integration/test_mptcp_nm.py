@@ -118,6 +118,21 @@ def test_networkmanager_owns_until_handed_over(netns, laptop, workdir, groupd_fa
     log = d.log_path.read_text()
     assert "taken as groupd's" not in log
 
+    # NetworkManager restarts while the endpoints are its own: groupd waits
+    # through it (ManagerRestartSec=) and takes nothing over, flags nothing,
+    # writes no sysctl.
+    nm.stop()
+    assert prop(c, "Owner") == "NetworkManager"
+    start(nm)
+    gdlib.wait_for(lambda: endpoints(netns) == NM_DEFAULT, 30,
+                   what="NetworkManager's endpoints after its restart")
+    assert prop(c, "Owner") == "NetworkManager", prop(c, "OwnerDetail")
+    assert sysctl(netns, "net.mptcp.stale_loss_cnt") == stale
+    assert prop(c, "SysctlChanges") == []
+    assert [e for e in prop(c, "Endpoints") if e[3]] == []
+    log = d.log_path.read_text()
+    assert "endpoint owner: groupd" not in log and "taken as groupd's" not in log, log
+
     # The hand-over: NetworkManager's profiles say "disabled", it removes
     # its endpoints, groupd makes the failover ones.
     out = json.loads(groupctl(bus, "--json", "mptcp", "hand-over").stdout)
