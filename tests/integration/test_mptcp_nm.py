@@ -18,10 +18,9 @@ from pathlib import Path
 import gdlib
 import peer_daemons
 import pytest
+from test_mptcp_owner import endpoints, prop
 
 REPO = Path(__file__).resolve().parents[2]
-MPTCP_PATH = "/net/groupd1/mptcp"
-MPTCP_IFACE = "net.groupd1.Mptcp"
 WLAN, WWAN = "10.81.1.2", "10.81.2.2"
 GROUPS = {
     "10-wifi.group": "[Group]\nName=wifi\nId=10\n[Match]\nName=wlan0\n[MPTCP]\nEndpoint=subflow\n",
@@ -37,18 +36,6 @@ def groupctl(bus, *args, check=True):
     path = Path(os.environ.get("GROUPCTL_BIN", REPO / "build" / "src" / "groupctl"))
     assert path.is_file(), f"groupctl not found at {path}"
     return gdlib.run([str(path), f"--address={bus.address}", *args], check=check)
-
-
-def endpoints(netns):
-    out = {}
-    for e in netns.ip_json("mptcp", "endpoint", "show"):
-        flags = sorted(k for k in ("signal", "subflow", "backup", "fullmesh") if e.get(k))
-        out[e["address"]] = (e.get("dev"), flags)
-    return out
-
-
-def prop(client, name):
-    return client.get_property(MPTCP_PATH, MPTCP_IFACE, name)
 
 
 def sysctl(netns, name):
