@@ -171,6 +171,14 @@ static void device_read_free(DeviceRead *read)
     g_free(read);
 }
 
+/* The error of a call says NetworkManager is no longer there to answer. */
+static gboolean nm_went_away(const GdPeers *peers, const GError *error)
+{
+    return !peers->nm_on_bus || g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
+           g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+           g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER);
+}
+
 static void applied_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
     DeviceRead *read = user_data;
@@ -186,6 +194,13 @@ static void applied_cb(GObject *source, GAsyncResult *res, gpointer user_data)
         g_variant_get(reply, "(@a{sa{sv}}t)", &applied, NULL);
     else
         g_debug("peers: %s: GetAppliedConnection: %s", read->ifname, error->message);
+    if (!reply && read->dev->link && nm_went_away(read->dev->peers, error)) {
+        /* A read that NetworkManager's exit cut short: what it applied
+         * last stands through its restart. */
+        device_read_done(read->dev, read->first_look);
+        device_read_free(read);
+        return;
+    }
     /* No applied connection (deactivated meanwhile): managed, no profile. */
     set_device_link(read->dev, read->ifname,
                     gd_peer_link_from_nm(read->managed, read->state, applied));
