@@ -18,17 +18,10 @@ from pathlib import Path
 import gdlib
 import peer_daemons
 import pytest
-from test_mptcp_owner import endpoints, prop
+# The same laptop as there: groups, configuration, addresses, helpers.
+from test_mptcp_owner import CONF, FAILOVER, GROUPS, WLAN, WWAN, endpoints, prop
 
 REPO = Path(__file__).resolve().parents[2]
-WLAN, WWAN = "10.81.1.2", "10.81.2.2"
-GROUPS = {
-    "10-wifi.group": "[Group]\nName=wifi\nId=10\n[Match]\nName=wlan0\n[MPTCP]\nEndpoint=subflow\n",
-    "20-cellular.group": "[Group]\nName=cellular\nId=20\n[Match]\nName=wwan0\n"
-    "[MPTCP]\nEndpoint=subflow\n",
-}
-CONF = "[MPTCP]\nMode=failover\nPreference=wifi cellular\nHoldDownSec=1\n"
-FAILOVER = {WLAN: ("wlan0", ["subflow"]), WWAN: ("wwan0", ["backup", "subflow"])}
 NM_DEFAULT = {WLAN: ("wlan0", ["subflow"]), WWAN: ("wwan0", ["subflow"])}
 
 
