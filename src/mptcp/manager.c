@@ -25,6 +25,9 @@
 #include <string.h>
 
 #define RECONCILE_RETRY_MSEC 1000
+/* No event tells that an endpoint went: while groupd stands down for
+ * endpoints others made, it looks at them again this often. */
+#define FOREIGN_RECHECK_MSEC 2000
 
 struct GdMpManager {
     GdCache *cache;
@@ -386,7 +389,8 @@ static void cancel_timer(GdMpManager *m)
 }
 
 /* The next moment something is due: a hold-down end, a stall probe, the
- * power-save settle deadline; retry: a request failed. */
+ * power-save settle deadline, another look at foreign endpoints; retry: a
+ * request failed. */
 static void arm_next_timer(GdMpManager *m, gint64 now, gboolean retry)
 {
     gint64 next = retry ? now + RECONCILE_RETRY_MSEC * 1000 : G_MAXINT64;
@@ -397,6 +401,8 @@ static void arm_next_timer(GdMpManager *m, gint64 now, gboolean retry)
         next = MIN(next, gd_mp_health_next_change(value, now));
     if (m->st.has_leaving)
         next = MIN(next, m->st.leaving_deadline);
+    if (g_strcmp0(m->owner, "foreign-endpoints") == 0)
+        next = MIN(next, now + FOREIGN_RECHECK_MSEC * 1000);
     cancel_timer(m);
     if (next == G_MAXINT64)
         return;

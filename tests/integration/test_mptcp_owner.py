@@ -139,6 +139,22 @@ def test_endpoint_made_by_hand_refuses(links, groupd_factory, workdir):
     assert "flushed 2 endpoints" in d2.log_path.read_text()
 
 
+def test_foreign_endpoint_gone_groupd_manages(links, groupd_factory, workdir):
+    """No event announces an endpoint that goes: groupd looks again while it
+    stands down, and manages once the endpoint another program made is gone
+    (as NetworkManager deletes its own a moment after a hand-over)."""
+    links.ip("mptcp", "endpoint", "add", WLAN, "dev", "wlan0", "subflow")
+    d = groupd_factory(config_root=config(workdir))
+    gdlib.wait_for(lambda: prop(d.client, "Owner") == "foreign-endpoints", 5,
+                   what="Owner foreign-endpoints")
+    # The links' own late events (IPv6 duplicate address detection) pass
+    # first, so that only groupd's second look can see the change.
+    time.sleep(3)
+    links.ip("mptcp", "endpoint", "flush")
+    gdlib.wait_for(lambda: prop(d.client, "Owner") == "groupd", 10, what="Owner groupd")
+    gdlib.wait_for(lambda: endpoints(links) == FAILOVER, 5, what="failover endpoints")
+
+
 def test_reload_changes_flags(links, groupd_factory, workdir):
     root = config(workdir)
     d = groupd_factory(config_root=root)

@@ -559,6 +559,14 @@ static void test_owners(void)
     assert_warnings();
     g_assert_cmpstr(gd_mp_manager_owner(fx.m, &detail), ==, "foreign-endpoints");
     g_assert_cmpuint(fx.f->requests->len, ==, 0);
+    /* Its maker deletes it (NetworkManager after a hand-over does so a
+     * moment after its profile says "disabled"); no event says so, the
+     * next look sees it: groupd manages. */
+    g_array_set_size(fx.f->endpoints, 0);
+    fake_platform_advance(fx.f, fake_platform_next_timer(fx.f) - fx.f->now);
+    settle();
+    g_assert_cmpstr(gd_mp_manager_owner(fx.m, &detail), ==, "groupd");
+    assert_endpoints(&fx, BOTH);
     fx_teardown(&fx);
 
     /* Told to (Owner=groupd): taken as groupd's, its backup flag put right
