@@ -30,12 +30,12 @@ packages=(
     # scale benchmark: its plot (systemd-networkd, compared with, comes with systemd)
     gnuplot-nox
 )
-# The scale benchmark also compares with NetworkManager. Only on request:
-# on a host whose init is systemd the package starts NetworkManager at once,
-# and it would manage the host's own interfaces.
-if [ "${1:-}" = --bench-daemons ]; then
-    packages+=(network-manager)
-fi
+# NetworkManager: the integration tests run it (and systemd-networkd, which
+# comes with systemd) inside test namespaces, next to groupd; the scale
+# benchmark compares with it. Installing the package must not start it on
+# the host, where it would take over the host's own interfaces: see
+# nm_may_not_start below.
+packages+=(network-manager)
 # The system tests (tests/system/run.sh): build the Debian package, check it
 # with lintian, create a Debian tree and boot it with systemd-nspawn. Only on
 # request: lintian alone pulls in some 60 packages.
@@ -65,6 +65,27 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: missing packages (${missing[*]}); run as root" >&2
     exit 1
 fi
+
+# apt-get starts a package's services through invoke-rc.d/deb-systemd-invoke,
+# which ask /usr/sbin/policy-rc.d first: exit code 101 forbids. Without such
+# a policy, NetworkManager (and systemd-networkd's units, enabled by the
+# package) would start in the host's namespace and manage its uplink.
+nm_may_not_start() {
+    local policy=/usr/sbin/policy-rc.d rc=0
+    [ -x "$policy" ] || return 1
+    "$policy" NetworkManager start </dev/null >/dev/null 2>&1 || rc=$?
+    [ "$rc" -eq 101 ]
+}
+for p in "${missing[@]}"; do
+    if [ "$p" = network-manager ] && ! nm_may_not_start; then
+        echo "install-deps: refusing to install network-manager: /usr/sbin/policy-rc.d" \
+            "does not forbid starting services (exit 101), so the package would start" \
+            "NetworkManager in the host's namespace, where it would take over its" \
+            "interfaces. Install such a policy-rc.d first (the tests run NetworkManager" \
+            "only inside their own namespaces)." >&2
+        exit 1
+    fi
+done
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive

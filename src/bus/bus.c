@@ -255,3 +255,9 @@ void gd_bus_free(GdBus *bus)
     g_object_unref(bus->conn);
     g_free(bus);
 }
+
+void gd_bus_set_peers(GdBus *bus, GdPeerLookupFunc lookup, gpointer data)
+{
+    bus->peer_lookup = lookup;
+    bus->peer_data = data;
+}

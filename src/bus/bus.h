@@ -12,6 +12,7 @@
 #include "cache/cache.h"
 #include "config/group-names.h"
 #include "mptcp/mptcp.h"
+#include "peers/peer-link.h"
 #include "policy/engine.h"
 #include "policy/ops.h"
 #include "policy/runner.h"
@@ -76,6 +77,9 @@ typedef struct GdBus GdBus;
 /* Exports the objects on conn (the name is owned by the caller). */
 GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdRunner *runner, GdGroupNames *names,
                   GdEngine *engine, const GdBusOptions *options);
+/* Who else manages each link (peers/peers.h): GetLink's ManagedBy,
+ * ListLinkManagers(). Without it every link is managed by "none". */
+void gd_bus_set_peers(GdBus *bus, GdPeerLookupFunc lookup, gpointer data);
 void gd_bus_free(GdBus *bus);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdBus, gd_bus_free)
 
@@ -90,8 +94,7 @@ const char *gd_bus_group_name(GdBus *bus, uint32_t id);
 
 /* ---- /net/groupd1/mptcp (mptcp-object.c) ---- */
 
-/* Exports net.groupd1.Mptcp for mptcp, which must outlive its export; and
- * watches NetworkManager's name as another endpoint owner. */
+/* Exports net.groupd1.Mptcp for mptcp, which must outlive its export. */
 void gd_bus_mptcp_export(GdBus *bus, GdMpManager *mptcp);
 void gd_bus_mptcp_unexport(GdBus *bus);
 /* The MPTCP manager's changed and active-group callbacks. */
@@ -127,6 +130,8 @@ struct GdBus {
     GdBusManager *manager;
     GdBusMptcp *mptcp; /* while exported */
     GDBusObjectManagerServer *object_manager;
+    GdPeerLookupFunc peer_lookup; /* who else manages a link (gd_bus_set_peers()) */
+    gpointer peer_data;
     GHashTable *groups; /* id → GDBusObjectSkeleton (owned) */
     guint publications;
     /* Work left after replies: reading what the kernel did into the cache

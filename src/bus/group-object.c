@@ -7,6 +7,7 @@
 #include "bus.h"
 #include "gd-dbus-generated.h"
 #include "log/log.h"
+#include "policy/conflicts.h"
 #include "policy/group-summary.h"
 
 struct _GdBusGroup {
@@ -17,6 +18,7 @@ struct _GdBusGroup {
     GVariant *policy;
     guint drifted;
     char *last_error;
+    GVariant *conflicts; /* a(sssssssu) */
     /* What was last published. */
     GdGroupSummary summary;
     char *name;
@@ -71,16 +73,39 @@ static GVariant *policy_variant(GdBusGroup *self, guint *drifted, const char **l
     }
     g_variant_builder_add(&b, "{sv}", "Addresses", g_variant_builder_end(&addrs));
     g_variant_builder_add(&b, "{sv}", "Overridden", g_variant_new_boolean(state.overridden));
+    g_variant_builder_add(&b, "{sv}", "OtherManagers",
+                          g_variant_new_string(state.yield_to_others ? "yield" : "enforce"));
     return g_variant_ref_sink(g_variant_builder_end(&b));
 }
 
-/* Floating, or (Policy) a full reference. */
+/* Conflicts: (link, attribute, groupd's value, the other manager's, the
+ * manager, its source, "enforce"/"yield", repairs). A full reference. */
+static GVariant *conflicts_variant(GdBusGroup *self)
+{
+    g_autoptr(GPtrArray) conflicts = gd_engine_group_conflicts(self->bus->engine, self->id);
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(sssssssu)"));
+    for (guint i = 0; i < conflicts->len; i++) {
+        const GdConflict *c = conflicts->pdata[i];
+        g_variant_builder_add(&b, "(@s@s@s@s@s@s@su)", gd_bus_shown_text(c->link),
+                              g_variant_new_string(gd_conflict_attr_name(c->attr)),
+                              gd_bus_shown_text(c->ours), gd_bus_shown_text(c->theirs),
+                              g_variant_new_string(gd_peer_kind_name(c->manager)),
+                              gd_bus_shown_text(c->source ? c->source : ""),
+                              g_variant_new_string(c->yield ? "yield" : "enforce"), c->repairs);
+    }
+    return g_variant_ref_sink(g_variant_builder_end(&b));
+}
+
+/* Floating, or (Policy, Conflicts) a full reference. */
 static GVariant *make_property_value(GdBusGroup *self, const char *name)
 {
     if (g_str_equal(name, "Policy"))
         return g_variant_ref(self->policy);
     if (g_str_equal(name, "Drifted"))
         return g_variant_new_uint32(self->drifted);
+    if (g_str_equal(name, "Conflicts"))
+        return g_variant_ref(self->conflicts);
     if (g_str_equal(name, "LastError"))
         return gd_bus_shown_text(self->last_error);
     if (g_str_equal(name, "Id"))
@@ -164,6 +189,7 @@ static void gd_bus_group_finalize(GObject *object)
     g_free(self->name);
     g_free(self->last_error);
     g_clear_pointer(&self->policy, g_variant_unref);
+    g_clear_pointer(&self->conflicts, g_variant_unref);
     G_OBJECT_CLASS(gd_bus_group_parent_class)->finalize(object);
 }
 
@@ -195,6 +221,7 @@ GdBusGroup *gd_bus_group_new(GdBus *bus, uint32_t id)
     self->id = id;
     self->policy = policy_variant(self, &self->drifted, &last_error);
     self->last_error = g_strdup(last_error);
+    self->conflicts = conflicts_variant(self);
     self->name = group_name(self);
     summarize(self, &self->summary);
     return self;
@@ -247,6 +274,13 @@ void gd_bus_group_refresh(GdBusGroup *self, gboolean members_changed)
         g_free(self->last_error);
         self->last_error = g_strdup(last_error);
         g_variant_builder_add(&changed, "{sv}", "LastError", gd_bus_shown_text(last_error));
+        any = TRUE;
+    }
+    g_autoptr(GVariant) conflicts = conflicts_variant(self);
+    if (!g_variant_equal(conflicts, self->conflicts)) {
+        g_variant_unref(self->conflicts);
+        self->conflicts = g_variant_ref(conflicts);
+        g_variant_builder_add(&changed, "{sv}", "Conflicts", conflicts);
         any = TRUE;
     }
     GVariant *changed_v = g_variant_builder_end(&changed);

@@ -182,6 +182,37 @@ static void list_links(GdBusCall *base)
         bus->manager->skeleton, g_steal_pointer(&call->base.invocation), gd_bus_link_list(links));
 }
 
+static const GdPeerLink *peer_of(GdBus *bus, const GdLink *link)
+{
+    return bus->peer_lookup ? bus->peer_lookup(link->nl.ifindex, link->nl.name, bus->peer_data)
+                            : NULL;
+}
+
+static int compare_ifindex(gconstpointer a, gconstpointer b)
+{
+    const GdLink *x = *(const GdLink *const *)a, *y = *(const GdLink *const *)b;
+    return (x->nl.ifindex > y->nl.ifindex) - (x->nl.ifindex < y->nl.ifindex);
+}
+
+static void list_link_managers(GdBusCall *base)
+{
+    g_autoptr(GdBusManagerCall) call = (GdBusManagerCall *)base;
+    GdBus *bus = call->base.bus;
+    g_autoptr(GPtrArray) links = gd_cache_links(bus->cache);
+    g_ptr_array_sort(links, compare_ifindex);
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(iss)"));
+    for (guint i = 0; i < links->len; i++) {
+        const GdLink *link = links->pdata[i];
+        const GdPeerLink *peer = peer_of(bus, link);
+        g_variant_builder_add(&b, "(is@s)", link->nl.ifindex,
+                              gd_peer_kind_name(peer ? peer->manager : GD_PEER_NONE),
+                              gd_bus_shown_text(peer && peer->source ? peer->source : ""));
+    }
+    gd_dbus_manager_complete_list_link_managers(
+        bus->manager->skeleton, g_steal_pointer(&call->base.invocation), g_variant_builder_end(&b));
+}
+
 static GVariant *link_properties(GdBus *bus, const GdLink *link)
 {
     GVariantBuilder b, addrs;
@@ -209,6 +240,12 @@ static GVariant *link_properties(GdBus *bus, const GdLink *link)
     g_variant_builder_add(&b, "{sv}", "Kind", gd_bus_shown_text(link->nl.kind));
     g_variant_builder_add(&b, "{sv}", "TxQueueLength", g_variant_new_uint32(link->nl.txqlen));
     g_variant_builder_add(&b, "{sv}", "Addresses", g_variant_builder_end(&addrs));
+    const GdPeerLink *peer = peer_of(bus, link);
+    g_variant_builder_add(
+        &b, "{sv}", "ManagedBy",
+        g_variant_new_string(gd_peer_kind_name(peer ? peer->manager : GD_PEER_NONE)));
+    g_variant_builder_add(&b, "{sv}", "ManagedBySource",
+                          gd_bus_shown_text(peer && peer->source ? peer->source : ""));
     return g_variant_builder_end(&b);
 }
 
@@ -281,6 +318,7 @@ static const GdBusMethod methods[] = {
     {"ListGroups", NULL, G_CALLBACK(handle_no_args), list_groups},
     {"ListLinks", NULL, G_CALLBACK(handle_no_args), list_links},
     {"GetLink", NULL, G_CALLBACK(handle_get_link), get_link},
+    {"ListLinkManagers", NULL, G_CALLBACK(handle_no_args), list_link_managers},
     {"Plan", NULL, G_CALLBACK(handle_no_args), plan},
     {"SetLinkGroup", "net.groupd1.set-link-group", G_CALLBACK(handle_set_link_group),
      gd_bus_group_ops_set_link_group},

@@ -12,13 +12,10 @@
 
 #include <errno.h>
 
-#define NM_NAME "org.freedesktop.NetworkManager"
-
 struct GdBusMptcp {
     GdBus *bus;
     GdMpManager *mptcp;
     GdDBusMptcp *skeleton;
-    guint nm_watch;
 };
 
 /* A call of the Mptcp object: the typed arguments of its method. */
@@ -281,25 +278,6 @@ static gboolean start(GdBus *bus, GDBusMethodInvocation *invocation, char *text,
     return gd_bus_methods_start(&call->base, methods, G_N_ELEMENTS(methods));
 }
 
-/* ---- NetworkManager as another owner ---- */
-
-static void nm_appeared(GDBusConnection *conn, const char *name, const char *owner,
-                        gpointer user_data)
-{
-    GdBusMptcp *o = user_data;
-    g_autofree char *detail = g_strdup_printf(
-        "NetworkManager is on the bus (%s); since 1.40 it adds MPTCP endpoints for its "
-        "connections (connection.mptcp-flags)",
-        owner);
-    gd_mp_manager_set_external_owner(o->mptcp, "NetworkManager", detail);
-}
-
-static void nm_vanished(GDBusConnection *conn, const char *name, gpointer user_data)
-{
-    GdBusMptcp *o = user_data;
-    gd_mp_manager_set_external_owner(o->mptcp, NULL, NULL);
-}
-
 void gd_bus_mptcp_export(GdBus *bus, GdMpManager *mptcp)
 {
     g_return_if_fail(!bus->mptcp);
@@ -312,8 +290,6 @@ void gd_bus_mptcp_export(GdBus *bus, GdMpManager *mptcp)
     g_autoptr(GDBusObjectSkeleton) object = g_dbus_object_skeleton_new(GD_BUS_MPTCP_PATH);
     g_dbus_object_skeleton_add_interface(object, G_DBUS_INTERFACE_SKELETON(o->skeleton));
     g_dbus_object_manager_server_export(bus->object_manager, object);
-    o->nm_watch = g_bus_watch_name_on_connection(bus->conn, NM_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                                 nm_appeared, nm_vanished, o, NULL);
     bus->mptcp = o;
 }
 
@@ -322,7 +298,6 @@ void gd_bus_mptcp_unexport(GdBus *bus)
     GdBusMptcp *o = bus->mptcp;
     if (!o)
         return;
-    g_bus_unwatch_name(o->nm_watch);
     g_dbus_object_manager_server_unexport(bus->object_manager, GD_BUS_MPTCP_PATH);
     g_object_unref(o->skeleton);
     g_free(o);

@@ -94,6 +94,7 @@ typedef struct {
     char *admin_group;          /* AdminGroup=, not looked up here */
     int netlink_receive_buffer; /* NetlinkReceiveBuffer=, bytes */
     guint drift_debounce_msec;  /* DriftDebounceSec= */
+    guint manager_restart_msec; /* ManagerRestartSec= */
     GdMptcpConfig mptcp;        /* the [MPTCP] section */
 } GdDaemonConfig;
 
@@ -133,6 +134,8 @@ typedef struct {
  *   Driver=      globs on the driver name
  *   MACAddress=  hardware addresses ("aa:bb:cc:dd:ee:ff")
  *   Group=       the link's current kernel group: numbers or iproute2 names
+ *   ManagedBy=   globs on who else manages the link: "NetworkManager",
+ *                "systemd-networkd" or "none" (peers/peer-link.h's words)
  * A link that has no kind, driver, type or hardware address matches no value
  * of that key, so "Kind=*" means "has a kind" and "Kind=!*" "has none".
  * An empty value ("Kind=") is an error.
@@ -140,7 +143,7 @@ typedef struct {
  * members: it matches no link (there is no implicit "match everything";
  * write "Name=*" for that). */
 typedef struct {
-    GdMatchKey name, kind, type, driver, hwaddr, group;
+    GdMatchKey name, kind, type, driver, hwaddr, group, managed_by;
     GArray *hwaddrs; /* GdMatchHwaddr, parsed hwaddr.values (NULL when unset) */
     GArray *groups;  /* uint32_t, resolved group.values (NULL when unset) */
 } GdMatch;
@@ -158,6 +161,7 @@ typedef struct {
     const uint8_t *hwaddr;
     size_t hwaddr_len;
     uint32_t group;
+    const char *managed_by; /* "none" when nobody else manages the link; NULL: unknown */
 } GdMatchInput;
 
 /* TRUE when at least one key is set and every key that is set holds. */
@@ -185,8 +189,9 @@ typedef struct {
     char *name;      /* Name=, else the iproute2 name of id, else NULL */
     uint32_t id;
     GdMatch match;
-    GdNlLinkChange link; /* what [Link] sets; unset fields are not managed */
-    GArray *addresses;   /* GdNlAddr (ifindex 0), file order; never NULL */
+    gboolean yield_to_others; /* [Group] OtherManagers=yield (policy/conflicts.h) */
+    GdNlLinkChange link;      /* what [Link] sets; unset fields are not managed */
+    GArray *addresses;        /* GdNlAddr (ifindex 0), file order; never NULL */
     GdGroupMptcp mptcp;
 } GdGroupPolicy;
 

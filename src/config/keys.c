@@ -2,6 +2,7 @@
  * The key tables of groupd.conf and the *.group files, the value types
  * they use, the section loop they drive, and groupd.conf's struct. */
 #include "config/keys.h"
+#include "peers/peer-link.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -406,6 +407,7 @@ static const KeyType addresses_value = {"addresses", parse_addresses};
 static const KeyType globs_value = {"globs", gd_cfg_match_globs};
 static const KeyType hwaddrs_value = {"hwaddrs", gd_cfg_match_hwaddrs};
 static const KeyType groups_value = {"groups", gd_cfg_match_groups};
+static const KeyType managed_by_value = {"globs", gd_cfg_match_managed_by};
 static const KeyType group_name_value = {"group-name", gd_cfg_group_file_name};
 static const KeyType group_id_value = {"number", gd_cfg_group_file_id};
 
@@ -428,6 +430,8 @@ static const ConfigKey daemon_keys[] = {
      .min = GD_CONFIG_MIN_RCVBUF, .max = GD_CONFIG_MAX_RCVBUF, .def = "32M"},
     {"DriftDebounceSec", &seconds_value, FIELD(GdDaemonConfig, drift_debounce_msec), .max = MAX_SEC,
      .def = "1"},
+    {"ManagerRestartSec", &seconds_value, FIELD(GdDaemonConfig, manager_restart_msec),
+     .max = MAX_SEC, .def = "10"},
 };
 
 static const ConfigKey mptcp_keys[] = {
@@ -467,6 +471,8 @@ const ConfigFile gd_cfg_keys_conf_file = {"groupd.conf", conf_sections,
 static const ConfigKey group_keys[] = {
     {"Name", &group_name_value},
     {"Id", &group_id_value, .max = G_MAXUINT32, .hex = TRUE},
+    {"OtherManagers", &choice_value, FIELD(GroupFile, policy.yield_to_others),
+     WORDS("enforce", "yield"), .expected = "\"enforce\" or \"yield\"", .def = "enforce"},
 };
 
 static const ConfigKey match_keys[] = {
@@ -476,6 +482,7 @@ static const ConfigKey match_keys[] = {
     {"Driver", &globs_value, FIELD(GdMatch, driver)},
     {"MACAddress", &hwaddrs_value},
     {"Group", &groups_value},
+    {"ManagedBy", &managed_by_value, FIELD(GdMatch, managed_by), .words = gd_peer_kind_names},
 };
 
 static const ConfigKey link_keys[] = {

@@ -102,6 +102,7 @@ const char *gd_cfg_keys_names_source(const GdGroupNames *names);
 gboolean gd_cfg_match_globs(const KeyInput *in, void *match);
 gboolean gd_cfg_match_hwaddrs(const KeyInput *in, void *match);
 gboolean gd_cfg_match_groups(const KeyInput *in, void *match);
+gboolean gd_cfg_match_managed_by(const KeyInput *in, void *match);
 
 /* [Group] (group-file.c). */
 gboolean gd_cfg_group_file_name(const KeyInput *in, void *group_file);

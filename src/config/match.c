@@ -10,8 +10,8 @@
 
 void gd_match_clear(GdMatch *match)
 {
-    GdMatchKey *keys[] = {&match->name,   &match->kind,   &match->type,
-                          &match->driver, &match->hwaddr, &match->group};
+    GdMatchKey *keys[] = {&match->name,   &match->kind,  &match->type,      &match->driver,
+                          &match->hwaddr, &match->group, &match->managed_by};
     for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
         g_clear_pointer(&keys[i]->values, g_strfreev);
         keys[i]->set = keys[i]->negate = FALSE;
@@ -55,6 +55,30 @@ static gboolean parse_match_list(const KeyInput *in, GdMatchKey *key)
 gboolean gd_cfg_match_globs(const KeyInput *in, void *match)
 {
     return parse_match_list(in, key_field(in, match));
+}
+
+/* ManagedBy=: globs, each of which must match one of the words (a typo
+ * would otherwise match nothing, silently). */
+gboolean gd_cfg_match_managed_by(const KeyInput *in, void *match)
+{
+    GdMatchKey parsed = {0};
+    if (!parse_match_list(in, &parsed))
+        return FALSE;
+    g_auto(GStrv) values = parsed.values;
+    for (guint i = 0; values[i]; i++) {
+        gboolean known = FALSE;
+        for (guint k = 0; in->key->words[k] && !known; k++)
+            known = fnmatch(values[i], in->key->words[k], 0) == 0;
+        if (!known) {
+            report_key(in->r, in->item->section, in->item->key,
+                       "\"%s\" matches none of NetworkManager, systemd-networkd, none", values[i]);
+            return FALSE;
+        }
+    }
+    GdMatchKey *key = key_field(in, match);
+    *key = parsed;
+    key->values = g_steal_pointer(&values);
+    return TRUE;
 }
 
 /* A list whose values convert one by one into the elements of an array
@@ -144,6 +168,7 @@ gboolean gd_match_link(const GdMatch *m, const GdMatchInput *link)
         {&m->kind, link->kind},
         {&m->type, link->type},
         {&m->driver, link->driver},
+        {&m->managed_by, link->managed_by},
     };
     gboolean any_set = FALSE;
 

@@ -5,6 +5,7 @@
 #include "config/config.h"
 #include "config/group-names.h"
 #include "log/log.h"
+#include "peers/peers.h"
 #include "policy/engine.h"
 #include "policy/ops.h"
 
@@ -25,6 +26,9 @@ typedef struct {
     GdBus *bus;
     GdEngine *engine;
     GdMpManager *mptcp;
+    GdPeers *peers;
+    gboolean engine_started; /* after the first look at the other managers */
+    guint settle_timer;
     int exit_code;
     gboolean ready;
     gboolean name_owned;
@@ -78,6 +82,8 @@ static void cache_changed_cb(GdCache *cache, gpointer user_data)
     gd_bus_publish(daemon->bus);
     if (daemon->engine)
         gd_engine_links_changed(daemon->engine);
+    /* NetworkManager's reapply changes links, not its devices' state. */
+    gd_peers_links_changed(daemon->peers);
     if (daemon->ready) {
         g_autoptr(GArray) groups = gd_cache_group_ids(cache);
         sd_notifyf(0, "STATUS=Managing %u links in %u groups (%u resyncs)",
@@ -93,13 +99,25 @@ static void engine_changed_cb(GdEngine *engine, gpointer user_data)
     /* A reload replaces the configuration: MPTCP follows (same pointer: no-op). */
     if (daemon->mptcp)
         gd_mp_manager_set_config(daemon->mptcp, gd_engine_config(engine));
+    if (daemon->peers)
+        gd_peers_set_grace(daemon->peers, gd_engine_daemon_config(engine)->manager_restart_msec);
 }
+
+/* While groupd stands down for NetworkManager's MPTCP endpoints it reads
+ * NetworkManager's settings every so often: a reapply that hands them
+ * over (mptcp-flags "disabled") is announced by no signal. */
+#define NM_MPTCP_POLL_MSEC 2000
 
 static void mptcp_changed_cb(GdMpManager *mptcp, gpointer user_data)
 {
     Daemon *daemon = user_data;
     if (daemon->bus)
         gd_bus_mptcp_refresh(daemon->bus);
+    const char *detail;
+    gd_peers_set_polling(daemon->peers,
+                         g_str_equal(gd_mp_manager_owner(mptcp, &detail), "NetworkManager")
+                             ? NM_MPTCP_POLL_MSEC
+                             : 0);
 }
 
 static void mptcp_active_cb(GdMpManager *mptcp, gboolean has_group, uint32_t group,
@@ -116,6 +134,48 @@ static const char *group_name_cb(uint32_t id, gpointer user_data)
 {
     Daemon *daemon = user_data;
     return daemon->bus ? gd_bus_group_name(daemon->bus, id) : NULL;
+}
+
+static void first_apply_done_cb(GdEngine *engine, const char *plan, const char *error,
+                                gpointer user_data);
+
+/* The first apply waits for the first look at the other network managers:
+ * before it, a link NetworkManager manages would look unmanaged ([Match]
+ * ManagedBy=none) and its conflicts unknown. */
+static void start_engine(Daemon *daemon)
+{
+    if (daemon->engine_started)
+        return;
+    daemon->engine_started = TRUE;
+    g_clear_handle_id(&daemon->settle_timer, g_source_remove);
+    gd_engine_start(daemon->engine, first_apply_done_cb, daemon);
+}
+
+#define PEERS_SETTLE_MSEC 10000
+
+static gboolean settle_timeout_cb(gpointer user_data)
+{
+    Daemon *daemon = user_data;
+    daemon->settle_timer = 0;
+    g_warning("NetworkManager did not describe its devices within %u ms: applying the policies "
+              "without knowing which links it manages",
+              PEERS_SETTLE_MSEC);
+    start_engine(daemon);
+    return G_SOURCE_REMOVE;
+}
+
+static void peers_changed_cb(GdPeers *peers, gpointer user_data)
+{
+    Daemon *daemon = user_data;
+    gboolean settled = gd_peers_settled(peers);
+    if (daemon->mptcp)
+        gd_mp_manager_peers_changed(daemon->mptcp, settled);
+    if (!daemon->engine)
+        return;
+    if (daemon->engine_started)
+        gd_engine_peers_changed(daemon->engine);
+    else if (settled)
+        start_engine(daemon);
 }
 
 static void notify_ready(Daemon *daemon)
@@ -437,7 +497,15 @@ int main(int argc, char **argv)
         g_build_filename(config_root && *config_root ? config_root : "/", mptcp_state_name, NULL);
     gd_mp_manager_set_state_file(daemon.mptcp, mptcp_state);
     gd_mp_manager_set_config(daemon.mptcp, gd_engine_config(daemon.engine));
-    gd_engine_start(daemon.engine, first_apply_done_cb, &daemon);
+    /* Who else manages the links: NetworkManager on this bus, networkd's
+     * files under the root. */
+    daemon.peers = gd_peers_new(conn, config_root,
+                                gd_engine_daemon_config(daemon.engine)->manager_restart_msec,
+                                peers_changed_cb, &daemon);
+    gd_engine_set_peers(daemon.engine, gd_peers_lookup, daemon.peers);
+    gd_bus_set_peers(daemon.bus, gd_peers_lookup, daemon.peers);
+    gd_mp_manager_set_peers(daemon.mptcp, gd_peers_lookup, daemon.peers);
+    daemon.settle_timer = g_timeout_add(PEERS_SETTLE_MSEC, settle_timeout_cb, &daemon);
     guint owner = g_bus_own_name_on_connection(conn, GD_BUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
                                                name_acquired_cb, name_lost_cb, &daemon, NULL);
 
@@ -455,9 +523,12 @@ int main(int argc, char **argv)
     gd_executor_shutdown(executor);
     gd_log_set_group_namer(NULL, NULL);
     gd_bus_mptcp_unexport(daemon.bus);
+    g_clear_handle_id(&daemon.settle_timer, g_source_remove);
+    gd_bus_set_peers(daemon.bus, NULL, NULL);
     g_clear_pointer(&daemon.bus, gd_bus_free);
     g_clear_pointer(&daemon.mptcp, gd_mp_manager_free);
     g_clear_pointer(&daemon.engine, gd_engine_free);
+    g_clear_pointer(&daemon.peers, gd_peers_free);
     g_dbus_connection_flush_sync(conn, NULL, NULL);
     g_clear_pointer(&runner, gd_runner_free);
     g_clear_pointer(&executor, gd_executor_free);

@@ -53,6 +53,9 @@ int verb_reload(Ctl *ctl, int argc, char **argv);
 int verb_plan(Ctl *ctl, int argc, char **argv);
 int verb_monitor(Ctl *ctl, int argc, char **argv);
 int verb_mptcp(Ctl *ctl, int argc, char **argv);
+/* mptcp hand-over (over) / hand-back: NetworkManager's connection.mptcp-flags
+ * on the devices of groupd's [MPTCP] groups (verb-handover.c). */
+int mptcp_hand_over(Ctl *ctl, bool over);
 
 /* ---- output.c ---- */
 void usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);

@@ -407,6 +407,15 @@ int verb_mptcp(Ctl *ctl, int argc, char **argv)
         }
         return mptcp_monitor(ctl);
     }
-    usage_error("mptcp: unknown command '%s' (status, mode, prefer, failover, monitor)", sub);
+    if (!strcmp(sub, "hand-over") || !strcmp(sub, "hand-back")) {
+        if (nargs > 0) {
+            usage_error("mptcp %s: too many arguments", sub);
+            return EXIT_USAGE;
+        }
+        return mptcp_hand_over(ctl, !strcmp(sub, "hand-over"));
+    }
+    usage_error("mptcp: unknown command '%s' (status, mode, prefer, failover, monitor, hand-over, "
+                "hand-back)",
+                sub);
     return EXIT_USAGE;
 }

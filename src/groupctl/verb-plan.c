@@ -157,6 +157,21 @@ int print_plan(Ctl *ctl, const char *plan_json, bool dry_run)
             g_autofree char *problem = text(element(problems, p));
             print_line("  problem: %s", problem);
         }
+        /* Another manager's profile says otherwise (absent from older groupd). */
+        JsonNode *conflicts = member(g, "conflicts");
+        for (unsigned c = 0; c < length(conflicts); c++) {
+            JsonNode *cf = element(conflicts, c);
+            g_autofree char *link = text(member(cf, "link"));
+            g_autofree char *attr = text(member(cf, "attribute"));
+            g_autofree char *ours = text(member(cf, "groupd"));
+            g_autofree char *theirs = text(member(cf, "other"));
+            g_autofree char *manager = text(member(cf, "manager"));
+            g_autofree char *source = text(member(cf, "source"));
+            g_autofree char *action = text(member(cf, "action"));
+            g_autofree char *repairs = text(member(cf, "repairs"));
+            print_line("  conflict: %s %s: groupd %s, %s %s (%s); %s, %s repairs", link, attr, ours,
+                       manager, theirs, source, action, repairs);
+        }
         if (any)
             changing++;
         else

@@ -4,8 +4,9 @@
 #include "text/text.h"
 
 /* The order of the XML, which is also the JSON's. */
-static const char *const keys[] = {"Id",    "Name",          "MemberCount", "Members", "MTU",
-                                   "State", "TxQueueLength", "Policy",      "Drifted", "LastError"};
+static const char *const keys[] = {"Id",      "Name",      "MemberCount",   "Members",
+                                   "MTU",     "State",     "TxQueueLength", "Policy",
+                                   "Drifted", "Conflicts", "LastError"};
 
 static void field(const char *label, const char *value, const char *colour)
 {
@@ -85,6 +86,22 @@ int verb_show(Ctl *ctl, int argc, char **argv)
     }
     g_autofree char *drifts = g_strdup_printf("%u", drifted);
     field("Drifted", drifts, NULL);
+    /* Only where another manager's profile says otherwise (groupd(8)). */
+    g_autoptr(GVariant) conflicts =
+        g_variant_lookup_value(props, "Conflicts", G_VARIANT_TYPE("a(sssssssu)"));
+    for (gsize i = 0; conflicts && i < g_variant_n_children(conflicts); i++) {
+        const char *link, *attr, *ours, *theirs, *manager, *source, *action;
+        uint32_t repairs;
+        g_variant_get_child(conflicts, i, "(&s&s&s&s&s&s&su)", &link, &attr, &ours, &theirs,
+                            &manager, &source, &action, &repairs);
+        g_autofree char *line =
+            g_strdup_printf("%s %s: groupd %s, %s %s (%s); %s, %u repairs", link, attr, ours,
+                            manager, theirs, source, action, repairs);
+        if (i == 0)
+            field("Conflicts", line, colour_on("error"));
+        else
+            print_line("%13s  %s", "", line);
+    }
     field("LastError", *last_error ? last_error : "-", *last_error ? colour_on("error") : NULL);
     return EXIT_OK;
 }

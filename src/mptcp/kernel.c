@@ -188,9 +188,11 @@ guint gd_mp_kernel_apply_endpoints(GdMpKernel *k, const GArray *wants, const GAr
         case GD_MP_ENDPOINT_DELETE: {
             int r = endpoint_request(k, MPTCP_PM_CMD_DEL_ADDR, &a->ep, now);
             failed += r != 0;
-            /* Gone, or refused (it may be gone already): no longer groupd's.
-             * One not asked for yet stays groupd's. */
-            if (r <= 0)
+            /* Refused or not asked yet, it is still there and still groupd's
+             * (to be tried again: groupd takes no endpoint as its own unless
+             * told to); ids of endpoints that are gone are dropped after
+             * each read. */
+            if (r == 0)
                 g_hash_table_remove(k->owned, GUINT_TO_POINTER(a->ep.id));
             break;
         }

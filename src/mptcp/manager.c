@@ -17,6 +17,7 @@
 #include "mptcp/kernel.h"
 #include "mptcp/mptcp.h"
 #include "mptcp/owner.h"
+#include "peers/peer-link.h"
 
 #include <errno.h>
 #include <linux/mptcp.h>
@@ -26,6 +27,9 @@
 
 /* The kernel's endpoints could not be read: the next try. */
 #define RECONCILE_RETRY_MSEC 1000
+/* No event tells that an endpoint went: while groupd stands down for
+ * endpoints others made, it looks at them again this often. */
+#define FOREIGN_RECHECK_MSEC 2000
 
 struct GdMpManager {
     GdCache *cache;
@@ -42,7 +46,10 @@ struct GdMpManager {
     GdMpKernel kernel;       /* endpoints, owned ids, limits, sysctls */
     GHashTable *connections; /* token → GdMptcpConnection* */
 
-    char *external_owner, *external_detail;
+    /* Who else manages the members' devices (peers/). */
+    GdPeerLookupFunc peer_lookup;
+    gpointer peer_data;
+    gboolean peers_known;
     char *owner, *owner_detail;
     guint failover_count;
     char *last_error;
@@ -263,6 +270,8 @@ static void load_owned(GdMpManager *m)
         gd_mp_endpoints_owned_parse(text, m->kernel.endpoints, m->kernel.owned);
 }
 
+/* Owner=groupd only: groupd never takes as its own an endpoint it did not
+ * make unless told to (the state file knows the ones it made). */
 static void adopt_equal(GdMpManager *m)
 {
     g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(uint32_t));
@@ -282,17 +291,49 @@ static void adopt_equal(GdMpManager *m)
 
 /* ---- owners ---- */
 
+/* The members on which NetworkManager adds endpoints: its applied
+ * connection.mptcp-flags, the sysctl, the device's default route. */
+static GArray *nm_members(GdMpManager *m)
+{
+    GArray *out = g_array_new(FALSE, TRUE, sizeof(GdMpOwnerNm));
+    if (!m->peer_lookup)
+        return out;
+    g_autofree char *enabled = NULL;
+    gboolean sysctl_on =
+        m->platform->ops->read_sysctl(m->platform, "net/mptcp/enabled", &enabled) == 0 &&
+        !g_str_equal(g_strstrip(enabled), "0");
+    GdMpMemberIter it;
+    const GdMpGroup *g;
+    const GdMpMember *member;
+    gd_mp_active_iter_members(&it, &m->st);
+    while (gd_mp_active_next_member(&it, &g, &member)) {
+        const GdPeerLink *peer = m->peer_lookup(member->nl.ifindex, member->nl.name, m->peer_data);
+        if (!peer || peer->manager != GD_PEER_NETWORKMANAGER || !peer->has_mptcp_flags)
+            continue;
+        gboolean route = m->platform->ops->has_default_route(m->platform, member->nl.ifindex);
+        if (!gd_nm_mptcp_adds_endpoints(peer->mptcp_flags, sysctl_on, route))
+            continue;
+        GdMpOwnerNm nm = {
+            .ifname = member->nl.name, .source = peer->source, .flags = peer->mptcp_flags};
+        g_array_append_val(out, nm);
+    }
+    return out;
+}
+
 static void update_owner(GdMpManager *m)
 {
     GdMpOwnerFacts facts = {.available = m->platform->available,
                             .mode = m->st.mode,
                             .forced = m->cfg.owner_forced,
-                            .external_owner = m->external_owner,
-                            .external_detail = m->external_detail};
+                            .peers_known = m->peers_known || !m->peer_lookup};
     g_autofree char *listener = NULL, *foreign = NULL;
+    g_autoptr(GArray) nm = NULL;
     if (gd_mp_owner_contested(&facts)) {
         listener = m->platform->ops->other_path_manager(m->platform);
-        int i = listener || m->external_owner
+        nm = nm_members(m);
+        facts.nm = (const GdMpOwnerNm *)(void *)nm->data;
+        facts.n_nm = nm->len;
+        int i = listener || nm->len
                     ? -1
                     : gd_mp_owner_first_foreign(m->kernel.endpoints, m->kernel.owned);
         if (i >= 0) {
@@ -369,8 +410,8 @@ static void cancel_timer(GdMpManager *m)
 }
 
 /* The next moment something is due: a hold-down end, a stall probe, the
- * power-save settle deadline, a refused request's next try; retry: the
- * endpoints could not be read. */
+ * power-save settle deadline, a refused request's next try, another look
+ * at foreign endpoints; retry: the endpoints could not be read. */
 static void arm_next_timer(GdMpManager *m, gint64 now, gboolean retry)
 {
     gint64 next = retry ? now + RECONCILE_RETRY_MSEC * 1000 : G_MAXINT64;
@@ -382,6 +423,8 @@ static void arm_next_timer(GdMpManager *m, gint64 now, gboolean retry)
         next = MIN(next, gd_mp_health_next_change(value, now));
     if (m->st.has_leaving)
         next = MIN(next, m->st.leaving_deadline);
+    if (g_strcmp0(m->owner, "foreign-endpoints") == 0)
+        next = MIN(next, now + FOREIGN_RECHECK_MSEC * 1000);
     cancel_timer(m);
     if (next == G_MAXINT64)
         return;
@@ -393,19 +436,43 @@ static void reconcile_endpoints(GdMpManager *m, gint64 now)
 {
     g_autoptr(GArray) wants = gd_mp_endpoints_desired(&m->st, TRUE, now);
     g_autoptr(GArray) shared = gd_mp_endpoints_drop_shared(&m->st, wants);
-    g_autoptr(GHashTable) before = g_hash_table_new(NULL, NULL);
-    for (guint i = 0; i < m->kernel.endpoints->len; i++)
-        g_hash_table_add(
-            before, GUINT_TO_POINTER(g_array_index(m->kernel.endpoints, GdMptcpEndpoint, i).id));
+    g_autoptr(GArray) old = g_array_copy(m->kernel.endpoints);
     /* Owner=groupd: every endpoint is groupd's to manage, unless off. */
     gboolean manage_all = m->cfg.owner_forced && m->st.mode != GD_MPTCP_MODE_OFF;
     gboolean added;
     gd_mp_kernel_apply_endpoints(&m->kernel, wants, shared, manage_all, now, &added);
     gd_mp_kernel_read_endpoints(&m->kernel);
+    /* The ids that were there before and still name the same endpoint: the
+     * kernel hands the id of one deleted in this round to the next add. */
+    g_autoptr(GHashTable) before = g_hash_table_new(NULL, NULL);
+    for (guint i = 0; i < m->kernel.endpoints->len; i++) {
+        const GdMptcpEndpoint *ep = &g_array_index(m->kernel.endpoints, GdMptcpEndpoint, i);
+        for (guint k = 0; k < old->len; k++) {
+            const GdMptcpEndpoint *was = &g_array_index(old, GdMptcpEndpoint, k);
+            if (was->id == ep->id && gd_mp_endpoints_same(was, ep))
+                g_hash_table_add(before, GUINT_TO_POINTER(ep->id));
+        }
+    }
     if (added)
         gd_mp_endpoints_claim_new(m->kernel.endpoints, wants, before, m->kernel.owned);
     save_owned(m);
     gd_mp_connections_update_backup(m->connections, m->kernel.endpoints);
+}
+
+/* groupd's endpoints that are gone: their ids are the kernel's to reuse,
+ * for endpoints others make. */
+static void forget_gone(GdMpManager *m)
+{
+    g_autoptr(GHashTable) present = g_hash_table_new(NULL, NULL);
+    for (guint i = 0; i < m->kernel.endpoints->len; i++)
+        g_hash_table_add(
+            present, GUINT_TO_POINTER(g_array_index(m->kernel.endpoints, GdMptcpEndpoint, i).id));
+    GHashTableIter it;
+    gpointer id;
+    g_hash_table_iter_init(&it, m->kernel.owned);
+    while (g_hash_table_iter_next(&it, &id, NULL))
+        if (!g_hash_table_contains(present, id))
+            g_hash_table_iter_remove(&it);
 }
 
 static void reconcile(GdMpManager *m)
@@ -426,7 +493,8 @@ static void reconcile(GdMpManager *m)
         load_owned(m);
         m->state_loaded = TRUE;
     }
-    if (m->st.mode != GD_MPTCP_MODE_OFF)
+    forget_gone(m);
+    if (m->st.mode != GD_MPTCP_MODE_OFF && m->cfg.owner_forced)
         adopt_equal(m);
     update_owner(m);
     choose_active(m, now, trigger ? trigger : "change");
@@ -630,12 +698,17 @@ void gd_mp_manager_set_config(GdMpManager *m, const GdConfig *config)
     schedule_reconcile(m, "configuration");
 }
 
-void gd_mp_manager_set_external_owner(GdMpManager *m, const char *owner, const char *detail)
+void gd_mp_manager_set_peers(GdMpManager *m, GdPeerLookupFunc lookup, gpointer data)
 {
-    gboolean a = set_string(&m->external_owner, owner);
-    gboolean b = set_string(&m->external_detail, detail);
-    if (a || b)
-        schedule_reconcile(m, "owner change");
+    m->peer_lookup = lookup;
+    m->peer_data = data;
+    m->peers_known = FALSE;
+}
+
+void gd_mp_manager_peers_changed(GdMpManager *m, gboolean settled)
+{
+    m->peers_known = settled;
+    schedule_reconcile(m, "other network managers changed");
 }
 
 void gd_mp_manager_set_state_file(GdMpManager *m, const char *path)
@@ -828,8 +901,6 @@ void gd_mp_manager_free(GdMpManager *m)
     g_clear_pointer(&m->st.groups, g_hash_table_unref);
     g_clear_pointer(&m->st.preference, g_array_unref);
     g_clear_pointer(&m->connections, g_hash_table_unref);
-    g_free(m->external_owner);
-    g_free(m->external_detail);
     g_free(m->owner);
     g_free(m->owner_detail);
     g_free(m->last_error);

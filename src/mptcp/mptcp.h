@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "mptcp/endpoints.h"
 #include "mptcp/sysctls.h"
+#include "peers/peer-link.h"
 
 #include <glib.h>
 
@@ -50,9 +51,13 @@ void gd_mp_manager_set_config(GdMpManager *manager, const GdConfig *config);
 /* Where to record the endpoints groupd made (a file in its runtime
  * directory), so that after a restart they are known from others'. */
 void gd_mp_manager_set_state_file(GdMpManager *manager, const char *path);
-/* Another endpoint owner seen from outside this module (the bus sees
- * NetworkManager's name); NULL clears it. */
-void gd_mp_manager_set_external_owner(GdMpManager *manager, const char *owner, const char *detail);
+/* Who else manages the members' devices (peers/peers.h's lookup): where
+ * NetworkManager adds endpoints itself, groupd does not manage them (see
+ * mptcp/owner.h). Once set, groupd decides nothing until
+ * gd_mp_manager_peers_changed() says the first look is complete. */
+void gd_mp_manager_set_peers(GdMpManager *manager, GdPeerLookupFunc lookup, gpointer data);
+/* What a lookup answers may have changed; settled: the first look is done. */
+void gd_mp_manager_peers_changed(GdMpManager *manager, gboolean settled);
 
 /* Run-time changes until the next reload. -EINVAL: a group without [MPTCP];
  * -ENOENT (failover): no such group; -EHOSTUNREACH: nowhere to go. */

@@ -2,6 +2,7 @@
  *
  * Who owns the MPTCP endpoints: pure decisions. */
 #include "mptcp/owner.h"
+#include "peers/peer-link.h"
 
 #include <errno.h>
 #include <linux/netlink.h>
@@ -25,12 +26,26 @@ void gd_mp_owner_decide(const GdMpOwnerFacts *f, char **owner, char **detail)
         *owner = g_strdup("none");
     } else if (f->forced) {
         *owner = g_strdup("groupd");
+    } else if (!f->peers_known) {
+        *owner = g_strdup("none");
+        *detail = g_strdup("waiting to learn which devices NetworkManager manages");
     } else if (f->listener) {
         *owner = g_strdup("mptcpd");
         *detail = g_strdup_printf("%s; set [MPTCP] Owner=groupd to take over", f->listener);
-    } else if (f->external_owner) {
-        *owner = g_strdup(f->external_owner);
-        *detail = g_strdup_printf("%s; set [MPTCP] Owner=groupd to take over", f->external_detail);
+    } else if (f->n_nm) {
+        GString *text = g_string_new("NetworkManager adds MPTCP endpoints on ");
+        for (guint i = 0; i < f->n_nm; i++) {
+            g_autofree char *flags = gd_nm_mptcp_flags_text(f->nm[i].flags);
+            g_autofree char *effective =
+                gd_nm_mptcp_flags_text(gd_nm_mptcp_effective(f->nm[i].flags));
+            g_string_append_printf(text, "%s%s (connection \"%s\", connection.mptcp-flags %s%s%s)",
+                                   i ? ", " : "", f->nm[i].ifname, f->nm[i].source, flags,
+                                   f->nm[i].flags ? "" : ": ", f->nm[i].flags ? "" : effective);
+        }
+        g_string_append(text, "; hand them over with \"groupctl mptcp hand-over\", or set "
+                              "[MPTCP] Owner=groupd to take over");
+        *owner = g_strdup("NetworkManager");
+        *detail = g_string_free(text, FALSE);
     } else if (f->foreign) {
         *owner = g_strdup("foreign-endpoints");
         *detail = g_strdup_printf(

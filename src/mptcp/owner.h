@@ -3,7 +3,23 @@
  * mptcp/owner: who manages the MPTCP endpoints of this network namespace —
  * groupd, or another path manager (mptcpd, NetworkManager, endpoints
  * someone else made) that groupd leaves alone unless Owner=groupd. Pure:
- * the platform reads /proc, the manager describes endpoints.
+ * the platform reads /proc, the manager describes endpoints and what
+ * NetworkManager does on the members' devices.
+ *
+ * NetworkManager is an owner by what it does, not by being on the bus: it
+ * adds endpoints for a device's addresses when the device's applied
+ * connection.mptcp-flags enable MPTCP (the default does, subject to the
+ * sysctl net.mptcp.enabled) and the device has a default route (unless
+ * "also-without-default-route"). Where it does so on a member of an
+ * [MPTCP] group, the two would fight over the same endpoints (it re-adds
+ * them, with its flags, whenever it re-applies), so groupd stands down and
+ * says how to hand them over: `groupctl mptcp hand-over` sets the
+ * devices' connection.mptcp-flags to "disabled" through NetworkManager's
+ * API, after which NetworkManager removes its endpoints and leaves MPTCP
+ * on them to groupd. Until what NetworkManager manages is known (at start)
+ * groupd decides nothing and writes nothing; while NetworkManager restarts
+ * its last known settings stand (peers/ keeps them for a grace period),
+ * so a restart never makes groupd take over.
  * May call: mptcp/pm (types), config (types), GLib.
  */
 #pragma once
@@ -13,19 +29,28 @@
 
 #include <sys/types.h>
 
+/* A member device on which NetworkManager's MPTCP is on. */
+typedef struct {
+    const char *ifname;
+    const char *source; /* NetworkManager's connection id */
+    uint32_t flags;     /* its connection.mptcp-flags as applied (0: the default) */
+} GdMpOwnerNm;
+
 typedef struct {
     gboolean available; /* the kernel has the mptcp_pm family */
     GdMptcpMode mode;
-    gboolean forced;      /* Owner=groupd */
-    const char *listener; /* another path manager in the namespace, described, or NULL */
-    const char *external_owner, *external_detail; /* seen from outside (the bus), or NULL */
+    gboolean forced;       /* Owner=groupd */
+    gboolean peers_known;  /* what NetworkManager manages is known (peers settled) */
+    const char *listener;  /* another path manager in the namespace, described, or NULL */
+    const GdMpOwnerNm *nm; /* members where NetworkManager adds endpoints */
+    guint n_nm;
     const char *foreign; /* the first endpoint groupd did not make, described, or NULL */
 } GdMpOwnerFacts;
 
-/* TRUE when the owner depends on listener, external_owner and foreign:
+/* TRUE when the owner depends on peers_known, listener, nm and foreign:
  * otherwise they need not be gathered. */
 gboolean gd_mp_owner_contested(const GdMpOwnerFacts *facts);
-/* owner: "none", "groupd", "mptcpd", the external owner or
+/* owner: "none", "groupd", "mptcpd", "NetworkManager" or
  * "foreign-endpoints"; detail: why groupd does not manage, or NULL. */
 void gd_mp_owner_decide(const GdMpOwnerFacts *facts, char **owner, char **detail);
 

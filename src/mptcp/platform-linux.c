@@ -242,6 +242,11 @@ static gboolean route_lost(GdMpPlatform *p, int ifindex)
     return gd_mp_watch_route_lost(linux_of(p)->watch, ifindex);
 }
 
+static gboolean has_default_route(GdMpPlatform *p, int ifindex)
+{
+    return gd_mp_watch_has_default_route(linux_of(p)->watch, ifindex);
+}
+
 static void watch_subflows(GdMpPlatform *p, const int *ifindexes, guint n, guint interval_ms)
 {
     gd_mp_watch_set_stall_links(linux_of(p)->watch, ifindexes, n, interval_ms);
@@ -292,6 +297,7 @@ static const GdMpPlatformOps linux_ops = {
     .watch_routes = watch_routes,
     .refresh_routes = refresh_routes,
     .route_lost = route_lost,
+    .has_default_route = has_default_route,
     .watch_subflows = watch_subflows,
     .probe_paths = probe_paths,
     .now = now,

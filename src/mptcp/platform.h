@@ -57,6 +57,7 @@ typedef struct {
     int (*watch_routes)(GdMpPlatform *p, gboolean on);
     void (*refresh_routes)(GdMpPlatform *p);
     gboolean (*route_lost)(GdMpPlatform *p, int ifindex);
+    gboolean (*has_default_route)(GdMpPlatform *p, int ifindex); /* now */
     /* The subflows of these links, every interval_ms (n 0 or interval 0: none). */
     void (*watch_subflows)(GdMpPlatform *p, const int *ifindexes, guint n, guint interval_ms);
     /* ICMP echoes over these paths until they answer (handlers.path_alive)

@@ -180,6 +180,11 @@ gboolean gd_mp_watch_route_lost(GdMpWatch *w, int ifindex)
     return g_hash_table_contains(w->seen, key) && !g_hash_table_contains(w->defaults, key);
 }
 
+gboolean gd_mp_watch_has_default_route(GdMpWatch *w, int ifindex)
+{
+    return g_hash_table_contains(w->defaults, GINT_TO_POINTER(ifindex));
+}
+
 static void route_event_cb(const struct nlmsghdr *nlh, gpointer user_data)
 {
     gboolean *relevant = user_data;

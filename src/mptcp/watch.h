@@ -37,6 +37,8 @@ int gd_mp_watch_set_routes(GdMpWatch *watch, gboolean on);
 void gd_mp_watch_refresh_routes(GdMpWatch *watch);
 /* TRUE when ifindex had a default route since groupd started and has none now. */
 gboolean gd_mp_watch_route_lost(GdMpWatch *watch, int ifindex);
+/* TRUE when ifindex has a default route now (as last read). */
+gboolean gd_mp_watch_has_default_route(GdMpWatch *watch, int ifindex);
 
 /* Watches the subflows of these links every interval_ms, and sooner when
  * mptcp/stall has something due (0 or n 0: stop). */

@@ -3,6 +3,7 @@
 #include "engine.h"
 
 #include "log/log.h"
+#include "policy/conflict-log.h"
 #include "policy/facts.h"
 
 #include <errno.h>
@@ -50,6 +51,10 @@ struct GdEngine {
     GHashTable *inflight;  /* id → count of SetGroup calls the kernel has not answered */
     GdEngineChangedFunc changed;
     gpointer user_data;
+    /* Who else manages each link (peers/), and the conflicts with it. */
+    GdPeerLookupFunc peer_lookup;
+    gpointer peer_data;
+    GdConflictLog *conflict_log;
 
     guint debounce_timer;
     guint retry_timer;
@@ -109,6 +114,7 @@ GdEngine *gd_engine_new(GdCache *cache, GdRunner *runner, const GdGroupNames *na
     engine->user_data = user_data;
     engine->waiters = g_array_new(FALSE, FALSE, sizeof(Waiter));
     engine->next_waiters = g_array_new(FALSE, FALSE, sizeof(Waiter));
+    engine->conflict_log = gd_conflict_log_new();
     return engine;
 }
 
@@ -135,6 +141,7 @@ void gd_engine_free(GdEngine *engine)
     g_hash_table_unref(engine->facts);
     g_hash_table_unref(engine->groups);
     g_hash_table_unref(engine->inflight);
+    gd_conflict_log_free(engine->conflict_log);
     gd_config_free(engine->config);
     g_free(engine->root);
     g_free(engine);
@@ -193,8 +200,12 @@ static GdPlan *build_plan(GdEngine *engine, const GdConfig *config, GHashTable *
         gd_plan_match_input(link, facts ? facts->type : NULL, facts ? facts->driver : NULL,
                             &input[i].match);
     }
+    g_autoptr(GPtrArray) conflicts = gd_conflicts_prepare(config, overrides, input, links->len,
+                                                          engine->peer_lookup, engine->peer_data);
     int r = gd_plan_build(config, input, links->len, overrides, &plan);
     g_assert(r == 0); /* the cache has unique ifindexes */
+    gd_conflict_log_fill(engine->conflict_log, conflicts);
+    plan->conflicts = g_steal_pointer(&conflicts);
     return plan;
 }
 
@@ -213,6 +224,22 @@ static gboolean update_drift(GdEngine *engine, const GdPlan *plan)
         GroupState *gs = group_state(engine, pg->id);
         if (gs->drifted != pg->drifted) {
             gs->drifted = pg->drifted;
+            any = TRUE;
+        }
+    }
+    return any;
+}
+
+/* The groups whose operations go out now put groupd's value back over the
+ * other manager's wherever a link shows that: one repair each. */
+static gboolean count_repairs(GdEngine *engine, const GdPlan *plan)
+{
+    gboolean any = FALSE;
+    for (guint i = 0; i < plan->conflicts->len; i++) {
+        GdConflict *c = plan->conflicts->pdata[i];
+        GroupState *gs = g_hash_table_lookup(engine->groups, GUINT_TO_POINTER(c->group));
+        if (!c->yield && c->differs && gs && gs->sent_now) {
+            gd_conflict_log_repair(engine->conflict_log, c);
             any = TRUE;
         }
     }
@@ -324,6 +351,7 @@ static void finish_apply(GdEngine *engine)
     g_clear_pointer(&engine->plan, gd_plan_free);
     engine->applying = FALSE;
     changed |= update_drift(engine, after);
+    changed |= gd_conflict_log_track(engine->conflict_log, after->conflicts);
 
     schedule_retry(engine);
     if (changed)
@@ -483,6 +511,8 @@ static void reconcile(GdEngine *engine, Trigger trigger, GdEngineDoneFunc done, 
         all->pdata[i] = NULL;
         g_ptr_array_add(engine->ops, op);
     }
+    drift_changed |= gd_conflict_log_track(engine->conflict_log, engine->plan->conflicts);
+    drift_changed |= count_repairs(engine, engine->plan);
     if (engine->ops->len > 0)
         g_message("apply (%s): %u operations",
                   trigger == TRIGGER_START    ? "start"
@@ -605,6 +635,7 @@ gboolean gd_engine_group_state(GdEngine *engine, uint32_t id, GdEngineGroupState
     state->file = policy->path;
     state->desired = policy->link;
     state->addresses = policy->addresses;
+    state->yield_to_others = policy->yield_to_others;
     const GdNlLinkChange *override = g_hash_table_lookup(engine->overrides, GUINT_TO_POINTER(id));
     if (override) {
         gd_link_change_merge(&state->desired, override);
@@ -616,6 +647,23 @@ gboolean gd_engine_group_state(GdEngine *engine, uint32_t id, GdEngineGroupState
         state->last_error = gs->last_error;
     }
     return TRUE;
+}
+
+void gd_engine_set_peers(GdEngine *engine, GdPeerLookupFunc lookup, gpointer data)
+{
+    engine->peer_lookup = lookup;
+    engine->peer_data = data;
+}
+
+void gd_engine_peers_changed(GdEngine *engine)
+{
+    /* Conflicts and ManagedBy= matches follow, after the debounce. */
+    gd_engine_links_changed(engine);
+}
+
+GPtrArray *gd_engine_group_conflicts(GdEngine *engine, uint32_t id)
+{
+    return gd_conflict_log_group(engine->conflict_log, id);
 }
 
 GArray *gd_engine_policy_groups(GdEngine *engine)

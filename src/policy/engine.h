@@ -12,6 +12,7 @@
 #include "cache/cache.h"
 #include "config/config.h"
 #include "policy/ops.h"
+#include "peers/peer-link.h"
 #include "policy/planner.h"
 #include "policy/runner.h"
 
@@ -78,6 +79,7 @@ typedef struct {
     GdNlLinkChange desired; /* [Link] with the override merged in */
     GArray *addresses;      /* GdNlAddr, the policy's (not owned) */
     gboolean overridden;
+    gboolean yield_to_others; /* OtherManagers=yield */
     guint drifted;
     const char *last_error; /* "" when none */
 } GdEngineGroupState;
@@ -88,5 +90,16 @@ gboolean gd_engine_group_state(GdEngine *engine, uint32_t id, GdEngineGroupState
 const char *gd_engine_group_name(GdEngine *engine, uint32_t id);
 /* The group a policy names name, 0 on success or -ENOENT. */
 int gd_engine_resolve_name(GdEngine *engine, const char *name, uint32_t *id);
+/* Who else manages each link (peers/peers.h's gd_peers_lookup): for
+ * [Match] ManagedBy= and the conflicts with the other manager's profile.
+ * Without it every link is managed by "none" and nothing conflicts. */
+void gd_engine_set_peers(GdEngine *engine, GdPeerLookupFunc lookup, gpointer data);
+/* What a lookup answers changed: plan again (after the debounce). */
+void gd_engine_peers_changed(GdEngine *engine);
+/* The conflicts of group id with other managers as of the last apply
+ * (GdConflict *, policy/conflicts.h, owned by the engine until the next
+ * apply; the array is the caller's). */
+GPtrArray *gd_engine_group_conflicts(GdEngine *engine, uint32_t id);
+
 /* Ids of the groups that have a policy, in config order. */
 GArray *gd_engine_policy_groups(GdEngine *engine);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  * The pure planner: policies + link snapshot + overrides → plan → ops/JSON. */
 #include "planner.h"
+#include "policy/conflicts.h"
 #include "text/text.h"
 
 #include <errno.h>
@@ -64,6 +65,7 @@ void gd_plan_match_input(const GdLink *link, const char *type, const char *drive
     match->hwaddr = link->nl.hwaddr_len ? link->nl.hwaddr : NULL;
     match->hwaddr_len = link->nl.hwaddr_len;
     match->group = link->nl.group;
+    match->managed_by = "none"; /* the engine says otherwise */
 }
 
 /* ---- plan structs ---- */
@@ -92,6 +94,7 @@ void gd_plan_free(GdPlan *plan)
     if (!plan)
         return;
     g_clear_pointer(&plan->groups, g_ptr_array_unref);
+    g_clear_pointer(&plan->conflicts, g_ptr_array_unref);
     g_free(plan);
 }
 
@@ -131,12 +134,21 @@ static gboolean has_every_addr(const GdLink *link, const GArray *addrs)
     return TRUE;
 }
 
-/* future: GdLink *, ascending ifindex. */
-static void plan_change(GdPlanGroup *group, GPtrArray *future)
+/* The conflict bit of each [Link] attribute: what a yielding member keeps
+ * out of the group message. */
+static const guint32 attr_conflict[N_ATTRS] = {
+    [ATTR_MTU] = GD_CONFLICT_BIT(GD_CONFLICT_MTU),
+    [ATTR_STATE] = GD_CONFLICT_BIT(GD_CONFLICT_STATE),
+    [ATTR_HWADDR] = GD_CONFLICT_BIT(GD_CONFLICT_HWADDR),
+    [ATTR_TXQLEN] = GD_CONFLICT_BIT(GD_CONFLICT_TXQLEN),
+};
+
+/* future: GdLink *, ascending ifindex; yields: what its members yield. */
+static void plan_change(GdPlanGroup *group, GPtrArray *future, guint32 yields)
 {
     for (Attr a = 0; a < N_ATTRS; a++) {
         GdNlLinkChange one;
-        if (!attr_only(&group->desired, a, &one))
+        if (!attr_only(&group->desired, a, &one) || (yields & attr_conflict[a]))
             continue;
         for (guint i = 0; i < future->len; i++) {
             if (!gd_link_matches_change(future->pdata[i], &one)) {
@@ -153,14 +165,16 @@ static void plan_change(GdPlanGroup *group, GPtrArray *future)
         group->problems = gd_op_validate_change(future, &group->change);
 }
 
-static void plan_addresses(GdPlanGroup *group, const GArray *addrs, GPtrArray *future)
+static void plan_addresses(GdPlanGroup *group, const GArray *addrs, GPtrArray *future,
+                           GArray *future_yields)
 {
     for (guint a = 0; a < addrs->len; a++) {
         const GdNlAddr *addr = &g_array_index(addrs, GdNlAddr, a);
         GdPlanAddrAdd *add = NULL;
         for (guint i = 0; i < future->len; i++) {
             const GdLink *link = future->pdata[i];
-            if (gd_link_has_addr(link, addr))
+            if (gd_link_has_addr(link, addr) ||
+                (g_array_index(future_yields, guint32, i) & GD_CONFLICT_BIT(GD_CONFLICT_ADDRESS)))
                 continue;
             if (!add) {
                 add = g_new0(GdPlanAddrAdd, 1);
@@ -205,9 +219,12 @@ int gd_plan_build(const GdConfig *config, const GdPlanLinkFacts *facts, guint n,
         GdPlanGroup *group = plan_group_new(policy, overrides);
         g_ptr_array_add(plan->groups, group);
         g_autoptr(GPtrArray) future = g_ptr_array_new();
+        g_autoptr(GArray) future_yields = g_array_new(FALSE, FALSE, sizeof(guint32));
+        guint32 yields = 0;
 
         for (guint i = 0; i < sorted->len; i++) {
-            const GdLink *link = ((const GdPlanLinkFacts *)sorted->pdata[i])->link;
+            const GdPlanLinkFacts *f = sorted->pdata[i];
+            const GdLink *link = f->link;
             gboolean in_group = link->nl.group == policy->id;
             if (in_group) {
                 group->n_current++;
@@ -219,7 +236,12 @@ int gd_plan_build(const GdConfig *config, const GdPlanLinkFacts *facts, guint n,
              * message reaches them whether we like it or not. */
             if (owner[i] != policy && !(in_group && !owner[i]))
                 continue;
+            /* Left to its other manager (OtherManagers=yield). */
+            if (!in_group && f->yields)
+                continue;
             g_ptr_array_add(future, (gpointer)link);
+            g_array_append_val(future_yields, f->yields);
+            yields |= f->yields;
             g_array_append_val(group->members, link->nl);
             if (!in_group) {
                 GdPlanMove move = {.ifindex = link->nl.ifindex, .from = link->nl.group};
@@ -227,8 +249,8 @@ int gd_plan_build(const GdConfig *config, const GdPlanLinkFacts *facts, guint n,
                 g_array_append_val(group->moves, move);
             }
         }
-        plan_change(group, future);
-        plan_addresses(group, policy->addresses, future);
+        plan_change(group, future, yields);
+        plan_addresses(group, policy->addresses, future, future_yields);
     }
     *out = g_steal_pointer(&plan);
     return 0;
@@ -443,7 +465,7 @@ static void add_change(JsonBuilder *b, const GdPlanGroup *group)
     json_builder_end_object(b);
 }
 
-static void add_group(JsonBuilder *b, const GdPlanGroup *group)
+static void add_group(JsonBuilder *b, const GdPlan *plan, const GdPlanGroup *group)
 {
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "id");
@@ -489,6 +511,8 @@ static void add_group(JsonBuilder *b, const GdPlanGroup *group)
     json_builder_end_array(b);
     json_builder_set_member_name(b, "problems");
     add_names(b, group->problems);
+    json_builder_set_member_name(b, "conflicts");
+    gd_conflicts_to_json(b, plan->conflicts, group->id);
     json_builder_end_object(b);
 }
 
@@ -499,7 +523,7 @@ char *gd_plan_to_json(const GdPlan *plan)
     json_builder_set_member_name(b, "groups");
     json_builder_begin_array(b);
     for (guint i = 0; i < plan->groups->len; i++)
-        add_group(b, plan->groups->pdata[i]);
+        add_group(b, plan, plan->groups->pdata[i]);
     json_builder_end_array(b);
     json_builder_end_object(b);
     g_autoptr(JsonNode) root = json_builder_get_root(b);

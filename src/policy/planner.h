@@ -50,6 +50,11 @@
 typedef struct {
     const GdLink *link;
     GdMatchInput match;
+    /* Attributes another manager sets otherwise and the link's policy
+     * yields to it (GD_CONFLICT_BIT of policy/conflicts.h): a link with any
+     * is not moved into the group; a member's are left out of the group
+     * message, and Address means no policy address is added to it. */
+    guint32 yields;
 } GdPlanLinkFacts;
 
 /* Fills match from link (name, kind, hardware address, group) and the given
@@ -96,6 +101,9 @@ typedef struct {
 
 typedef struct {
     GPtrArray *groups; /* GdPlanGroup *, one per policy, config order */
+    /* GdConflict * (policy/conflicts.h), set by the caller for the JSON:
+     * each group lists its own; NULL: none. */
+    GPtrArray *conflicts;
 } GdPlan;
 
 void gd_plan_free(GdPlan *plan);
@@ -135,11 +143,12 @@ GPtrArray *gd_plan_to_ops(const GdPlan *plan);
  *     "moves":[{"link":"ppp2","from":0}],
  *     "change":{"MTU":{"to":1400,"from":[{"value":1500,"links":["ppp2"]}]}},
  *     "addresses":[{"address":"10.0.0.1/24","links":["ppp2"]}],
- *     "problems":[]}]}
+ *     "problems":[],"conflicts":[…]}]}
  * "name" is null for a policy without one, "change" null without a change.
  * Attributes use the [Link] and SetGroup keys: "MTU", "TxQueueLength"
  * (numbers), "State" ("up"/"down"), "MACAddress" ("aa:bb:…", null for
  * a member without one). "from"
  * groups the future members that differ by their current value, in order
- * of first appearance; "members" counts the future members. */
+ * of first appearance; "members" counts the future members. "conflicts":
+ * plan->conflicts of the group (gd_conflicts_to_json()). */
 char *gd_plan_to_json(const GdPlan *plan);

@@ -641,8 +641,8 @@ def main():
     for d, path in (("networkd", "/lib/systemd/systemd-networkd"),
                     ("nm", "/usr/sbin/NetworkManager")):
         if d in a.daemons.split(",") and not os.access(path, os.X_OK):
-            sys.exit(f"bench-scale: {path} is missing: install it (bash tools/install-deps.sh "
-                     f"--bench-daemons) or leave it out (--daemons)")
+            sys.exit(f"bench-scale: {path} is missing: install it (bash tools/install-deps.sh) "
+                     f"or leave it out (--daemons)")
 
     def log(msg):
         if not a.quiet:

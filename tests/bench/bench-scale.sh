@@ -11,7 +11,7 @@
 #
 # Markdown on stdout and in tests/bench/results/scale.md, CSV in scale.csv
 # (every sample in scale-runs.csv), the plot in scale.png. Run as root.
-# NetworkManager comes from `bash tools/install-deps.sh --bench-daemons`;
+# NetworkManager comes from `bash tools/install-deps.sh`;
 # without it, pass --daemons networkd.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -580,6 +580,7 @@ def expected_group(links, gid, name=""):
         # A group without a policy file.
         "Policy": {},
         "Drifted": 0,
+        "Conflicts": [],
         "LastError": "",
     }
 

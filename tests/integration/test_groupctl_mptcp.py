@@ -573,7 +573,7 @@ def test_completion(mctl):
     addr = f"--address={mctl.address}"
     assert "mptcp" in complete(mctl, "groupctl m")
     assert complete(mctl, f"groupctl {addr} mptcp ") == [
-        "failover", "mode", "monitor", "prefer", "status"]
+        "failover", "hand-back", "hand-over", "mode", "monitor", "prefer", "status"]
     assert complete(mctl, f"groupctl {addr} mptcp mode ") == [
         "aggregate", "failover", "off", "power-save"]
     assert complete(mctl, f"groupctl {addr} mptcp mode failover ") == []

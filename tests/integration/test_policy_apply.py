@@ -11,7 +11,7 @@ import gdlib
 N = 2048
 ADDRESSES = ("10.0.0.1/24", "fd00::1/64")
 PLAN_KEYS = {"id", "name", "members", "drifted", "override", "desired", "moves", "change",
-             "addresses", "problems"}
+             "addresses", "problems", "conflicts"}
 
 
 def ppp_policy(**kw):
@@ -54,14 +54,16 @@ def test_start_applies_2048_with_one_group_message(netns, workdir, groupd_factor
             props["Drifted"], props["LastError"]) == (N, 1400, "up", 500, 0, ""), props
     policy = gdlib.unwrap_variants(props["Policy"])
     assert policy == {"File": str(path), "MTU": 1400, "State": "up", "TxQueueLength": 500,
-                      "Addresses": list(ADDRESSES), "Overridden": False}, policy
+                      "Addresses": list(ADDRESSES), "Overridden": False,
+                      "OtherManagers": "enforce"}, policy
 
     plan = gdlib.get_plan(client)
     entry = gdlib.plan_group(plan, 100)
     assert set(entry) == PLAN_KEYS, sorted(entry)
     assert entry == {"id": 100, "name": "ppp", "members": N, "drifted": 0, "override": False,
                      "desired": {"MTU": 1400, "State": "up", "TxQueueLength": 500},
-                     "moves": [], "change": None, "addresses": [], "problems": []}, entry
+                     "moves": [], "change": None, "addresses": [], "problems": [],
+                     "conflicts": []}, entry
     gdlib.assert_cache_matches_kernel(netns, client)
 
     # Moves: 2048 requests in one sendmsg(); attributes: ONE group-scoped
@@ -180,11 +182,12 @@ def test_policy_group_without_members_has_an_object(netns, workdir, groupd_facto
     assert (props["Id"], props["MemberCount"], props["Members"], props["Drifted"]) == (
         300, 0, [], 0), props
     assert gdlib.unwrap_variants(props["Policy"]) == {
-        "File": str(path), "MTU": 1400, "Addresses": ["192.0.2.1/24"], "Overridden": False}
+        "File": str(path), "MTU": 1400, "Addresses": ["192.0.2.1/24"], "Overridden": False,
+        "OtherManagers": "enforce"}
     entry = gdlib.plan_group(gdlib.get_plan(client), 300)
     assert entry == {"id": 300, "name": "spare", "members": 0, "drifted": 0, "override": False,
                      "desired": {"MTU": 1400}, "moves": [], "change": None, "addresses": [],
-                     "problems": []}, entry
+                     "problems": [], "conflicts": []}, entry
     assert gdlib.netlink_counters(client) == (0, 0)
     untouched(netns, ["ifb0", "ifb1"])
 

@@ -67,7 +67,8 @@ def test_reload_adds_group(netns, workdir, groupd_factory):
     props = client.group_properties(200)
     assert (props["MemberCount"], props["MTU"]) == (4, 1300)
     assert gdlib.unwrap_variants(props["Policy"]) == {"File": str(path), "MTU": 1300,
-                                                      "Addresses": [], "Overridden": False}
+                                                      "Addresses": [], "Overridden": False,
+                                                      "OtherManagers": "enforce"}
     assert [g["id"] for g in gdlib.get_plan(client)["groups"]] == [100, 200]
 
     # Hot-plug and drift repair cover the new group too.

@@ -47,9 +47,11 @@ def group_file(gid, name, ifname, endpoint="subflow", extra=""):
 
 class GroupdInRig:
     """groupd (with its own bus) in rig.client. conf: groupd.conf's text;
-    groups: {file name: text} (default: 10-wifi.group, 20-cellular.group)."""
+    groups: {file name: text} (default: 10-wifi.group, 20-cellular.group).
+    before_start(self): called once the bus is up, before groupd starts (to
+    start another daemon on the bus first, as NetworkManager on a laptop)."""
 
-    def __init__(self, rig, conf=None, groups=None, args=(), name=None):
+    def __init__(self, rig, conf=None, groups=None, args=(), name=None, before_start=None):
         self.rig = rig
         self.workdir = Path(rig.workdir) / (name or f"groupd-{time.monotonic_ns()}")
         self.workdir.mkdir(mode=0o755)
@@ -66,6 +68,8 @@ class GroupdInRig:
         self.returncode = None
         rig.add_cleanup(self.stop)
         self.netns = gdlib.Netns(rig.client, self.workdir)
+        if before_start:
+            before_start(self)
         self.daemon = Groupd(self.netns, self.bus, self.workdir, list(args),
                              config_root=self.root)
         self.client = self.daemon.client

@@ -49,9 +49,9 @@ def _starter(request, rig_obj):
     started = []
     daemons = request.node.__dict__.setdefault("_groupd_daemons", [])
 
-    def start(conf=None, groups=None, args=()):
+    def start(conf=None, groups=None, args=(), before_start=None):
         g = G.GroupdInRig(rig_obj, conf=conf, groups=groups, args=args,
-                          name=f"groupd-{len(started)}")
+                          name=f"groupd-{len(started)}", before_start=before_start)
         started.append(g)
         daemons.append(g.daemon)
         return g

@@ -710,10 +710,14 @@ class Rig:
         return t
 
     def heal(self, kind, dev=WLAN):
-        """Undoes fault(kind), default route included; returns the time just after."""
+        """Undoes fault(kind), default route included; returns the time just after.
+        (The carrier of a veth is there once its peer is up: the time is taken
+        before waiting to see it, which under load can take most of a second.)"""
         if kind == "carrier":
             self.ip(self.server, "link", "set", PEER[dev], "up")
+            t = time.monotonic()
             self.wait_carrier(dev, True)
+            return t
         elif kind == "admin":
             self.ip(self.client, "link", "set", dev, "up")
             self.wait_carrier(dev, True)

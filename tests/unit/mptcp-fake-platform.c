@@ -187,6 +187,11 @@ static gboolean route_lost(GdMpPlatform *p, int ifindex)
     return g_hash_table_contains(fake_of(p)->routes_lost, GINT_TO_POINTER(ifindex));
 }
 
+static gboolean has_default_route(GdMpPlatform *p, int ifindex)
+{
+    return !g_hash_table_contains(fake_of(p)->routes_lost, GINT_TO_POINTER(ifindex));
+}
+
 static void watch_subflows(GdMpPlatform *p, const int *ifindexes, guint n, guint interval_ms)
 {
     FakePlatform *f = fake_of(p);
@@ -258,6 +263,7 @@ static const GdMpPlatformOps fake_ops = {
     .watch_routes = watch_routes,
     .refresh_routes = refresh_routes,
     .route_lost = route_lost,
+    .has_default_route = has_default_route,
     .watch_subflows = watch_subflows,
     .probe_paths = probe_paths,
     .now = now,

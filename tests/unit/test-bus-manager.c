@@ -145,6 +145,9 @@ static void test_group_properties(BusFx *fx, gconstpointer data)
     g_assert_false(overridden);
     g_assert_true(g_variant_lookup(policy, "File", "&s", &file));
     g_assert_true(g_str_has_suffix(file, "/50-web.group"));
+    const char *others;
+    g_assert_true(g_variant_lookup(policy, "OtherManagers", "&s", &others));
+    g_assert_cmpstr(others, ==, "enforce");
 
     /* All at once, as a client's proxy reads them. */
     g_autoptr(GError) error = NULL;
@@ -153,7 +156,11 @@ static void test_group_properties(BusFx *fx, gconstpointer data)
                                              g_variant_new("(s)", "net.groupd1.Group"), &error);
     g_assert_no_error(error);
     g_autoptr(GVariant) dict = g_variant_get_child_value(all, 0);
-    g_assert_cmpuint(g_variant_n_children(dict), ==, 10);
+    g_assert_cmpuint(g_variant_n_children(dict), ==, 11);
+    /* Nobody else manages the links here: no conflict. */
+    g_autoptr(GVariant) conflicts = g_variant_lookup_value(dict, "Conflicts", NULL);
+    g_assert_cmpstr(g_variant_get_type_string(conflicts), ==, "a(sssssssu)");
+    g_assert_cmpuint(g_variant_n_children(conflicts), ==, 0);
     g_assert_false(bus_fx_group_exists(fx, 300));
 }
 

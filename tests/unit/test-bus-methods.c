@@ -217,7 +217,7 @@ static void test_bus_policy_agrees(void)
     /* Nothing else is allowed (a method the tables do not know). */
     g_assert_cmpuint(g_hash_table_size(p.everyone), ==, reads);
     g_assert_cmpuint(g_hash_table_size(p.group), ==, changes);
-    g_assert_cmpuint(reads, ==, 4);
+    g_assert_cmpuint(reads, ==, 5);
     g_assert_cmpuint(changes, ==, 8);
     g_hash_table_unref(p.everyone);
     g_hash_table_unref(p.group);

@@ -147,9 +147,11 @@ static void test_access(BusFx *fx, gconstpointer data)
  * (Owner=auto), and takes over again when it leaves. */
 static void test_network_manager(BusFx *fx, gconstpointer data)
 {
+    /* NetworkManager's name on the bus makes it no owner: what it does on
+     * the members' devices does (mptcp/owner.h), and nothing here says it
+     * manages any. */
     call_ok(fx, "SetMode", g_variant_new("(s)", "failover"));
     assert_property(fx, "Owner", "'groupd'");
-    bus_fx_expect_warning(fx, "mptcp: not managing endpoints: NetworkManager is on the bus*");
     g_autoptr(GDBusConnection) nm = bus_fx_connect();
     g_autoptr(GError) error = NULL;
     g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
@@ -157,26 +159,10 @@ static void test_network_manager(BusFx *fx, gconstpointer data)
         g_variant_new("(su)", "org.freedesktop.NetworkManager", 4u), NULL, G_DBUS_CALL_FLAGS_NONE,
         -1, NULL, &error);
     g_assert_no_error(error);
-    /* The name's owner change reaches groupd on its own time. */
-    for (int i = 0; i < 2000; i++) {
-        g_autofree char *owner = property_text(fx, "Owner");
-        if (g_str_equal(owner, "'NetworkManager'"))
-            break;
-        g_usleep(1000);
-    }
-    assert_property(fx, "Owner", "'NetworkManager'");
-    g_autofree char *detail = property_text(fx, "OwnerDetail");
-    g_assert_true(g_pattern_match_simple("'NetworkManager is on the bus (:*)*'", detail));
-    bus_fx_assert_warnings(fx);
-
-    g_dbus_connection_close_sync(nm, NULL, NULL);
-    for (int i = 0; i < 2000; i++) {
-        g_autofree char *owner = property_text(fx, "Owner");
-        if (g_str_equal(owner, "'groupd'"))
-            break;
-        g_usleep(1000);
-    }
+    /* A round trip through groupd after the name change. */
+    call_ok(fx, "SetMode", g_variant_new("(s)", "power-save"));
     assert_property(fx, "Owner", "'groupd'");
+    g_dbus_connection_close_sync(nm, NULL, NULL);
 }
 
 /* The manager's callbacks after the object went: nothing happens. */

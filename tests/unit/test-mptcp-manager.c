@@ -39,6 +39,12 @@ typedef struct {
     GString *switches; /* "none→wifi (reason)\n"… */
 } Fx;
 
+/* One NetworkManager device, wlan0: what gd_mp_manager_set_peers() asks. */
+static const GdPeerLink *nm_lookup(int ifindex, const char *ifname, gpointer data)
+{
+    return g_str_equal(ifname, "wlan0") ? data : NULL;
+}
+
 static void changed_cb(GdMpManager *m, gpointer data)
 {
     ((Fx *)data)->changed++;
@@ -454,20 +460,50 @@ static void test_owners(void)
     g_assert_cmpstr(gd_mp_manager_owner(fx.m, &detail), ==, "groupd");
     assert_endpoints(&fx, BOTH);
 
-    /* NetworkManager, seen by the bus: groupd stands down, leaving what is
-     * there; back when it goes. */
-    EXPECT_WARNING("mptcp: not managing endpoints: NM is on the bus; set [MPTCP] Owner=groupd "
-                   "to take over");
-    gd_mp_manager_set_external_owner(fx.m, "NetworkManager", "NM is on the bus");
-    gd_mp_manager_set_external_owner(fx.m, "NetworkManager", "NM is on the bus");
+    /* Other network managers: until they are known groupd decides
+     * nothing; NetworkManager with MPTCP off on the members' devices is no
+     * owner, with it on (the default) it is: groupd stands down, leaving
+     * what is there; back when NetworkManager's MPTCP is off. */
+    g_autoptr(GdPeerLink) nm = gd_peer_link_new(GD_PEER_NETWORKMANAGER);
+    nm->source = g_strdup("Home");
+    nm->has_mptcp_flags = TRUE;
+    nm->mptcp_flags = GD_NM_MPTCP_DISABLED;
+    EXPECT_WARNING("mptcp: not managing endpoints: waiting to learn which devices "
+                   "NetworkManager manages");
+    gd_mp_manager_set_peers(fx.m, nm_lookup, nm);
+    gd_mp_manager_peers_changed(fx.m, FALSE);
+    settle();
+    assert_warnings();
+    g_assert_cmpstr(gd_mp_manager_owner(fx.m, &detail), ==, "none");
+    assert_endpoints(&fx, BOTH);
+    gd_mp_manager_peers_changed(fx.m, TRUE);
+    settle();
+    g_assert_cmpstr(gd_mp_manager_owner(fx.m, &detail), ==, "groupd");
+    nm->mptcp_flags = 0;
+    g_hash_table_insert(fx.f->sysctls, g_strdup("net/mptcp/enabled"), g_strdup("1"));
+    EXPECT_WARNING("mptcp: not managing endpoints: NetworkManager adds MPTCP endpoints on wlan0 "
+                   "(connection \"Home\", connection.mptcp-flags default: enabled,subflow)*");
+    gd_mp_manager_peers_changed(fx.m, TRUE);
     settle();
     assert_warnings();
     g_assert_cmpstr(gd_mp_manager_owner(fx.m, &detail), ==, "NetworkManager");
     g_assert_cmpuint(active_group(&fx), ==, 0);
     assert_endpoints(&fx, BOTH);
-    gd_mp_manager_set_external_owner(fx.m, NULL, NULL);
+    /* Without a default route on the device NetworkManager adds nothing. */
+    g_hash_table_add(fx.f->routes_lost, GINT_TO_POINTER(WLAN0));
+    gd_mp_manager_peers_changed(fx.m, TRUE);
     settle();
     g_assert_cmpstr(gd_mp_manager_owner(fx.m, &detail), ==, "groupd");
+    g_hash_table_remove(fx.f->routes_lost, GINT_TO_POINTER(WLAN0));
+    nm->mptcp_flags = GD_NM_MPTCP_DISABLED;
+    gd_mp_manager_peers_changed(fx.m, TRUE);
+    settle();
+    g_assert_cmpstr(gd_mp_manager_owner(fx.m, &detail), ==, "groupd");
+    g_assert_cmpuint(active_group(&fx), !=, 0);
+    gd_mp_manager_set_peers(fx.m, NULL, NULL);
+    /* Back on Wi-Fi after its hold-down, for what follows. */
+    fake_platform_advance(fx.f, SEC(120));
+    settle();
     g_assert_cmpuint(active_group(&fx), ==, WIFI);
 
     /* groupd deleted its endpoint (id 1); the kernel gives the id to the
@@ -508,12 +544,33 @@ static void test_owners(void)
     assert_endpoints(&fx, BOTH);
     fx_teardown(&fx);
 
-    /* What groupd would make, made by someone else: taken as groupd's, its
-     * backup flag put right in place. */
+    /* What groupd would make, made by someone else (NetworkManager makes
+     * exactly that): not groupd's unless told to. */
     fx_setup(&fx, NULL, NULL);
     fake_platform_add_endpoint(fx.f, "10.1.0.2", WLAN0,
                                GD_MPTCP_FLAG_SUBFLOW | GD_MPTCP_FLAG_BACKUP);
+    EXPECT_WARNING("mptcp: not managing endpoints: endpoint 10.1.0.2 dev wlan0 [subflow backup] "
+                   "(id 1) was not made by groupd; set [MPTCP] Owner=groupd to take over");
     configure(&fx, FAILOVER_CONF, NULL);
+    assert_warnings();
+    g_assert_cmpstr(gd_mp_manager_owner(fx.m, &detail), ==, "foreign-endpoints");
+    g_assert_cmpuint(fx.f->requests->len, ==, 0);
+    /* Its maker deletes it (NetworkManager after a hand-over does so a
+     * moment after its profile says "disabled"); no event says so, the
+     * next look sees it: groupd manages. */
+    g_array_set_size(fx.f->endpoints, 0);
+    fake_platform_advance(fx.f, fake_platform_next_timer(fx.f) - fx.f->now);
+    settle();
+    g_assert_cmpstr(gd_mp_manager_owner(fx.m, &detail), ==, "groupd");
+    assert_endpoints(&fx, BOTH);
+    fx_teardown(&fx);
+
+    /* Told to (Owner=groupd): taken as groupd's, its backup flag put right
+     * in place. */
+    fx_setup(&fx, NULL, NULL);
+    fake_platform_add_endpoint(fx.f, "10.1.0.2", WLAN0,
+                               GD_MPTCP_FLAG_SUBFLOW | GD_MPTCP_FLAG_BACKUP);
+    configure(&fx, FAILOVER_CONF "Owner=groupd\n", NULL);
     g_assert_cmpstr(gd_mp_manager_owner(fx.m, &detail), ==, "groupd");
     g_assert_cmpuint(fake_platform_count(fx.f, MPTCP_PM_CMD_SET_FLAGS), ==, 1);
     g_assert_cmpuint(fake_platform_count(fx.f, MPTCP_PM_CMD_ADD_ADDR), ==, 1);

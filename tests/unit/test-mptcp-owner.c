@@ -9,27 +9,45 @@
 
 static void test_decide(void)
 {
+    static const GdMpOwnerNm wlan_default = {"wlan0", "Home", 0};
+    static const GdMpOwnerNm wwan_flags[] = {{"wlan0", "Home", 0x22}, {"wwan0", "Cell", 0x60}};
     const struct {
         gboolean available;
         GdMptcpMode mode;
-        gboolean forced;
-        const char *listener, *external, *foreign;
+        gboolean forced, known;
+        const char *listener;
+        const GdMpOwnerNm *nm;
+        guint n_nm;
+        const char *foreign;
         gboolean contested;
         const char *owner, *detail;
     } cases[] = {
-        {FALSE, GD_MPTCP_MODE_FAILOVER, FALSE, NULL, NULL, NULL, FALSE, "none",
+        {FALSE, GD_MPTCP_MODE_FAILOVER, FALSE, TRUE, NULL, NULL, 0, NULL, FALSE, "none",
          "the kernel has no MPTCP path manager (mptcp_pm)"},
-        {TRUE, GD_MPTCP_MODE_OFF, FALSE, "mptcpd runs", NULL, NULL, FALSE, "none", NULL},
-        {TRUE, GD_MPTCP_MODE_FAILOVER, TRUE, "mptcpd runs", "NetworkManager", "endpoint x", FALSE,
-         "groupd", NULL},
-        {TRUE, GD_MPTCP_MODE_FAILOVER, FALSE, NULL, NULL, NULL, TRUE, "groupd", NULL},
+        {TRUE, GD_MPTCP_MODE_OFF, FALSE, TRUE, "mptcpd runs", NULL, 0, NULL, FALSE, "none", NULL},
+        /* Owner=groupd: told to, whatever else is there, known or not. */
+        {TRUE, GD_MPTCP_MODE_FAILOVER, TRUE, FALSE, "mptcpd runs", &wlan_default, 1, "endpoint x",
+         FALSE, "groupd", NULL},
+        {TRUE, GD_MPTCP_MODE_FAILOVER, FALSE, TRUE, NULL, NULL, 0, NULL, TRUE, "groupd", NULL},
+        /* Before NetworkManager's devices are known nothing is decided. */
+        {TRUE, GD_MPTCP_MODE_FAILOVER, FALSE, FALSE, NULL, NULL, 0, NULL, TRUE, "none",
+         "waiting to learn which devices NetworkManager manages"},
         /* mptcpd before NetworkManager before foreign endpoints. */
-        {TRUE, GD_MPTCP_MODE_POWER_SAVE, FALSE, "mptcpd runs here", "NetworkManager", "endpoint x",
-         TRUE, "mptcpd", "mptcpd runs here; set [MPTCP] Owner=groupd to take over"},
-        {TRUE, GD_MPTCP_MODE_AGGREGATE, FALSE, NULL, "NetworkManager", "endpoint x", TRUE,
-         "NetworkManager", "NM is on the bus; set [MPTCP] Owner=groupd to take over"},
-        {TRUE, GD_MPTCP_MODE_FAILOVER, FALSE, NULL, NULL, "endpoint 10.9.0.1 [signal] (id 3)", TRUE,
-         "foreign-endpoints",
+        {TRUE, GD_MPTCP_MODE_POWER_SAVE, FALSE, TRUE, "mptcpd runs here", &wlan_default, 1,
+         "endpoint x", TRUE, "mptcpd", "mptcpd runs here; set [MPTCP] Owner=groupd to take over"},
+        {TRUE, GD_MPTCP_MODE_AGGREGATE, FALSE, TRUE, NULL, &wlan_default, 1, "endpoint x", TRUE,
+         "NetworkManager",
+         "NetworkManager adds MPTCP endpoints on wlan0 (connection \"Home\", "
+         "connection.mptcp-flags default: enabled,subflow); hand them over with \"groupctl mptcp "
+         "hand-over\", or set [MPTCP] Owner=groupd to take over"},
+        {TRUE, GD_MPTCP_MODE_FAILOVER, FALSE, TRUE, NULL, wwan_flags, 2, NULL, TRUE,
+         "NetworkManager",
+         "NetworkManager adds MPTCP endpoints on wlan0 (connection \"Home\", "
+         "connection.mptcp-flags enabled,subflow), wwan0 (connection \"Cell\", "
+         "connection.mptcp-flags subflow,backup); hand them over with \"groupctl mptcp "
+         "hand-over\", or set [MPTCP] Owner=groupd to take over"},
+        {TRUE, GD_MPTCP_MODE_FAILOVER, FALSE, TRUE, NULL, NULL, 0,
+         "endpoint 10.9.0.1 [signal] (id 3)", TRUE, "foreign-endpoints",
          "endpoint 10.9.0.1 [signal] (id 3) was not made by groupd; set [MPTCP] Owner=groupd "
          "to take over"},
     };
@@ -37,9 +55,10 @@ static void test_decide(void)
         GdMpOwnerFacts f = {.available = cases[i].available,
                             .mode = cases[i].mode,
                             .forced = cases[i].forced,
+                            .peers_known = cases[i].known,
                             .listener = cases[i].listener,
-                            .external_owner = cases[i].external,
-                            .external_detail = cases[i].external ? "NM is on the bus" : NULL,
+                            .nm = cases[i].nm,
+                            .n_nm = cases[i].n_nm,
                             .foreign = cases[i].foreign};
         g_assert_cmpint(gd_mp_owner_contested(&f), ==, cases[i].contested);
         g_autofree char *owner = NULL, *detail = NULL;

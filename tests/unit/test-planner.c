@@ -812,9 +812,10 @@ static void test_json_exact(void)
         "\"MACAddress\":{\"to\":\"02:aa:00:00:00:01\",\"from\":[{\"value\":null,\"links\":"
         "[\"ppp0\"]}]}},"
         "\"addresses\":[{\"address\":\"10.0.0.1/32\",\"links\":[\"ppp1\",\"ppp3\"]}],"
-        "\"problems\":[\"ppp0: has no hardware address to set\"]},"
+        "\"problems\":[\"ppp0: has no hardware address to set\"],\"conflicts\":[]},"
         "{\"id\":77,\"name\":null,\"members\":0,\"drifted\":0,\"override\":false,"
-        "\"desired\":{},\"moves\":[],\"change\":null,\"addresses\":[],\"problems\":[]}"
+        "\"desired\":{},\"moves\":[],\"change\":null,\"addresses\":[],\"problems\":[],"
+        "\"conflicts\":[]}"
         "]}";
     g_assert_cmpstr(json, ==, want);
     assert_json_valid(json);
