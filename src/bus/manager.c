@@ -115,6 +115,13 @@ static void update_counters(GdBus *bus)
     gd_executor_counters(gd_runner_executor(bus->runner), &requests, &sends);
     gd_bus_manager_set_netlink_requests(bus->manager, requests);
     gd_bus_manager_set_netlink_sends(bus->manager, sends);
+    guint64 paths[GD_KPATH_N];
+    gd_runner_path_counts(bus->runner, paths);
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a{st}"));
+    for (GdKpath p = GD_KPATH_GROUP; p <= GD_KPATH_PER_LINK; p++)
+        g_variant_builder_add(&b, "{st}", gd_kpath_name(p), paths[p]);
+    gd_bus_manager_set_kernel_paths(bus->manager, g_variant_builder_end(&b));
 }
 
 void gd_bus_policy_changed(GdBus *bus)

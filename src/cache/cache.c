@@ -797,6 +797,15 @@ GPtrArray *gd_cache_links(GdCache *cache)
     return links;
 }
 
+void gd_cache_foreach_link(GdCache *cache, GdCacheLinkFunc func, gpointer user_data)
+{
+    GHashTableIter iter;
+    gpointer value;
+    g_hash_table_iter_init(&iter, cache->by_index);
+    while (g_hash_table_iter_next(&iter, NULL, &value))
+        func(value, user_data);
+}
+
 GPtrArray *gd_cache_group_members(GdCache *cache, uint32_t group)
 {
     GHashTable *members = g_hash_table_lookup(cache->groups, GUINT_TO_POINTER(group));

@@ -105,6 +105,10 @@ guint gd_cache_link_count(GdCache *cache);
 guint gd_cache_resync_count(GdCache *cache);
 /* All links sorted by ifindex (GdLink*, not owned). */
 GPtrArray *gd_cache_links(GdCache *cache);
+/* Every link, in no order, without copying (func must not change the
+ * cache). */
+typedef void (*GdCacheLinkFunc)(const GdLink *link, gpointer user_data);
+void gd_cache_foreach_link(GdCache *cache, GdCacheLinkFunc func, gpointer user_data);
 /* Members of a group sorted by ifindex (GdLink*, not owned); empty array
  * for a group without members. */
 GPtrArray *gd_cache_group_members(GdCache *cache, uint32_t group);

@@ -43,6 +43,14 @@ typedef struct {
     uint8_t hwaddr[GD_NL_MAX_HWADDR];
     uint8_t hwaddr_len; /* 0: the device has no hardware address */
     char kind[GD_NL_KIND_LEN];
+    /* IPv6 on the device (IFLA_AF_SPEC's AF_INET6): inet6 when the kernel
+     * keeps IPv6 state for it (absent below an MTU of 1280, or without
+     * IPv6), ipv6_disabled its disable_ipv6. What a change of the device
+     * costs under RTNL depends on them: the stock kernel walks the whole
+     * IPv6 FIB for every MTU change of a device with IPv6 state, and for
+     * every state change of one with IPv6 enabled. */
+    bool inet6;
+    bool ipv6_disabled;
 } GdNlLink;
 
 typedef struct {

@@ -197,10 +197,40 @@ static GdPlan *build_plan(GdEngine *engine, const GdConfig *config, GHashTable *
     return plan;
 }
 
+typedef struct {
+    GdEngine *engine;
+    const GdPlan *plan;
+} PathContext;
+
+/* The runner's choice for one of a plan's operations, taken as the apply
+ * would send it (merge_address_ops(): an address every future member
+ * lacks is one group-scoped message on group-addr kernels). */
+static void choose_path_cb(const GdOp *op, GdKpathChoice *choice, gpointer user_data)
+{
+    PathContext *ctx = user_data;
+    const GdPlanGroup *pg = gd_plan_group(ctx->plan, op->group);
+    if (op->kind == GD_OP_ADDR_ADD &&
+        (gd_cache_kernel_features(ctx->engine->cache) & GD_KF_GROUP_ADDR) && pg &&
+        op->targets->len == pg->members->len) {
+        GdOp scoped = *op;
+        scoped.group_scoped = TRUE;
+        gd_runner_choose(ctx->engine->runner, &scoped, choice);
+        return;
+    }
+    gd_runner_choose(ctx->engine->runner, op, choice);
+}
+
+/* The plan's JSON with the kernel path of each operation. */
+static char *plan_json(GdEngine *engine, const GdPlan *plan)
+{
+    PathContext ctx = {engine, plan};
+    return gd_plan_to_json_with_paths(plan, choose_path_cb, &ctx);
+}
+
 char *gd_engine_plan_json(GdEngine *engine)
 {
     g_autoptr(GdPlan) plan = build_plan(engine, engine->config, engine->overrides);
-    return gd_plan_to_json(plan);
+    return plan_json(engine, plan);
 }
 
 /* Drift counts from a fresh plan; TRUE when any changed. */
@@ -447,7 +477,6 @@ static void reconcile(GdEngine *engine, Trigger trigger, GdEngineDoneFunc done, 
     g_clear_handle_id(&engine->debounce_timer, g_source_remove);
 
     engine->plan = build_plan(engine, engine->config, engine->overrides);
-    engine->plan_json = gd_plan_to_json(engine->plan);
     gboolean drift_changed = update_drift(engine, engine->plan);
     gint64 now = g_get_monotonic_time();
 
@@ -458,6 +487,9 @@ static void reconcile(GdEngine *engine, Trigger trigger, GdEngineDoneFunc done, 
     engine->applying = TRUE;
     if (done)
         g_array_append_val(engine->waiters, waiter);
+    /* Only a caller waiting for the apply reads its plan. */
+    if (engine->waiters->len > 0)
+        engine->plan_json = plan_json(engine, engine->plan);
 
     /* Groups the plan leaves alone have converged. */
     for (guint i = 0; i < engine->plan->groups->len; i++) {
@@ -531,7 +563,7 @@ void gd_engine_reload(GdEngine *engine, gboolean dry_run, GdEngineDoneFunc done,
     if (dry_run) {
         g_autoptr(GdConfig) owned = config;
         g_autoptr(GdPlan) plan = build_plan(engine, config, NULL);
-        g_autofree char *json = gd_plan_to_json(plan);
+        g_autofree char *json = plan_json(engine, plan);
         done(engine, json, NULL, user_data);
         return;
     }

@@ -143,3 +143,20 @@ GPtrArray *gd_plan_to_ops(const GdPlan *plan);
  * groups the future members that differ by their current value, in order
  * of first appearance; "members" counts the future members. */
 char *gd_plan_to_json(const GdPlan *plan);
+
+/* Chooses the kernel path of one of the plan's operations (the runner's
+ * gd_runner_choose()). */
+typedef void (*GdPlanPathFunc)(const GdOp *op, GdKpathChoice *choice, gpointer user_data);
+/* gd_plan_to_json() with, per group, how its operations would reach the
+ * kernel now ("kernel"; null members for operations the plan has not):
+ *   "kernel":{"moves":{"path":"per-link","messages":2,"chunk":1024,
+ *     "expected_ms":0.1,"hold_ms":0.1,"group_ms":null,"per_link_ms":0.1,
+ *     "reason":"no group message does only this"},
+ *    "change":{"path":"group",…},"addresses":[{…},…]}
+ * "path" is "group" (one group-scoped message: one RTNL hold for all) or
+ * "per-link" (one message per link, "chunk" per sendmsg()); "messages" the
+ * rtnetlink requests it sends; "expected_ms" its expected kernel time;
+ * "hold_ms" the longest RTNL hold expected; "group_ms" and "per_link_ms"
+ * what each path is expected to cost (group_ms null where no group message
+ * can do it); "reason" why. */
+char *gd_plan_to_json_with_paths(const GdPlan *plan, GdPlanPathFunc choose, gpointer user_data);

@@ -49,3 +49,6 @@ void fake_kernel_announce_down_moves(FakeKernel *fk, gboolean announce);
 GdExecutor *fake_kernel_executor(FakeKernel *fk);
 /* Operations fk has run. */
 guint fake_kernel_ops(FakeKernel *fk);
+/* Group-scoped messages, and per-link messages (undos included). */
+guint fake_kernel_group_messages(FakeKernel *fk);
+guint fake_kernel_link_messages(FakeKernel *fk);
