@@ -195,9 +195,13 @@ static int send_chunk(GdExecutor *executor, GdOp *op, guint first, guint n,
  * k alone, so what the kernel did to them is taken back. */
 static void undo_tail(GdExecutor *executor, GdOp *op, guint k, guint end)
 {
+    /* A refused message changed nothing, unless it carried several
+     * attributes and the kernel set some before the one it refused. */
+    const GdNlLinkChange *c = &op->change;
+    gboolean partial = c->set_mtu + c->set_state + c->set_hwaddr + c->set_txqlen > 1;
     g_autoptr(GArray) index = g_array_new(FALSE, FALSE, sizeof(guint));
     for (guint i = k + 1; i < end; i++)
-        if (op->acks[i].error != -ENODEV)
+        if (op->acks[i].error == 0 || (partial && op->acks[i].error != -ENODEV))
             g_array_append_val(index, i);
     /* One message per target to take back, in one sendmsg() per run of
      * consecutive targets (the run_links() seam takes a range). */

@@ -113,62 +113,66 @@ static GPtrArray *change_members(GdRunner *runner, const GdOp *op, gboolean plan
     return members;
 }
 
-/* An address's prefix: the key of the FIB node its prefix route shares
- * with the same prefix on other links. */
-static char *prefix_key(const GdNlAddr *addr)
+/* One prefix an address op adds (or removes) routes on. */
+typedef struct {
+    GdNlAddr prefix; /* the address masked to its prefix length */
+    guint targets;   /* of the operation */
+    guint sharing;   /* links that have it already */
+} Prefix;
+
+static GdNlAddr masked(const GdNlAddr *addr)
 {
-    uint8_t bytes[16] = {0};
+    GdNlAddr m = {.family = addr->family, .prefixlen = addr->prefixlen};
     guint len = addr->family == AF_INET ? 4 : 16;
     guint bits = MIN(addr->prefixlen, len * 8);
-    memcpy(bytes, addr->addr, bits / 8);
+    memcpy(m.addr, addr->addr, bits / 8);
     if (bits % 8)
-        bytes[bits / 8] = addr->addr[bits / 8] & (uint8_t)(0xff << (8 - bits % 8));
-    g_autofree char *hex = g_strdup_printf("%u/%u/", addr->family, bits);
-    GString *key = g_string_new(hex);
-    for (guint i = 0; i < len; i++)
-        g_string_append_printf(key, "%02x", bytes[i]);
-    return g_string_free(key, FALSE);
+        m.addr[bits / 8] = addr->addr[bits / 8] & (uint8_t)(0xff << (8 - bits % 8));
+    return m;
 }
 
-typedef struct {
-    GHashTable *targets; /* prefix key → count in the operation */
-    GHashTable *sharing; /* prefix key → links that have it */
-} PrefixCount;
+static gboolean same_prefix(const GdNlAddr *a, const GdNlAddr *b)
+{
+    return a->family == b->family && a->prefixlen == b->prefixlen &&
+           memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
 
 static void count_prefixes(const GdLink *link, gpointer user_data)
 {
-    PrefixCount *pc = user_data;
+    GArray *prefixes = user_data;
     for (guint i = 0; i < link->addrs->len; i++) {
-        g_autofree char *key = prefix_key(&g_array_index(link->addrs, GdNlAddr, i));
-        if (!g_hash_table_contains(pc->targets, key))
-            continue;
-        guint n = GPOINTER_TO_UINT(g_hash_table_lookup(pc->sharing, key));
-        g_hash_table_insert(pc->sharing, g_steal_pointer(&key), GUINT_TO_POINTER(n + 1));
+        const GdNlAddr *addr = &g_array_index(link->addrs, GdNlAddr, i);
+        for (guint p = 0; p < prefixes->len; p++) {
+            Prefix *prefix = &g_array_index(prefixes, Prefix, p);
+            if (addr->family != prefix->prefix.family ||
+                addr->prefixlen != prefix->prefix.prefixlen)
+                continue;
+            GdNlAddr m = masked(addr);
+            if (same_prefix(&m, &prefix->prefix))
+                prefix->sharing++;
+        }
     }
 }
 
-/* Address ops: per prefix, how many targets and how many links have it. */
+/* Address ops: per prefix, how many targets and how many links have it
+ * (a prefix route on N links is one FIB node with N routes). */
 static void describe_addresses(GdCache *cache, const GdOp *op, GdKpathInput *in)
 {
-    PrefixCount pc = {
-        .targets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
-        .sharing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
-    };
+    g_autoptr(GArray) prefixes = g_array_new(FALSE, FALSE, sizeof(Prefix));
     for (guint i = 0; i < op->targets->len; i++) {
-        const GdNlAddr *addr = op->addrs ? &g_array_index(op->addrs, GdNlAddr, i) : &op->addr;
-        char *key = prefix_key(addr);
-        guint n = GPOINTER_TO_UINT(g_hash_table_lookup(pc.targets, key));
-        g_hash_table_insert(pc.targets, key, GUINT_TO_POINTER(n + 1));
+        GdNlAddr m = masked(op->addrs ? &g_array_index(op->addrs, GdNlAddr, i) : &op->addr);
+        guint p = 0;
+        while (p < prefixes->len && !same_prefix(&g_array_index(prefixes, Prefix, p).prefix, &m))
+            p++;
+        if (p == prefixes->len)
+            g_array_append_val(prefixes, ((Prefix){.prefix = m}));
+        g_array_index(prefixes, Prefix, p).targets++;
     }
-    gd_cache_foreach_link(cache, count_prefixes, &pc);
-    GHashTableIter iter;
-    gpointer key, value;
-    g_hash_table_iter_init(&iter, pc.targets);
-    while (g_hash_table_iter_next(&iter, &key, &value))
-        gd_kpath_input_add_addresses(in, GPOINTER_TO_UINT(value),
-                                     GPOINTER_TO_UINT(g_hash_table_lookup(pc.sharing, key)));
-    g_hash_table_unref(pc.targets);
-    g_hash_table_unref(pc.sharing);
+    gd_cache_foreach_link(cache, count_prefixes, prefixes);
+    for (guint p = 0; p < prefixes->len; p++) {
+        const Prefix *prefix = &g_array_index(prefixes, Prefix, p);
+        gd_kpath_input_add_addresses(in, prefix->targets, prefix->sharing);
+    }
 }
 
 /* What op is to the cost model. members: change_members() for a group
