@@ -19,7 +19,7 @@ Methods:
   setgroup  `busctl call … SetGroup 100 {MTU|State}`
   group-nl, setgroup-conn   the two group ways without a process start
             (an open netlink socket, nl-group-msg.py; an open D-Bus
-            connection), MTU series only
+            connection), in the UP series
 For SetGroup the kernel path groupd chose is read from its log.
 
 Markdown on stdout and in results/PREFIX.md, CSV in PREFIX.csv (every sample
@@ -345,6 +345,20 @@ class Env:
             return self.timed(["ip", "-n", self.ns, "-batch", str(self.tmp / "up")])
         if method == "setgroup":
             return self.timed(self.setgroup_cmd("State", "s", "up"))
+        if method == "group-nl":
+            self.nl.stdin.write("up\n")
+            self.nl.stdin.flush()
+            line = self.nl.stdout.readline().strip()
+            if not line or line.startswith("error"):
+                raise BenchError(f"nl-group-msg.py: {line or 'no answer'}")
+            return float(line)
+        if method == "setgroup-conn":
+            from gi.repository import Gio, GLib
+            args = GLib.Variant("(sa{sv}a{sv})", (GROUP, {"State": GLib.Variant("s", "up")}, {}))
+            t0 = time.perf_counter()
+            self.conn.call_sync("net.groupd1", "/net/groupd1", "net.groupd1.Manager",
+                                "SetGroup", args, None, Gio.DBusCallFlags.NONE, 3600000, None)
+            return time.perf_counter() - t0
         raise ValueError(method)
 
 
@@ -371,9 +385,9 @@ def measure_mtu(env, probe, runs, methods, samples, key, log):
             env.settle()
 
 
-def measure_up(env, probe, runs, samples, key, log):
+def measure_up(env, probe, runs, methods, samples, key, log):
     for r in range(runs):
-        for method in rotated(METHODS, r):
+        for method in rotated(methods, r):
             env.ip("link", "set", "group", GROUP, "down", timeout=3600)  # setup, not timed
             env.check(None, False)
             env.settle()
@@ -382,7 +396,7 @@ def measure_up(env, probe, runs, samples, key, log):
             probe.mark()
             t = env.do_up(method)
             wait = probe.report()
-            path = env.chosen_path() if method == "setgroup" else ""
+            path = env.chosen_path() if method.startswith("setgroup") else ""
             env.check(None, True)
             samples.append((*key, method, r, t, wait, path))
             log(f"  {key} {method} run {r}: {t:.4f} s, probe waited {wait:.1f} ms {path}")
@@ -568,7 +582,8 @@ def main():
                     measure_mtu(env, probe, runs, METHODS + OPEN_METHODS, samples,
                                 ("mtu", ipv6, n), log)
                 if up and "up" in series:
-                    measure_up(env, probe, runs, samples, ("up", ipv6, n), log)
+                    measure_up(env, probe, runs, METHODS + OPEN_METHODS, samples,
+                               ("up", ipv6, n), log)
                 if not up:
                     measure_mtu(env, probe, runs, METHODS + OPEN_METHODS, samples,
                                 ("down-mtu", ipv6, n), log)
@@ -605,7 +620,7 @@ def main():
             if not any((s, ipv6, n, "setgroup") in summary for n in sz):
                 continue
             out.append(f"\n#### {label}, IPv6 {ipv6}\n")
-            out.append(table(summary, s, ipv6, sz, s != "up"))
+            out.append(table(summary, s, ipv6, sz, True))
     for f in failures:
         out.append(f"\n- not measured: {f}")
     text = "\n".join(out) + "\n"
