@@ -140,8 +140,11 @@ typedef struct {
 
 void gd_kpath_model_init(GdKpathModel *model);
 
-/* The bound on one RTNL hold for one request. */
+/* The bound on one RTNL hold for one request, and the share of it a
+ * group message may be expected to take: the same message varies by a
+ * fifth from run to run on a loaded machine. */
 #define GD_KPATH_HOLD_BUDGET_NS (100.0 * 1000 * 1000)
+#define GD_KPATH_HOLD_MARGIN    0.8
 /* What one chunk of per-link messages should take: the thread returns to
  * user space between chunks (with PREEMPT_NONE a long sendmsg() keeps its
  * CPU, and a process waiting for RTNL may wait for that CPU). */
@@ -165,9 +168,9 @@ typedef struct {
  * when the targets are only some of the group, or the kind has no group
  * message). forced: GD_KPATH_AUTO, or the path to take when possible. The
  * rule: the group message when it is possible, its one hold is expected
- * within GD_KPATH_HOLD_BUDGET_NS, and it is not expected slower than the
- * per-link messages; else per-link messages, chunked to
- * GD_KPATH_CHUNK_TARGET_NS. */
+ * within GD_KPATH_HOLD_MARGIN of GD_KPATH_HOLD_BUDGET_NS, and it is not
+ * expected slower than the per-link messages; else per-link messages,
+ * chunked to GD_KPATH_CHUNK_TARGET_NS. */
 void gd_kpath_choose(const GdKpathModel *model, const GdKpathInput *in, gboolean group_possible,
                      GdKpath forced, GdKpathChoice *out);
 
