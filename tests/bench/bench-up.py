@@ -160,7 +160,15 @@ class Env:
         if self.up:
             self.ip("link", "set", "group", GROUP, "up", timeout=3600)
         # The kernel's tail (DAD work on thousands of links) keeps changing
-        # links and addresses for a while: groupd starts once it is over.
+        # links and addresses for a while, each in a short RTNL hold: a link
+        # dump meanwhile is interrupted again and again. groupd starts once
+        # no address is tentative any more and RTNL is quiet.
+        if self.up and self.ipv6:
+            deadline = time.monotonic() + 600
+            while self.ip("-6", "addr", "show", "tentative").stdout.strip():
+                if time.monotonic() > deadline:
+                    raise BenchError("IPv6 addresses still tentative after 600 s")
+                time.sleep(0.5)
         probe.quiet(log)
         for m in MTUS:
             (self.tmp / f"mtu-{m}").write_text(
@@ -495,7 +503,7 @@ def plot(results, prefix, summary, keys):
                 idx += 1
     script = results / f"{prefix}-plot.gp"
     lines = [
-        f"set terminal pngcairo size 1400,1000 font ',9'",
+        f"set terminal pngcairo size 1200,860 font ',9'",
         f"set output '{prefix}.png'",
         "set logscale xy",
         "set key left top font ',8'",
