@@ -45,6 +45,13 @@ typedef void (*GdCacheLinkWatchFunc)(GdCache *cache, int ifindex, uint32_t group
                                      gpointer user_data);
 void gd_cache_set_link_watch(GdCache *cache, GdCacheLinkWatchFunc func, gpointer user_data);
 
+/* Called on the main loop, as the event is applied, when a link appears
+ * (an index the cache did not have) or takes another name: what a policy
+ * matches on may match it now, and hot-plug must not wait for the
+ * coalesced publication. Keep it cheap. */
+typedef void (*GdCacheLinkAppearedFunc)(GdCache *cache, int ifindex, gpointer user_data);
+void gd_cache_set_link_appeared(GdCache *cache, GdCacheLinkAppearedFunc func, gpointer user_data);
+
 /* A cache without sockets: fed by gd_cache_apply_message() (unit tests). */
 GdCache *gd_cache_new_detached(void);
 /* Opens the event and dump sockets, subscribes, then dumps links and
