@@ -29,11 +29,11 @@
  *     "Group=0 Name=eth*" moves eth0 once, after which it matches nothing
  *     and stays where it is.
  *
- * Hot-plug: there is no separate entry point. Planning again with the new
- * link in the snapshot yields only what the new link needs (its move, its
- * addresses, and a group change only when it differs from the policy)
- * as long as the other members match; if some drifted meanwhile, their
- * repair comes along, which is what drift repair would do anyway.
+ * Hot-plug: the engine plans the links that appeared alone (a snapshot
+ * of just them): their moves, the attributes they lack (a group change
+ * whose members are only they, which the runner sends per link) and their
+ * addresses. The other members and their drift are left to the whole
+ * plan.
  */
 #pragma once
 

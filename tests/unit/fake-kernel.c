@@ -153,6 +153,13 @@ const GdNlLink *fake_kernel_link(FakeKernel *fk, int ifindex)
     return l ? &l->nl : NULL;
 }
 
+void fake_kernel_rename(FakeKernel *fk, int ifindex, const char *name)
+{
+    FakeLink *l = lookup(fk, ifindex);
+    g_strlcpy(l->nl.name, name, sizeof(l->nl.name));
+    announce(fk, l, RTM_NEWLINK);
+}
+
 void fake_kernel_set_mtu(FakeKernel *fk, int ifindex, uint32_t mtu)
 {
     FakeLink *l = lookup(fk, ifindex);
