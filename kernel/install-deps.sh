@@ -4,10 +4,10 @@
 # slower command. Idempotent; needs root when something is missing.
 set -euo pipefail
 packages=(
-	linux-source-6.1                        # the kernel source tarball under /usr/src
+	linux-source-6.12                       # the kernel source tarball under /usr/src
 	gcc make flex bison bc libelf-dev libssl-dev git dpkg-dev
 	qemu-system-x86 busybox-static cpio     # the guest: QEMU, its initramfs
-	python3 iproute2                        # the selftests (from the host root, over 9p)
+	python3 python3-yaml iproute2           # the selftests and YNL (from the host root, over 9p)
 	linux-perf                              # kernel/bench/group_mtu_perf.py
 )
 missing=()

@@ -11,40 +11,24 @@
  * the table is only bounded. */
 #define AUTH_CACHE_MAX 1024
 
-struct GdAuth {
+struct GdBusAuth {
     GDBusConnection *conn;
     gint64 admin_gid;
     GHashTable *allowed; /* unique name → GINT_TO_POINTER(1 allowed, 2 denied) */
 };
 
 typedef struct {
-    GdAuth *auth;
+    GdBusAuth *auth;
     GDBusMethodInvocation *invocation;
-    GdAuthDoneFunc done;
+    GdBusAuthDoneFunc done;
     gpointer user_data;
+    const char *action;   /* the polkit action the method needs (static) */
     gboolean interactive; /* the call allowed interactive authorization */
 } Check;
 
 /* Polkit may ask the user for a password: give it time. */
 #define POLKIT_INTERACTIVE_TIMEOUT_MS (5 * 60 * 1000)
 #define POLKIT_TIMEOUT_MS             25000
-
-/* One polkit action per kind of change (data/net.groupd1.policy). */
-const char *gd_auth_action_for(const char *method)
-{
-    if (g_str_equal(method, "SetGroup"))
-        return "net.groupd1.set-group";
-    if (g_str_equal(method, "SetLinkGroup"))
-        return "net.groupd1.set-link-group";
-    if (g_str_equal(method, "AddGroupAddress") || g_str_equal(method, "RemoveGroupAddress"))
-        return "net.groupd1.group-address";
-    if (g_str_equal(method, "Reload"))
-        return "net.groupd1.reload";
-    if (g_str_equal(method, "SetMode") || g_str_equal(method, "SetPreference") ||
-        g_str_equal(method, "Failover"))
-        return "net.groupd1.manage-mptcp";
-    return NULL;
-}
 
 static void check_finish(Check *check, gboolean allowed)
 {
@@ -75,8 +59,7 @@ static void polkit_cb(GObject *source, GAsyncResult *result, gpointer user_data)
     g_autoptr(GVariant) reply =
         g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
     const char *sender = g_dbus_method_invocation_get_sender(check->invocation);
-    const char *action =
-        gd_auth_action_for(g_dbus_method_invocation_get_method_name(check->invocation));
+    const char *action = check->action;
     gboolean authorized = FALSE, challenge = FALSE;
     g_autoptr(GVariant) details = NULL;
 
@@ -98,15 +81,11 @@ static void polkit_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 static void ask_polkit(Check *check)
 {
     GDBusMethodInvocation *invocation = check->invocation;
-    const char *action = gd_auth_action_for(g_dbus_method_invocation_get_method_name(invocation));
+    const char *action = check->action;
     gboolean interactive =
         (g_dbus_message_get_flags(g_dbus_method_invocation_get_message(invocation)) &
          G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION) != 0;
     check->interactive = interactive;
-    if (!action) {
-        check_finish(check, FALSE);
-        return;
-    }
     GVariantBuilder subject;
     g_variant_builder_init(&subject, G_VARIANT_TYPE("a{sv}"));
     g_variant_builder_add(&subject, "{sv}", "name",
@@ -120,16 +99,16 @@ static void ask_polkit(Check *check)
         interactive ? POLKIT_INTERACTIVE_TIMEOUT_MS : POLKIT_TIMEOUT_MS, NULL, polkit_cb, check);
 }
 
-GdAuth *gd_auth_new(GDBusConnection *conn, gint64 admin_gid)
+GdBusAuth *gd_bus_auth_new(GDBusConnection *conn, gint64 admin_gid)
 {
-    GdAuth *auth = g_new0(GdAuth, 1);
+    GdBusAuth *auth = g_new0(GdBusAuth, 1);
     auth->conn = g_object_ref(conn);
     auth->admin_gid = admin_gid;
     auth->allowed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     return auth;
 }
 
-void gd_auth_free(GdAuth *auth)
+void gd_bus_auth_free(GdBusAuth *auth)
 {
     if (!auth)
         return;
@@ -138,7 +117,7 @@ void gd_auth_free(GdAuth *auth)
     g_free(auth);
 }
 
-static gboolean credentials_allow(GdAuth *auth, GVariant *creds, const char *sender)
+static gboolean credentials_allow(GdBusAuth *auth, GVariant *creds, const char *sender)
 {
     guint32 uid;
     if (!g_variant_lookup(creds, "UnixUserID", "u", &uid)) {
@@ -184,8 +163,8 @@ static void credentials_cb(GObject *source, GAsyncResult *result, gpointer user_
         ask_polkit(check);
 }
 
-void gd_auth_check(GdAuth *auth, GDBusMethodInvocation *invocation, GdAuthDoneFunc done,
-                   gpointer user_data)
+void gd_bus_auth_check(GdBusAuth *auth, GDBusMethodInvocation *invocation, const char *action,
+                       GdBusAuthDoneFunc done, gpointer user_data)
 {
     const char *sender = g_dbus_method_invocation_get_sender(invocation);
     if (!sender) {
@@ -196,6 +175,7 @@ void gd_auth_check(GdAuth *auth, GDBusMethodInvocation *invocation, GdAuthDoneFu
     Check *check = g_new0(Check, 1);
     check->auth = auth;
     check->invocation = g_object_ref(invocation);
+    check->action = action;
     check->done = done;
     check->user_data = user_data;
     /* Credentials are cached per unique name; polkit's answers are not

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * bus: the net.groupd1 D-Bus API on the generated skeletons; batched
- * signals; caller authorization; the one errno → D-Bus error mapping.
- * May call: policy, cache, config, netlink (types).
+ * bus: the net.groupd1 D-Bus API on the code gdbus-codegen generates from
+ * dbus/net.groupd1.*.xml (gd-dbus-generated.h: gd_dbus_*, GdDBus*); batched signals;
+ * caller authorization; the one errno → D-Bus error mapping. Hand-written
+ * functions are named after their file: gd_bus_<file>_* (bus.c: gd_bus_*;
+ * guard.c: gd_bus_guard_*, gd_guard_filter_*; wire.c: gd_wire_*).
+ * May call: policy, mptcp, cache, config, text, log.
  */
 #pragma once
 
 #include "cache/cache.h"
-#include "mptcp/mptcp.h"
 #include "config/group-names.h"
+#include "mptcp/mptcp.h"
 #include "policy/engine.h"
 #include "policy/ops.h"
 #include "policy/runner.h"
@@ -18,6 +21,9 @@
 #define GD_BUS_NAME              "net.groupd1"
 #define GD_BUS_PATH              "/net/groupd1"
 #define GD_BUS_GROUP_PATH_PREFIX "/net/groupd1/group/"
+#define GD_BUS_MPTCP_PATH        "/net/groupd1/mptcp"
+
+/* ---- errors (errors.c) ---- */
 
 typedef enum {
     GD_BUS_ERROR_NO_SUCH_GROUP,
@@ -42,15 +48,21 @@ GQuark gd_bus_error_quark(void);
  * now, e.g. no other healthy group to fail over to). */
 GError *gd_bus_error_from_errno(int err, gboolean from_kernel, const char *extack,
                                 const char *format, ...) G_GNUC_PRINTF(4, 5);
+/* Answers invocation (consuming it) with error in its shown form; error
+ * stays the caller's. */
+void gd_bus_error_return(GDBusMethodInvocation *invocation, const GError *error);
+
+/* ---- outside text as it leaves (shown.c) ---- */
 
 /* Outside text (interface, file and group names, the kernel's messages)
  * leaves on the bus in its shown form (text/text.h): bytes that are not
  * UTF-8 as \xNN, a backslash as \\. A string GVariant of raw (floating). */
-GVariant *gd_bus_text(const char *raw);
+GVariant *gd_bus_shown_text(const char *raw);
 /* The error with its whole message in the shown form (it quotes names,
- * paths and kernel text as they are), and returning that to the caller. */
-GError *gd_bus_error_shown(const GError *error);
-void gd_bus_return_gerror(GDBusMethodInvocation *invocation, const GError *error);
+ * paths and kernel text as they are). */
+GError *gd_bus_shown_error(const GError *error);
+
+/* ---- the service (bus.c) ---- */
 
 typedef struct {
     const char *version;
@@ -67,31 +79,196 @@ GdBus *gd_bus_new(GDBusConnection *conn, GdCache *cache, GdRunner *runner, GdGro
 void gd_bus_free(GdBus *bus);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdBus, gd_bus_free)
 
-/* Exports /net/groupd1/mptcp (net.groupd1.Mptcp) for mptcp, which must
- * outlive bus; and watches NetworkManager's name as another endpoint owner. */
-void gd_bus_export_mptcp(GdBus *bus, GdMpManager *mptcp);
-void gd_bus_unexport_mptcp(GdBus *bus);
-/* The MPTCP manager's changed and active-group callbacks. */
-void gd_bus_refresh_mptcp(GdBus *bus);
-void gd_bus_signal_mptcp_active(GdBus *bus, gboolean has_group, uint32_t group,
-                                gboolean had_previous, uint32_t previous, const char *reason);
-
 /* Publishes the cache's pending changes: LinksChanged, group objects,
  * PropertiesChanged. The cache's changed callback. */
 void gd_bus_publish(GdBus *bus);
 /* The engine's policies, drift or errors changed: group objects follow. */
 void gd_bus_policy_changed(GdBus *bus);
+/* A group's name: its policy's Name=, else the iproute2 file's, else NULL
+ * (what the API shows, and the logs' namer, log/log.h). */
+const char *gd_bus_group_name(GdBus *bus, uint32_t id);
+
+/* ---- /net/groupd1/mptcp (mptcp-object.c) ---- */
+
+/* Exports net.groupd1.Mptcp for mptcp, which must outlive its export; and
+ * watches NetworkManager's name as another endpoint owner. */
+void gd_bus_mptcp_export(GdBus *bus, GdMpManager *mptcp);
+void gd_bus_mptcp_unexport(GdBus *bus);
+/* The MPTCP manager's changed and active-group callbacks. */
+void gd_bus_mptcp_refresh(GdBus *bus);
+void gd_bus_mptcp_active_changed(GdBus *bus, gboolean has_group, uint32_t group,
+                                 gboolean had_previous, uint32_t previous, const char *reason);
+
+/* ---- the connection (guard.c) ---- */
 
 /* Connects to the bus at address (NULL: the system or session bus, as
- * type) through the guard (guard.c), which reads every message to groupd
- * before GDBus does: one of more than GD_BUS_GUARD_MAX_BYTES or
+ * type) through the guard, which reads every message to groupd before
+ * GDBus does: one of more than GD_BUS_GUARD_MAX_BYTES or
  * GD_BUS_GUARD_MAX_VALUES values, or malformed, is never given to GDBus
  * (which parses a whole body before it looks at the signature: 24 MB of
  * empty strings cost it 500 MB); a method call gets
  * net.groupd1.Error.InvalidArgs from the guard. */
-GDBusConnection *gd_bus_connect(const char *address, GBusType type, GError **error);
+GDBusConnection *gd_bus_guard_connect(const char *address, GBusType type, GError **error);
 
-/* ---- internal to bus/ ---- */
+/* ======== internal to bus/ ======== */
+
+typedef struct GdBusAuth GdBusAuth;
+typedef struct GdBusManager GdBusManager;
+typedef struct GdBusMptcp GdBusMptcp;
+
+struct GdBus {
+    GDBusConnection *conn;
+    GdCache *cache;
+    GdRunner *runner;
+    GdGroupNames *names;
+    GdEngine *engine;
+    GdBusOptions options;
+    GdBusAuth *auth;
+    GdBusManager *manager;
+    GdBusMptcp *mptcp; /* while exported */
+    GDBusObjectManagerServer *object_manager;
+    GHashTable *groups; /* id → GDBusObjectSkeleton (owned) */
+    guint publications;
+    /* Work left after replies: reading what the kernel did into the cache
+     * and publishing it (gd_bus_defer_release()). */
+    guint deferred_releases;
+    guint deferred_timer;
+    gboolean flushing;
+};
+
+/* Publishes at once what replies left for later: reads see their writes. */
+void gd_bus_flush(GdBus *bus);
+/* After a reply: the operation's cache hold (taken over from its
+ * GdOpResult) is released, and so published, shortly. */
+void gd_bus_defer_release(GdBus *bus);
+/* The Manager's netlink counters from the executor. */
+void gd_bus_update_counters(GdBus *bus);
+/* A group's name or number (in its shown form) into its id; FALSE with a
+ * typed error (NoSuchGroup, InvalidArgs). */
+gboolean gd_bus_resolve_group(GdBus *bus, const char *shown, uint32_t *id, GError **error);
+/* A link named by the shown form of its name (text/text.h): "bad\\xff" is
+ * the link whose name has the byte 0xff. NULL when there is none. */
+GdLink *gd_bus_resolve_link(GdBus *bus, const char *shown);
+/* A caller's link name for an error message, which is shown as a whole:
+ * the bytes it stands for, so that it reads as the caller wrote it. */
+char *gd_bus_clip_link_name(const char *shown);
+/* A group as the API names it: its name, else its number (in buf). */
+const char *gd_bus_group_display(GdBus *bus, uint32_t id, char *buf, size_t size);
+
+/* ---- one table of methods per object (methods.c) ---- */
+
+typedef struct GdBusCall GdBusCall;
+typedef void (*GdBusMethodRun)(GdBusCall *call);
+
+/* A method of one of groupd's objects, one table per object. */
+typedef struct {
+    const char *name; /* as in dbus/net.groupd1.*.xml */
+    /* The polkit action (data/net.groupd1.policy) that allows a method that
+     * changes something; NULL for a read, which every caller may make (as
+     * dbus/net.groupd1.conf says). */
+    const char *action;
+    /* The typed handler of the generated handle-<name> signal: it copies
+     * its arguments into a call and starts it (gd_bus_methods_start()). */
+    GCallback handle;
+    /* The body, once the caller may call the method: it owns the call and
+     * answers it. */
+    GdBusMethodRun run;
+} GdBusMethod;
+
+/* One call, from its handle-* signal to its reply; an object's own call
+ * struct begins with it. */
+struct GdBusCall {
+    GdBus *bus;
+    const GdBusMethod *method;
+    GDBusMethodInvocation *invocation; /* the reply consumes it */
+    GDestroyNotify free;               /* frees the object's whole call */
+};
+
+/* Connects each method's handle to skeleton's handle-<name> signal. */
+void gd_bus_methods_connect(gpointer skeleton, const GdBusMethod *methods, guint n,
+                            gpointer user_data);
+/* The method of methods called name, or NULL. */
+const GdBusMethod *gd_bus_methods_find(const GdBusMethod *methods, guint n, const char *name);
+/* Starts call (bus, invocation and free set) as the method of methods the
+ * invocation names: a read runs at once, a change once the caller is
+ * authorized; otherwise the caller gets AccessDenied and call is freed.
+ * Returns G_DBUS_METHOD_INVOCATION_HANDLED for the handle-* handler. */
+gboolean gd_bus_methods_start(GdBusCall *call, const GdBusMethod *methods, guint n);
+/* The objects' tables (manager-object.c, mptcp-object.c). */
+const GdBusMethod *gd_bus_manager_methods(guint *n);
+const GdBusMethod *gd_bus_mptcp_methods(guint *n);
+
+/* ---- authorization (auth.c) ---- */
+
+typedef void (*GdBusAuthDoneFunc)(GDBusMethodInvocation *invocation, gboolean allowed,
+                                  gpointer user_data);
+GdBusAuth *gd_bus_auth_new(GDBusConnection *conn, gint64 admin_gid);
+void gd_bus_auth_free(GdBusAuth *auth);
+/* Root and the admin group from the caller's credentials (cached per
+ * unique name); anyone else if polkit on the bus authorizes action. */
+void gd_bus_auth_check(GdBusAuth *auth, GDBusMethodInvocation *invocation, const char *action,
+                       GdBusAuthDoneFunc done, gpointer user_data);
+
+/* ---- arguments (args.c): pure, reached by a fuzzer ---- */
+
+/* A copy of the UTF-8 text cut to at most max bytes, between characters
+ * (for quoting a caller's argument in an error message). */
+char *gd_bus_args_clip(const char *text, gsize max);
+/* SetGroup's props: "MTU" u (1…2^31-1), "State" s ("up"/"down"),
+ * "MACAddress" s, "TxQueueLength" u; at least one, no other key. FALSE with
+ * InvalidArgs and a bounded UTF-8 message. */
+gboolean gd_bus_args_link_change(GVariant *props, GdNlLinkChange *change, GError **error);
+/* The options of mutating calls: only "force" b. Same contract. */
+gboolean gd_bus_args_options(GVariant *options, gboolean *force, GError **error);
+
+/* ---- net.groupd1.Manager (manager-object.c, group-ops.c) ---- */
+
+GdBusManager *gd_bus_manager_new(GdBus *bus);
+void gd_bus_manager_free(GdBusManager *manager);
+/* LinksChanged for set, and LinkCount and ResyncCount. */
+void gd_bus_manager_publish(GdBusManager *manager, const GdChangeSet *set);
+/* paths: operations per kernel path, GD_KPATH_N of them. */
+void gd_bus_manager_set_counters(GdBusManager *manager, guint64 requests, guint64 sends,
+                                 const guint64 *paths);
+
+/* A call of the Manager: the typed arguments of its method. */
+typedef struct {
+    GdBusCall base;
+    char *group;       /* SetGroup, SetLinkGroup, Add/RemoveGroupAddress */
+    char **links;      /* SetLinkGroup (one block: g_free()) */
+    char *address;     /* Add/RemoveGroupAddress */
+    char *name;        /* GetLink */
+    GVariant *props;   /* SetGroup */
+    GVariant *options; /* SetGroup, Add/RemoveGroupAddress */
+    guint32 flags;     /* Reload */
+    /* A SetGroup on a policy group: the override it replaced, to restore
+     * when the kernel refuses the change. */
+    gboolean overrode;
+    GdEngineOverrideUndo undo;
+} GdBusManagerCall;
+
+/* The Manager's changes to groups, from their arguments to a GdOp, through
+ * the runner, to the reply from its GdOpResult (group-ops.c). */
+void gd_bus_group_ops_set_group(GdBusCall *call);
+void gd_bus_group_ops_set_link_group(GdBusCall *call);
+void gd_bus_group_ops_add_address(GdBusCall *call);
+void gd_bus_group_ops_remove_address(GdBusCall *call);
+
+/* ---- net.groupd1.Group (group-object.c) ---- */
+
+/* One hand-written interface skeleton per group with members or a policy. */
+#define GD_TYPE_BUS_GROUP (gd_bus_group_get_type())
+G_DECLARE_FINAL_TYPE(GdBusGroup, gd_bus_group, GD, BUS_GROUP, GDBusInterfaceSkeleton)
+GdBusGroup *gd_bus_group_new(GdBus *bus, uint32_t id);
+/* Recomputes the properties from the cache and emits one PropertiesChanged
+ * for what differs; members_changed invalidates Members. */
+void gd_bus_group_refresh(GdBusGroup *group, gboolean members_changed);
+
+/* ListLinks' and LinksChanged's a(isuus) for links (GdLink*): index, name,
+ * group, MTU, operational state; serialised directly (link-list.c). */
+GVariant *gd_bus_link_list(GPtrArray *links);
+
+/* ---- the guard (guard.c) and the wire format (wire.c) ---- */
 
 /* The largest valid call, SetLinkGroup with 65536 names of 15 bytes, has
  * 1.3 MB and 65538 values; GDBus takes about 170 bytes per value. */
@@ -156,39 +333,3 @@ const char *gd_guard_filter_broken(const GdGuardFilter *filter);
 guint64 gd_guard_filter_refused(const GdGuardFilter *filter);
 /* Large calls (GD_BUS_GUARD_LARGE_BYTES or GD_BUS_GUARD_LARGE_VALUES and more) passed on so far. */
 guint64 gd_guard_filter_large(const GdGuardFilter *filter);
-
-GDBusObjectManagerServer *gd_bus_object_manager(GdBus *bus);
-/* A group as the API names it: its name, else its number (in buf). */
-const char *gd_bus_group_display(GdBus *bus, uint32_t id, char *buf, size_t size);
-/* A group's name or number into its id; FALSE with a typed error. */
-gboolean gd_bus_resolve_group(GdBus *bus, const char *text, uint32_t *id, GError **error);
-typedef struct GdAuth GdAuth;
-GdAuth *gd_bus_auth(GdBus *bus);
-
-typedef void (*GdAuthDoneFunc)(GDBusMethodInvocation *invocation, gboolean allowed,
-                               gpointer user_data);
-GdAuth *gd_auth_new(GDBusConnection *conn, gint64 admin_gid);
-void gd_auth_free(GdAuth *auth);
-/* The polkit action of a mutating method, or NULL. */
-const char *gd_auth_action_for(const char *method);
-/* Root and the admin group from the caller's credentials (cached per
- * unique name); anyone else if polkit on the bus authorizes the action. */
-void gd_auth_check(GdAuth *auth, GDBusMethodInvocation *invocation, GdAuthDoneFunc done,
-                   gpointer user_data);
-
-#define GD_TYPE_GROUP_IFACE (gd_group_iface_get_type())
-G_DECLARE_FINAL_TYPE(GdGroupIface, gd_group_iface, GD, GROUP_IFACE, GDBusInterfaceSkeleton)
-GdGroupIface *gd_group_iface_new(GdBus *bus, GdCache *cache, GdGroupNames *names, GdEngine *engine,
-                                 uint32_t id);
-/* Publishes at once what replies left for later: reads see their writes. */
-void gd_bus_flush(GdBus *bus);
-
-/* ListLinks' and LinksChanged's a(isuus) for links (GdLink*): index, name,
- * group, MTU, operational state; serialised directly (link-list.c). */
-GVariant *gd_bus_link_list(GPtrArray *links);
-uint32_t gd_group_iface_get_id(GdGroupIface *iface);
-/* A group's name: its policy's Name=, else the iproute2 file's, else NULL. */
-const char *gd_bus_group_name(GdGroupNames *names, GdEngine *engine, uint32_t id);
-/* Recomputes the properties from the cache and emits one PropertiesChanged
- * for what differs; members_changed invalidates Members. */
-void gd_group_iface_refresh(GdGroupIface *iface, gboolean members_changed);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  * net.groupd1.Error.*: the domain and the one mapping from errno. */
 #include "bus.h"
-#include "text/text.h"
 
 #include <errno.h>
 
@@ -73,22 +72,9 @@ GError *gd_bus_error_from_errno(int err, gboolean from_kernel, const char *extac
                        extack ? ": " : "", extack ? extack : "");
 }
 
-GVariant *gd_bus_text(const char *raw)
+void gd_bus_error_return(GDBusMethodInvocation *invocation, const GError *error)
 {
-    if (gd_text_is_plain(raw))
-        return g_variant_new_string(raw);
-    return g_variant_new_take_string(gd_text_escape(raw));
-}
-
-GError *gd_bus_error_shown(const GError *error)
-{
-    g_autofree char *message = gd_text_escape(error->message);
-    return g_error_new_literal(error->domain, error->code, message);
-}
-
-void gd_bus_return_gerror(GDBusMethodInvocation *invocation, const GError *error)
-{
-    g_autoptr(GError) shown = gd_bus_error_shown(error);
+    g_autoptr(GError) shown = gd_bus_shown_error(error);
     g_debug("%s from %s: %s", g_dbus_method_invocation_get_method_name(invocation),
             g_dbus_method_invocation_get_sender(invocation), shown->message);
     g_dbus_method_invocation_return_gerror(invocation, shown);

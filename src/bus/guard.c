@@ -562,7 +562,7 @@ static void guard_free(gpointer data)
     g_free(g);
 }
 
-GDBusConnection *gd_bus_connect(const char *address, GBusType type, GError **error)
+GDBusConnection *gd_bus_guard_connect(const char *address, GBusType type, GError **error)
 {
     g_autofree char *bus_address =
         address ? g_strdup(address) : g_dbus_address_get_for_bus_sync(type, NULL, error);

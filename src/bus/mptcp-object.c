@@ -7,31 +7,34 @@
  * and other owners' words, sysctl values) goes out in its shown form
  * (text/text.h), made here: src/mptcp/ keeps the bytes. */
 #include "bus.h"
-#include "gd-bus-generated.h"
+#include "gd-dbus-generated.h"
 #include "text/text.h"
 
 #include <errno.h>
 
-#define MPTCP_PATH GD_BUS_PATH "/mptcp"
-#define NM_NAME    "org.freedesktop.NetworkManager"
+#define NM_NAME "org.freedesktop.NetworkManager"
 
-typedef struct {
+struct GdBusMptcp {
     GdBus *bus;
     GdMpManager *mptcp;
-    GdBusMptcp *skeleton;
+    GdDBusMptcp *skeleton;
     guint nm_watch;
-} MptcpObject;
+};
 
-/* One per bus: the daemon has one namespace. */
-static MptcpObject *the_object;
+/* A call of the Mptcp object: the typed arguments of its method. */
+typedef struct {
+    GdBusCall base;
+    char *text;    /* SetMode's mode, Failover's group */
+    char **groups; /* SetPreference */
+} MptcpCall;
 
-static void refresh(MptcpObject *o)
+static void refresh(GdBusMptcp *o)
 {
     GdMpManager *m = o->mptcp;
-    GdBusMptcp *sk = o->skeleton;
+    GdDBusMptcp *sk = o->skeleton;
     char buf[16];
 
-    gd_bus_mptcp_set_mode(sk, gd_mptcp_mode_name(gd_mp_manager_mode(m)));
+    gd_dbus_mptcp_set_mode(sk, gd_mptcp_mode_name(gd_mp_manager_mode(m)));
 
     g_autoptr(GArray) pref = gd_mp_manager_preference(m);
     g_autoptr(GStrvBuilder) names = g_strv_builder_new();
@@ -41,14 +44,14 @@ static void refresh(MptcpObject *o)
         g_strv_builder_add(names, name);
     }
     g_auto(GStrv) pref_names = g_strv_builder_end(names);
-    gd_bus_mptcp_set_preference(sk, (const char *const *)pref_names);
+    gd_dbus_mptcp_set_preference(sk, (const char *const *)pref_names);
 
     uint32_t active;
     g_autofree char *active_name =
         gd_text_escape(gd_mp_manager_active_group(m, &active)
                            ? gd_bus_group_display(o->bus, active, buf, sizeof(buf))
                            : "");
-    gd_bus_mptcp_set_active_group(sk, active_name);
+    gd_dbus_mptcp_set_active_group(sk, active_name);
 
     g_autoptr(GArray) eps = gd_mp_manager_endpoints(m);
     GVariantBuilder b;
@@ -61,10 +64,10 @@ static void refresh(MptcpObject *o)
         const char *group =
             info->owned ? gd_bus_group_display(o->bus, info->group, group_buf, sizeof(group_buf))
                         : "";
-        g_variant_builder_add(&b, "(u@s@s@s^as)", (guint32)info->ep.id, gd_bus_text(addr),
-                              gd_bus_text(info->ifname), gd_bus_text(group), flags);
+        g_variant_builder_add(&b, "(u@s@s@s^as)", (guint32)info->ep.id, gd_bus_shown_text(addr),
+                              gd_bus_shown_text(info->ifname), gd_bus_shown_text(group), flags);
     }
-    gd_bus_mptcp_set_endpoints(sk, g_variant_builder_end(&b));
+    gd_dbus_mptcp_set_endpoints(sk, g_variant_builder_end(&b));
 
     GdMptcpLimits limits;
     g_variant_builder_init(&b, G_VARIANT_TYPE("a{su}"));
@@ -72,7 +75,7 @@ static void refresh(MptcpObject *o)
         g_variant_builder_add(&b, "{su}", "subflows", limits.subflows);
         g_variant_builder_add(&b, "{su}", "add_addr_accepted", limits.add_addr_accepted);
     }
-    gd_bus_mptcp_set_limits(sk, g_variant_builder_end(&b));
+    gd_dbus_mptcp_set_limits(sk, g_variant_builder_end(&b));
 
     g_autoptr(GPtrArray) conns = gd_mp_manager_connections(m);
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(ussa(sssb))"));
@@ -82,182 +85,200 @@ static void refresh(MptcpObject *o)
         g_variant_builder_init(&sb, G_VARIANT_TYPE("a(sssb)"));
         for (guint k = 0; k < c->subflows->len; k++) {
             const GdMptcpSubflow *s = c->subflows->pdata[k];
-            g_variant_builder_add(&sb, "(@s@s@sb)", gd_bus_text(s->local), gd_bus_text(s->remote),
-                                  gd_bus_text(s->interface ? s->interface : ""), s->backup);
+            g_variant_builder_add(&sb, "(@s@s@sb)", gd_bus_shown_text(s->local),
+                                  gd_bus_shown_text(s->remote),
+                                  gd_bus_shown_text(s->interface ? s->interface : ""), s->backup);
         }
-        g_variant_builder_add(&b, "(u@s@sa(sssb))", c->token, gd_bus_text(c->local),
-                              gd_bus_text(c->remote), &sb);
+        g_variant_builder_add(&b, "(u@s@sa(sssb))", c->token, gd_bus_shown_text(c->local),
+                              gd_bus_shown_text(c->remote), &sb);
     }
-    gd_bus_mptcp_set_connections(sk, g_variant_builder_end(&b));
+    gd_dbus_mptcp_set_connections(sk, g_variant_builder_end(&b));
 
     const char *detail;
     g_autofree char *owner = gd_text_escape(gd_mp_manager_owner(m, &detail));
     g_autofree char *owner_detail = gd_text_escape(detail);
-    gd_bus_mptcp_set_owner(sk, owner);
-    gd_bus_mptcp_set_owner_detail(sk, owner_detail);
+    gd_dbus_mptcp_set_owner(sk, owner);
+    gd_dbus_mptcp_set_owner_detail(sk, owner_detail);
 
     g_autoptr(GArray) health = gd_mp_manager_health(m);
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(sss)"));
     for (guint i = 0; i < health->len; i++) {
         const GdMptcpHealth *h = &g_array_index(health, GdMptcpHealth, i);
-        g_variant_builder_add(&b, "(@s@s@s)",
-                              gd_bus_text(gd_bus_group_display(o->bus, h->group, buf, sizeof(buf))),
-                              gd_bus_text(h->state), gd_bus_text(h->reason));
+        g_variant_builder_add(
+            &b, "(@s@s@s)",
+            gd_bus_shown_text(gd_bus_group_display(o->bus, h->group, buf, sizeof(buf))),
+            gd_bus_shown_text(h->state), gd_bus_shown_text(h->reason));
     }
-    gd_bus_mptcp_set_health(sk, g_variant_builder_end(&b));
+    gd_dbus_mptcp_set_health(sk, g_variant_builder_end(&b));
 
     GPtrArray *sysctls = gd_mp_manager_sysctl_changes(m);
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(sss)"));
     for (guint i = 0; i < sysctls->len; i++) {
         const GdMptcpSysctl *s = sysctls->pdata[i];
-        g_variant_builder_add(&b, "(@s@s@s)", gd_bus_text(s->path), gd_bus_text(s->previous),
-                              gd_bus_text(s->value));
+        g_variant_builder_add(&b, "(@s@s@s)", gd_bus_shown_text(s->path),
+                              gd_bus_shown_text(s->previous), gd_bus_shown_text(s->value));
     }
-    gd_bus_mptcp_set_sysctl_changes(sk, g_variant_builder_end(&b));
+    gd_dbus_mptcp_set_sysctl_changes(sk, g_variant_builder_end(&b));
 
-    gd_bus_mptcp_set_failover_count(sk, gd_mp_manager_failover_count(m));
+    gd_dbus_mptcp_set_failover_count(sk, gd_mp_manager_failover_count(m));
     g_autofree char *last_error = gd_text_escape(gd_mp_manager_last_error(m));
-    gd_bus_mptcp_set_last_error(sk, last_error);
+    gd_dbus_mptcp_set_last_error(sk, last_error);
 }
 
-void gd_bus_refresh_mptcp(GdBus *bus)
+void gd_bus_mptcp_refresh(GdBus *bus)
 {
-    if (the_object && the_object->bus == bus)
-        refresh(the_object);
+    if (bus->mptcp)
+        refresh(bus->mptcp);
 }
 
-void gd_bus_signal_mptcp_active(GdBus *bus, gboolean has_group, uint32_t group,
-                                gboolean had_previous, uint32_t previous, const char *reason)
+void gd_bus_mptcp_active_changed(GdBus *bus, gboolean has_group, uint32_t group,
+                                 gboolean had_previous, uint32_t previous, const char *reason)
 {
-    if (!the_object || the_object->bus != bus)
+    if (!bus->mptcp)
         return;
     char a[16], b[16];
-    refresh(the_object);
+    refresh(bus->mptcp);
     g_autofree char *now =
         gd_text_escape(has_group ? gd_bus_group_display(bus, group, a, sizeof(a)) : "");
     g_autofree char *before =
         gd_text_escape(had_previous ? gd_bus_group_display(bus, previous, b, sizeof(b)) : "");
     g_autofree char *why = gd_text_escape(reason);
-    gd_bus_mptcp_emit_active_group_changed(the_object->skeleton, now, before, why);
+    gd_dbus_mptcp_emit_active_group_changed(bus->mptcp->skeleton, now, before, why);
 }
 
 /* ---- methods ---- */
 
-static void return_gerror(GDBusMethodInvocation *invocation, GError *error)
+static void call_free(MptcpCall *call)
 {
-    gd_bus_return_gerror(invocation, error);
-    g_error_free(error);
+    g_clear_object(&call->base.invocation);
+    g_free(call->text);
+    g_strfreev(call->groups);
+    g_free(call);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MptcpCall, call_free)
+
+static void reply_error(MptcpCall *call, const GError *error)
+{
+    gd_bus_error_return(g_steal_pointer(&call->base.invocation), error);
 }
 
-static void do_set_mode(MptcpObject *o, GDBusMethodInvocation *invocation)
+static void set_mode(GdBusCall *base)
 {
-    const char *text;
-    g_variant_get(g_dbus_method_invocation_get_parameters(invocation), "(&s)", &text);
+    g_autoptr(MptcpCall) call = (MptcpCall *)base;
+    GdBusMptcp *o = base->bus->mptcp;
     GdMptcpMode mode;
-    if (gd_mptcp_mode_parse(text, &mode) < 0) {
-        g_autofree char *shown = gd_op_clip(text, 32);
-        return_gerror(invocation,
-                      gd_bus_error_from_errno(-EINVAL, FALSE, NULL,
-                                              "unknown mode \"%s\" (off, failover, power-save, "
-                                              "aggregate)",
-                                              shown));
+    if (gd_mptcp_mode_parse(call->text, &mode) < 0) {
+        g_autofree char *shown = gd_bus_args_clip(call->text, 32);
+        g_autoptr(GError) error = gd_bus_error_from_errno(
+            -EINVAL, FALSE, NULL, "unknown mode \"%s\" (off, failover, power-save, aggregate)",
+            shown);
+        reply_error(call, error);
         return;
     }
     gd_mp_manager_set_mode(o->mptcp, mode);
     refresh(o);
-    gd_bus_mptcp_complete_set_mode(o->skeleton, invocation);
+    gd_dbus_mptcp_complete_set_mode(o->skeleton, g_steal_pointer(&base->invocation));
 }
 
-static void do_set_preference(MptcpObject *o, GDBusMethodInvocation *invocation)
+static void set_preference(GdBusCall *base)
 {
-    g_autofree const char **groups = NULL;
-    g_variant_get(g_dbus_method_invocation_get_parameters(invocation), "(^a&s)", &groups);
-    guint n = g_strv_length((char **)groups);
+    g_autoptr(MptcpCall) call = (MptcpCall *)base;
+    GdBusMptcp *o = base->bus->mptcp;
+    g_autoptr(GError) error = NULL;
+    guint n = g_strv_length(call->groups);
     if (n > 64) {
-        return_gerror(invocation,
-                      gd_bus_error_from_errno(-E2BIG, FALSE, NULL, "%u groups: at most 64", n));
+        error = gd_bus_error_from_errno(-E2BIG, FALSE, NULL, "%u groups: at most 64", n);
+        reply_error(call, error);
         return;
     }
     g_autofree uint32_t *ids = g_new0(uint32_t, n + 1);
     for (guint i = 0; i < n; i++) {
-        GError *error = NULL;
-        if (!gd_bus_resolve_group(o->bus, groups[i], &ids[i], &error)) {
-            return_gerror(invocation, error);
+        if (!gd_bus_resolve_group(base->bus, call->groups[i], &ids[i], &error)) {
+            reply_error(call, error);
             return;
         }
     }
     int r = gd_mp_manager_set_preference(o->mptcp, ids, n);
     if (r < 0) {
-        return_gerror(invocation,
-                      gd_bus_error_from_errno(r, FALSE, NULL,
-                                              "every group must have an [MPTCP] section with "
-                                              "Role=failover, each given once"));
+        error = gd_bus_error_from_errno(r, FALSE, NULL,
+                                        "every group must have an [MPTCP] section with "
+                                        "Role=failover, each given once");
+        reply_error(call, error);
         return;
     }
     refresh(o);
-    gd_bus_mptcp_complete_set_preference(o->skeleton, invocation);
+    gd_dbus_mptcp_complete_set_preference(o->skeleton, g_steal_pointer(&base->invocation));
 }
 
-static void do_failover(MptcpObject *o, GDBusMethodInvocation *invocation)
+static void failover(GdBusCall *base)
 {
-    const char *text;
-    g_variant_get(g_dbus_method_invocation_get_parameters(invocation), "(&s)", &text);
+    g_autoptr(MptcpCall) call = (MptcpCall *)base;
+    GdBusMptcp *o = base->bus->mptcp;
+    g_autoptr(GError) error = NULL;
     uint32_t to = 0;
-    gboolean has_to = *text != '\0';
-    if (has_to) {
-        GError *error = NULL;
-        if (!gd_bus_resolve_group(o->bus, text, &to, &error)) {
-            return_gerror(invocation, error);
-            return;
-        }
-        if (!gd_mp_manager_group_configured(o->mptcp, to)) {
-            g_autofree char *shown = gd_op_clip(text, 64);
-            return_gerror(invocation, gd_bus_error_from_errno(-EINVAL, FALSE, NULL,
-                                                              "group \"%s\" has no [MPTCP] "
-                                                              "section",
-                                                              shown));
-            return;
-        }
+    gboolean has_to = *call->text != '\0';
+    if (has_to && !gd_bus_resolve_group(base->bus, call->text, &to, &error)) {
+        reply_error(call, error);
+        return;
+    }
+    if (has_to && !gd_mp_manager_group_configured(o->mptcp, to)) {
+        g_autofree char *shown = gd_bus_args_clip(call->text, 64);
+        error = gd_bus_error_from_errno(-EINVAL, FALSE, NULL, "group \"%s\" has no [MPTCP] section",
+                                        shown);
+        reply_error(call, error);
+        return;
     }
     int r = gd_mp_manager_failover(o->mptcp, has_to, to);
     if (r < 0) {
-        return_gerror(invocation,
-                      gd_bus_error_from_errno(r, FALSE, NULL, "no failover possible: %s",
-                                              has_to ? "that group is not healthy or already active"
-                                                     : "no other healthy group, mode off or "
-                                                       "aggregate, or another endpoint owner"));
+        error = gd_bus_error_from_errno(r, FALSE, NULL, "no failover possible: %s",
+                                        has_to ? "that group is not healthy or already active"
+                                               : "no other healthy group, mode off or "
+                                                 "aggregate, or another endpoint owner");
+        reply_error(call, error);
         return;
     }
     refresh(o);
-    gd_bus_mptcp_complete_failover(o->skeleton, invocation);
+    gd_dbus_mptcp_complete_failover(o->skeleton, g_steal_pointer(&base->invocation));
 }
 
-static void authorized_cb(GDBusMethodInvocation *invocation, gboolean allowed, gpointer user_data)
+static gboolean start(GdBus *bus, GDBusMethodInvocation *invocation, char *text, char **groups);
+
+/* The generated handle-* signals' typed handlers: each keeps its arguments. */
+
+static gboolean handle_text(GdDBusMptcp *skeleton, GDBusMethodInvocation *invocation,
+                            const char *text, GdBus *bus)
 {
-    MptcpObject *o = user_data;
-    const char *method = g_dbus_method_invocation_get_method_name(invocation);
-    if (!allowed) {
-        return_gerror(invocation,
-                      gd_bus_error_from_errno(-EACCES, FALSE, NULL,
-                                              "%s changes network configuration: only root and "
-                                              "the admin group may call it, or a caller polkit "
-                                              "authorizes for %s",
-                                              method, gd_auth_action_for(method)));
-        return;
-    }
-    if (g_str_equal(method, "SetMode"))
-        do_set_mode(o, invocation);
-    else if (g_str_equal(method, "SetPreference"))
-        do_set_preference(o, invocation);
-    else
-        do_failover(o, invocation);
+    return start(bus, invocation, g_strdup(text), NULL);
 }
 
-static gboolean handle_mutation(GdBusMptcp *skeleton, GDBusMethodInvocation *invocation,
-                                gconstpointer arg, MptcpObject *o)
+static gboolean handle_set_preference(GdDBusMptcp *skeleton, GDBusMethodInvocation *invocation,
+                                      const char *const *groups, GdBus *bus)
 {
-    gd_auth_check(gd_bus_auth(o->bus), invocation, authorized_cb, o);
-    return G_DBUS_METHOD_INVOCATION_HANDLED;
+    return start(bus, invocation, NULL, g_strdupv((char **)groups));
+}
+
+static const GdBusMethod methods[] = {
+    {"SetMode", "net.groupd1.manage-mptcp", G_CALLBACK(handle_text), set_mode},
+    {"SetPreference", "net.groupd1.manage-mptcp", G_CALLBACK(handle_set_preference),
+     set_preference},
+    {"Failover", "net.groupd1.manage-mptcp", G_CALLBACK(handle_text), failover},
+};
+
+const GdBusMethod *gd_bus_mptcp_methods(guint *n)
+{
+    *n = G_N_ELEMENTS(methods);
+    return methods;
+}
+
+static gboolean start(GdBus *bus, GDBusMethodInvocation *invocation, char *text, char **groups)
+{
+    MptcpCall *call = g_new0(MptcpCall, 1);
+    call->base.bus = bus;
+    call->base.invocation = invocation; /* the reply consumes the handler's reference */
+    call->base.free = (GDestroyNotify)call_free;
+    call->text = text;
+    call->groups = groups;
+    return gd_bus_methods_start(&call->base, methods, G_N_ELEMENTS(methods));
 }
 
 /* ---- NetworkManager as another owner ---- */
@@ -265,7 +286,7 @@ static gboolean handle_mutation(GdBusMptcp *skeleton, GDBusMethodInvocation *inv
 static void nm_appeared(GDBusConnection *conn, const char *name, const char *owner,
                         gpointer user_data)
 {
-    MptcpObject *o = user_data;
+    GdBusMptcp *o = user_data;
     g_autofree char *detail = g_strdup_printf(
         "NetworkManager is on the bus (%s); since 1.40 it adds MPTCP endpoints for its "
         "connections (connection.mptcp-flags)",
@@ -275,42 +296,35 @@ static void nm_appeared(GDBusConnection *conn, const char *name, const char *own
 
 static void nm_vanished(GDBusConnection *conn, const char *name, gpointer user_data)
 {
-    MptcpObject *o = user_data;
+    GdBusMptcp *o = user_data;
     gd_mp_manager_set_external_owner(o->mptcp, NULL, NULL);
 }
 
-void gd_bus_export_mptcp(GdBus *bus, GdMpManager *mptcp)
+void gd_bus_mptcp_export(GdBus *bus, GdMpManager *mptcp)
 {
-    g_return_if_fail(!the_object);
-    MptcpObject *o = g_new0(MptcpObject, 1);
+    g_return_if_fail(!bus->mptcp);
+    GdBusMptcp *o = g_new0(GdBusMptcp, 1);
     o->bus = bus;
     o->mptcp = mptcp;
-    o->skeleton = gd_bus_mptcp_skeleton_new();
-    g_signal_connect(o->skeleton, "handle-set-mode", G_CALLBACK(handle_mutation), o);
-    g_signal_connect(o->skeleton, "handle-set-preference", G_CALLBACK(handle_mutation), o);
-    g_signal_connect(o->skeleton, "handle-failover", G_CALLBACK(handle_mutation), o);
+    o->skeleton = gd_dbus_mptcp_skeleton_new();
+    gd_bus_methods_connect(o->skeleton, methods, G_N_ELEMENTS(methods), bus);
     refresh(o);
-    g_autoptr(GDBusObjectSkeleton) object = g_dbus_object_skeleton_new(MPTCP_PATH);
+    g_autoptr(GDBusObjectSkeleton) object = g_dbus_object_skeleton_new(GD_BUS_MPTCP_PATH);
     g_dbus_object_skeleton_add_interface(object, G_DBUS_INTERFACE_SKELETON(o->skeleton));
-    g_dbus_object_manager_server_export(gd_bus_object_manager(bus), object);
-    GDBusConnection *conn = g_dbus_object_manager_server_get_connection(gd_bus_object_manager(bus));
-    if (conn) {
-        o->nm_watch = g_bus_watch_name_on_connection(conn, NM_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                                     nm_appeared, nm_vanished, o, NULL);
-        g_object_unref(conn);
-    }
-    the_object = o;
+    g_dbus_object_manager_server_export(bus->object_manager, object);
+    o->nm_watch = g_bus_watch_name_on_connection(bus->conn, NM_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                                 nm_appeared, nm_vanished, o, NULL);
+    bus->mptcp = o;
 }
 
-void gd_bus_unexport_mptcp(GdBus *bus)
+void gd_bus_mptcp_unexport(GdBus *bus)
 {
-    MptcpObject *o = the_object;
-    if (!o || o->bus != bus)
+    GdBusMptcp *o = bus->mptcp;
+    if (!o)
         return;
-    if (o->nm_watch)
-        g_bus_unwatch_name(o->nm_watch);
-    g_dbus_object_manager_server_unexport(gd_bus_object_manager(bus), MPTCP_PATH);
+    g_bus_unwatch_name(o->nm_watch);
+    g_dbus_object_manager_server_unexport(bus->object_manager, GD_BUS_MPTCP_PATH);
     g_object_unref(o->skeleton);
     g_free(o);
-    the_object = NULL;
+    bus->mptcp = NULL;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  * The link/address/group cache. */
 #include "cache.h"
+#include "log/log.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -20,9 +21,6 @@
 #define SETTLE_QUIET_MS    300
 #define SETTLE_MAX_MS      2500
 #define REQUEST_TIMEOUT_MS 10000
-/* notify-batch kernels: publication waits for the marker that closes a
- * group operation seen in progress, but no longer than this. */
-#define GROUP_OP_MAX_MS 10000
 /* Below this many links a refresh asks for each one. */
 #define REFRESH_DUMP_MIN             512
 #define EVENT_DATAGRAMS_PER_DISPATCH 64
@@ -58,11 +56,7 @@ struct GdCache {
     GdCacheLinkAppearedFunc link_appeared; /* at once too */
     gpointer link_appeared_data;
 
-    unsigned features;        /* GdKernelFeature bits */
-    gboolean group_op_open;   /* packed notifications of a group op are arriving */
-    gboolean group_op_closed; /* its RTM_NEWGROUPOP came: publish at once */
-    gint64 group_op_deadline; /* monotonic */
-    guint group_ops_seen;     /* markers read */
+    unsigned features; /* GdKernelFeature bits */
 };
 
 static GdChangeSet *change_set_new(void)
@@ -107,6 +101,12 @@ GdCache *gd_cache_new_detached(void)
     cache->groups = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_hash_table_unref);
     cache->pending = change_set_new();
     return cache;
+}
+
+void gd_cache_set_changed(GdCache *cache, GdCacheChangedFunc on_changed, gpointer user_data)
+{
+    cache->on_changed = on_changed;
+    cache->user_data = user_data;
 }
 
 void gd_cache_free(GdCache *cache)
@@ -183,7 +183,7 @@ static void group_remove(GdCache *cache, uint32_t group, int ifindex)
 static void link_remove(GdCache *cache, GdLink *link)
 {
     int ifindex = link->nl.ifindex;
-    g_debug("link %s: removed", link->nl.name);
+    gd_log_link(G_LOG_LEVEL_DEBUG, link->nl.name, "removed");
     note_membership(cache, link->nl.group);
     notify_watch(cache, ifindex, link->nl.group);
     group_remove(cache, link->nl.group, ifindex);
@@ -211,7 +211,7 @@ static void link_update(GdCache *cache, const GdNlLink *nl)
         g_hash_table_insert(cache->by_index, GINT_TO_POINTER(nl->ifindex), link);
         g_hash_table_replace(cache->by_name, link->nl.name, link);
         group_add(cache, nl->group, nl->ifindex);
-        g_debug("link %s: new, group %u", nl->name, nl->group);
+        gd_log_link(G_LOG_LEVEL_DEBUG, nl->name, "new, group %u", nl->group);
         note_membership(cache, nl->group);
         note_changed(cache, link);
         notify_appeared(cache, nl->ifindex);
@@ -465,11 +465,6 @@ static gboolean coalesce_timeout_cb(gpointer user_data)
     GdCache *cache = user_data;
     cache->coalesce_timer = 0;
     gd_cache_process_events(cache);
-    if (cache->group_op_open && g_get_monotonic_time() < cache->group_op_deadline) {
-        schedule_publish(cache);
-        return G_SOURCE_REMOVE;
-    }
-    cache->group_op_open = FALSE;
     publish(cache);
     return G_SOURCE_REMOVE;
 }
@@ -479,17 +474,6 @@ static void schedule_publish(GdCache *cache)
     if (cache->hold > 0 || gd_change_set_is_empty(cache->pending))
         return;
     gint64 now = g_get_monotonic_time();
-    if (cache->group_op_open) {
-        if (now < cache->group_op_deadline) {
-            /* Its marker publishes; the timer only guards a lost one. */
-            g_clear_handle_id(&cache->coalesce_timer, g_source_remove);
-            cache->coalesce_timer = g_timeout_add(
-                (guint)((cache->group_op_deadline - now) / 1000) + 1, coalesce_timeout_cb, cache);
-            return;
-        }
-        g_message("no end marker for a group operation within %u ms; publishing", GROUP_OP_MAX_MS);
-        cache->group_op_open = FALSE;
-    }
     gboolean settling = now < cache->settle_until;
     guint quiet_ms = settling ? SETTLE_QUIET_MS : COALESCE_QUIET_MS;
     guint max_ms = settling ? SETTLE_MAX_MS : COALESCE_MAX_MS;
@@ -528,27 +512,9 @@ static void schedule_resync_retry(GdCache *cache)
     cache->resync_timer = g_timeout_add(cache->resync_backoff_ms, resync_retry_cb, cache);
 }
 
-/* With notify-batch, the notifications of a group operation arrive packed
- * (several in one datagram) and end with RTM_NEWGROUPOP: the whole
- * operation, however long, becomes one publication, made at its marker
- * rather than after a quiet period. */
 static void event_cb(const struct nlmsghdr *nlh, gpointer user_data)
 {
-    GdCache *cache = user_data;
-    if (cache->features & GD_KF_NOTIFY_BATCH) {
-        if (nlh->nlmsg_type == GD_RTM_NEWGROUPOP) {
-            cache->group_op_open = FALSE;
-            cache->group_op_closed = TRUE;
-            cache->group_ops_seen++;
-            return;
-        }
-        if (nlh->nlmsg_type == RTM_NEWLINK && !cache->group_op_open &&
-            gd_nl_socket_message_position(cache->events) > 0) {
-            cache->group_op_open = TRUE;
-            cache->group_op_deadline = g_get_monotonic_time() + GROUP_OP_MAX_MS * 1000;
-        }
-    }
-    gd_cache_apply_message(cache, nlh);
+    gd_cache_apply_message(user_data, nlh);
 }
 
 static int read_events(GdCache *cache, guint max_datagrams)
@@ -558,8 +524,6 @@ static int read_events(GdCache *cache, guint max_datagrams)
     int r = gd_nl_socket_drain(cache->events, max_datagrams, event_cb, cache);
     if (r == -ENOBUFS) {
         g_message("event socket overrun: the kernel dropped events; resyncing");
-        /* A group operation's end marker may be among what was lost. */
-        cache->group_op_open = FALSE;
         r = gd_cache_resync(cache);
         if (r < 0)
             schedule_resync_retry(cache);
@@ -588,11 +552,10 @@ static gboolean events_ready_cb(gint fd, GIOCondition condition, gpointer user_d
         schedule_publish(cache);
         return G_SOURCE_CONTINUE;
     }
-    if (cache->pending->resync || (cache->group_op_closed && !cache->group_op_open))
+    if (cache->pending->resync)
         publish(cache);
     else if (!gd_change_set_is_empty(cache->pending))
         schedule_publish(cache);
-    cache->group_op_closed = FALSE;
     return G_SOURCE_CONTINUE;
 }
 
@@ -629,8 +592,7 @@ int gd_cache_open(int rcvbuf, GdCacheChangedFunc on_changed, gpointer user_data,
     const unsigned groups[] = {RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR};
     int r;
 
-    cache->on_changed = on_changed;
-    cache->user_data = user_data;
+    gd_cache_set_changed(cache, on_changed, user_data);
     /* Subscribe first, then dump: no change can fall between the two. */
     r = gd_nl_socket_open(groups, G_N_ELEMENTS(groups), rcvbuf, 0, &cache->events);
     if (r < 0)
@@ -688,8 +650,9 @@ int gd_cache_refresh_group(GdCache *cache, uint32_t group, const int *ifindexes,
                                 : gd_nl_put_getlink_dump(buf, 0),
                        group_refresh_cb, NULL, &refresh, &extack);
     if (r < 0) {
-        g_warning("group %u: link dump failed: %s%s%s; reading the links one by one", group,
-                  g_strerror(-r), extack ? ": " : "", extack ? extack : "");
+        gd_log_group(G_LOG_LEVEL_WARNING, group,
+                     "link dump failed: %s%s%s; reading the links one by one", g_strerror(-r),
+                     extack ? ": " : "", extack ? extack : "");
         return gd_cache_refresh_links(cache, ifindexes, n);
     }
     g_autoptr(GArray) missing = g_array_new(FALSE, FALSE, sizeof(int));
@@ -697,11 +660,13 @@ int gd_cache_refresh_group(GdCache *cache, uint32_t group, const int *ifindexes,
         if (!g_hash_table_contains(seen, GINT_TO_POINTER(ifindexes[i])))
             g_array_append_val(missing, ifindexes[i]);
     if (filtered)
-        g_debug("group %u: refreshed %u members by one filtered dump, %u others one by one", group,
-                g_hash_table_size(seen), missing->len);
+        gd_log_group(G_LOG_LEVEL_DEBUG, group,
+                     "refreshed %u members by one filtered dump, %u others one by one",
+                     g_hash_table_size(seen), missing->len);
     else
-        g_debug("group %u: refreshed %u links by one link dump, %u others one by one", group,
-                g_hash_table_size(seen), missing->len);
+        gd_log_group(G_LOG_LEVEL_DEBUG, group,
+                     "refreshed %u links by one link dump, %u others one by one",
+                     g_hash_table_size(seen), missing->len);
     return gd_cache_refresh_links(cache, (const int *)(void *)missing->data, missing->len);
 }
 
@@ -725,11 +690,6 @@ void gd_cache_set_kernel_features(GdCache *cache, unsigned features)
 unsigned gd_cache_kernel_features(GdCache *cache)
 {
     return cache->features;
-}
-
-guint gd_cache_group_ops_seen(GdCache *cache)
-{
-    return cache->group_ops_seen;
 }
 
 int gd_cache_refresh_links(GdCache *cache, const int *ifindexes, guint n)

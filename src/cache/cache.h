@@ -54,6 +54,9 @@ void gd_cache_set_link_appeared(GdCache *cache, GdCacheLinkAppearedFunc func, gp
 
 /* A cache without sockets: fed by gd_cache_apply_message() (unit tests). */
 GdCache *gd_cache_new_detached(void);
+/* A detached cache's changed callback (gd_cache_open() sets an open one's):
+ * called when an operation's hold is released (gd_cache_release()). */
+void gd_cache_set_changed(GdCache *cache, GdCacheChangedFunc on_changed, gpointer user_data);
 /* Opens the event and dump sockets, subscribes, then dumps links and
  * addresses. rcvbuf: event socket receive buffer in bytes. */
 int gd_cache_open(int rcvbuf, GdCacheChangedFunc on_changed, gpointer user_data, GdCache **out);
@@ -90,12 +93,9 @@ int gd_cache_refresh_group(GdCache *cache, uint32_t group, const int *ifindexes,
 void gd_cache_note_group_moves(GdCache *cache, const int *ifindexes, guint n, uint32_t group);
 
 /* The kernel's GdKernelFeature bits (gd_nl_probe_features()), set once
- * after opening: group-dump for refreshes, notify-batch for publishing at
- * the end marker of a group operation. */
+ * after opening: group-dump for refreshes. */
 void gd_cache_set_kernel_features(GdCache *cache, unsigned features);
 unsigned gd_cache_kernel_features(GdCache *cache);
-/* RTM_NEWGROUPOP markers read (notify-batch kernels). */
-guint gd_cache_group_ops_seen(GdCache *cache);
 
 /* While held (counted: one hold per submitted operation), change sets
  * accumulate and the changed callback is not called: one operation's whole

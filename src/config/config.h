@@ -38,8 +38,7 @@ int gd_config_check_syntax(const char *path, const char *data, gsize len, GPtrAr
 
 /* ---- groupd.conf ---- */
 
-#define GD_CONFIG_DEFAULT_ADMIN_GROUP         "netdev"
-#define GD_CONFIG_DEFAULT_DRIFT_DEBOUNCE_MSEC 1000
+#define GD_CONFIG_DEFAULT_ADMIN_GROUP "netdev"
 /* NetlinkReceiveBuffer= bounds, as --netlink-rcvbuf's (the kernel doubles it). */
 #define GD_CONFIG_MIN_RCVBUF              4096
 #define GD_CONFIG_MAX_RCVBUF              (G_MAXINT32 / 2)
@@ -68,41 +67,37 @@ int gd_mptcp_mode_parse(const char *text, GdMptcpMode *out);
 int gd_mptcp_flags_parse(const char *text, uint32_t *out, char **bad_word);
 GStrv gd_mptcp_flags_names(uint32_t flags);
 
+/* The keys of every section, their values' form, range and default are
+ * declared once, in the key tables of keys.c (gd_config_keys() lists them);
+ * the man pages groupd.conf(5) and groupd.group(5) describe them. */
+
 /* groupd.conf [MPTCP]: the namespace-wide failover policy. */
 typedef struct {
-    GdMptcpMode mode;         /* Mode=, default off */
+    GdMptcpMode mode;         /* Mode= */
     GStrv preference;         /* Preference= as written (names or numbers); NULL: default */
     GArray *preference_ids;   /* uint32_t, resolved by gd_config_load(); NULL: default */
-    guint hold_down_msec;     /* HoldDownSec=, default 5 s */
-    guint flap_threshold;     /* FlapThreshold=, default 3 failures ... */
-    guint flap_window_msec;   /* ... within FlapWindowSec=, default 60 s ... */
-    guint hold_down_max_msec; /* ... double the hold-down up to HoldDownMaxSec=, default 60 s */
-    int stale_loss_cnt;       /* StaleLossCount= 1..255, default 2; -1 "keep" */
-    gboolean relax_rp_filter; /* RelaxRpFilter=, default yes */
-    int subflows;             /* Subflows= 0..8; -1 (default) leaves the kernel's */
-    int add_addr_accepted;    /* AddAddrAccepted= 0..8; -1 (default) leaves it */
-    gboolean owner_forced;    /* Owner=groupd (default auto) */
-    guint stall_detect_msec;  /* StallDetectMSec= 0..10000, default 100; 0 off */
+    guint hold_down_msec;     /* HoldDownSec= */
+    guint flap_threshold;     /* FlapThreshold= failures ... */
+    guint flap_window_msec;   /* ... within FlapWindowSec= ... */
+    guint hold_down_max_msec; /* ... double the hold-down up to HoldDownMaxSec= */
+    int stale_loss_cnt;       /* StaleLossCount=; -1 "keep" */
+    gboolean relax_rp_filter; /* RelaxRpFilter= */
+    int subflows;             /* Subflows=; -1 (unset) leaves the kernel's */
+    int add_addr_accepted;    /* AddAddrAccepted=; -1 (unset) leaves it */
+    gboolean owner_forced;    /* Owner=groupd (not auto) */
+    guint stall_detect_msec;  /* StallDetectMSec=; 0 off */
 } GdMptcpConfig;
 
-/* [Daemon]; every key is optional, unknown sections and keys are errors. */
+/* groupd.conf; every key is optional, unknown sections and keys are errors. */
 typedef struct {
-    /* RepairDrift=: yes/no (also true/false, on/off, 1/0). Default TRUE. */
-    gboolean repair_drift;
-    /* AdminGroup=: a Unix group name (letters, digits, "_.-", not starting
-     * with '-'); not looked up here. Default "netdev". */
-    char *admin_group;
-    /* NetlinkReceiveBuffer=: bytes, with an optional K, M or G suffix
-     * (powers of 1024), GD_CONFIG_MIN_RCVBUF..GD_CONFIG_MAX_RCVBUF.
-     * Default GD_NL_DEFAULT_RCVBUF (32 MiB). */
-    int netlink_receive_buffer;
-    /* DriftDebounceSec=: decimal seconds with at most three decimals
-     * ("1", "0.5", "0.025"), 0..3600, stored in milliseconds. Default 1 s. */
-    guint drift_debounce_msec;
-    GdMptcpConfig mptcp; /* the [MPTCP] section */
+    gboolean repair_drift;      /* RepairDrift= */
+    char *admin_group;          /* AdminGroup=, not looked up here */
+    int netlink_receive_buffer; /* NetlinkReceiveBuffer=, bytes */
+    guint drift_debounce_msec;  /* DriftDebounceSec= */
+    GdMptcpConfig mptcp;        /* the [MPTCP] section */
 } GdDaemonConfig;
 
-void gd_daemon_config_init(GdDaemonConfig *config); /* the defaults */
+void gd_daemon_config_init(GdDaemonConfig *config); /* the defaults of the key tables */
 void gd_daemon_config_clear(GdDaemonConfig *config);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(GdDaemonConfig, gd_daemon_config_clear)
 
@@ -173,26 +168,17 @@ gboolean gd_match_link(const GdMatch *match, const GdMatchInput *link);
 /* A group file's [MPTCP] section. */
 typedef struct {
     gboolean enabled; /* the file has an [MPTCP] section */
-    uint32_t flags;   /* Endpoint=: GD_MPTCP_FLAG_*, default subflow */
-    char *link_class; /* Class= wlan|wwan|ether, or NULL */
-    gboolean always;  /* Role=always: endpoints whatever the mode (default failover) */
+    uint32_t flags;   /* Endpoint=: GD_MPTCP_FLAG_* */
+    char *link_class; /* Class=, or NULL */
+    gboolean always;  /* Role=always: endpoints whatever the mode */
 } GdGroupMptcp;
 
-/* One *.group file.
- * [Group]   Id= 0..4294967295 (decimal or 0x…) and/or Name= (an iproute2
- *           group name: letters, digits, "_-.:", not starting with a digit).
- *           Id= may be left out when Name= is in the iproute2 group file.
- *           When that file names Id= or knows Name=, both must agree with it.
- * [Match]   see GdMatch.
- * [Link]    MTU= 1..2147483647, State=up|down, MACAddress=,
- *           TxQueueLength= 0..4294967295; each optional.
- * [Address] Address= "10.0.0.1/24", "fd00::1/64" (no prefix: /32 or /128).
- *           Several addresses may be given either space-separated in one
- *           Address= or by repeating Address= (also in repeated [Address]
- *           sections); order is kept. The same address twice is an error.
- * [MPTCP]   Endpoint= flags (subflow, signal, backup, fullmesh, laminar;
- *           default subflow), Class= wlan|wwan|ether (for links sysfs and
- *           ARPHRD cannot classify), Role= failover|always. */
+/* One *.group file: [Group], [Match], [Link], [Address], [MPTCP].
+ * Id= may be left out when Name= is in the iproute2 group file; when that
+ * file names Id= or knows Name=, both must agree with it. Address= may
+ * repeat (also in repeated [Address] sections); order is kept, the same
+ * address twice is an error. Group 0's policy may not set [Link] or
+ * [Address]. */
 typedef struct {
     char *path;      /* the file as found in its directory (not resolved) */
     char *file_name; /* its base name: identity across directories, sort key */
@@ -212,6 +198,25 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdGroupPolicy, gd_group_policy_free)
  * errors (may be NULL), when anything is wrong. */
 GdGroupPolicy *gd_group_policy_parse(const char *path, const char *data, gsize len,
                                      const GdGroupNames *names, GPtrArray *errors);
+
+/* ---- the keys ---- */
+
+/* One key a file accepts, as the key tables declare it: for the checks of
+ * the documentation against the code (test-config --dump-config-keys). */
+typedef struct {
+    const char *file;          /* "groupd.conf" or "*.group" */
+    const char *section;       /* "Daemon", "MPTCP", "Group", "Match", … */
+    const char *key;           /* "RepairDrift", … */
+    const char *type;          /* "boolean", "number", "seconds", "size", "choice", "flags", … */
+    guint64 min, max;          /* number, seconds (in seconds), size: the range */
+    const char *const *words;  /* choice, flags: the words; number: a word meaning "keep" */
+    const char *default_value; /* as written in a file; NULL: none (see the man page) */
+    gboolean repeats;          /* may be given more than once */
+} GdConfigKeyInfo;
+
+/* Every key of groupd.conf, then of a group file, section by section in
+ * table order. An array of GdConfigKeyInfo; g_array_unref(). */
+GArray *gd_config_keys(void);
 
 /* ---- the whole configuration ---- */
 

@@ -4,6 +4,7 @@
 #include "cache/cache.h"
 #include "config/config.h"
 #include "config/group-names.h"
+#include "log/log.h"
 #include "policy/engine.h"
 #include "policy/ops.h"
 
@@ -32,16 +33,23 @@ typedef struct {
 
 static GLogLevelFlags log_threshold = G_LOG_LEVEL_MESSAGE;
 
+static GLogWriterOutput write_log(GLogLevelFlags level, const GLogField *fields, gsize n_fields,
+                                  gpointer user_data)
+{
+    if (g_log_writer_is_journald(fileno(stderr)) &&
+        g_log_writer_journald(level, fields, n_fields, user_data) == G_LOG_WRITER_HANDLED)
+        return G_LOG_WRITER_HANDLED;
+    return g_log_writer_standard_streams(level, fields, n_fields, user_data);
+}
+
 static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields,
                                    gpointer user_data)
 {
     /* Lower flag values are more severe. */
     if ((level & G_LOG_LEVEL_MASK) > log_threshold)
         return G_LOG_WRITER_HANDLED;
-    if (g_log_writer_is_journald(fileno(stderr)) &&
-        g_log_writer_journald(level, fields, n_fields, user_data) == G_LOG_WRITER_HANDLED)
-        return G_LOG_WRITER_HANDLED;
-    return g_log_writer_standard_streams(level, fields, n_fields, user_data);
+    /* The journal gets GROUP=, GROUP_NAME=, INTERFACE= (log/log.h). */
+    return gd_log_write_fields(level, fields, n_fields, write_log, user_data);
 }
 
 static gboolean parse_log_level(const char *text, GLogLevelFlags *out)
@@ -91,7 +99,7 @@ static void mptcp_changed_cb(GdMpManager *mptcp, gpointer user_data)
 {
     Daemon *daemon = user_data;
     if (daemon->bus)
-        gd_bus_refresh_mptcp(daemon->bus);
+        gd_bus_mptcp_refresh(daemon->bus);
 }
 
 static void mptcp_active_cb(GdMpManager *mptcp, gboolean has_group, uint32_t group,
@@ -100,7 +108,14 @@ static void mptcp_active_cb(GdMpManager *mptcp, gboolean has_group, uint32_t gro
 {
     Daemon *daemon = user_data;
     if (daemon->bus)
-        gd_bus_signal_mptcp_active(daemon->bus, has_group, group, had_previous, previous, reason);
+        gd_bus_mptcp_active_changed(daemon->bus, has_group, group, had_previous, previous, reason);
+}
+
+/* Logs name a group as the API does (log/log.h). */
+static const char *group_name_cb(uint32_t id, gpointer user_data)
+{
+    Daemon *daemon = user_data;
+    return daemon->bus ? gd_bus_group_name(daemon->bus, id) : NULL;
 }
 
 static void notify_ready(Daemon *daemon)
@@ -247,11 +262,11 @@ static GDBusConnection *connect_bus(const char *address, const char *kind, GErro
     /* Through the guard (src/bus/guard.c), which bounds what a message
      * costs before GDBus reads it. */
     if (address)
-        return gd_bus_connect(address, G_BUS_TYPE_NONE, error);
+        return gd_bus_guard_connect(address, G_BUS_TYPE_NONE, error);
     if (g_str_equal(kind, "session"))
-        return gd_bus_connect(NULL, G_BUS_TYPE_SESSION, error);
+        return gd_bus_guard_connect(NULL, G_BUS_TYPE_SESSION, error);
     if (g_str_equal(kind, "system"))
-        return gd_bus_connect(NULL, G_BUS_TYPE_SYSTEM, error);
+        return gd_bus_guard_connect(NULL, G_BUS_TYPE_SYSTEM, error);
     g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                 "--bus must be \"system\" or \"session\", not \"%s\"", kind);
     return NULL;
@@ -424,7 +439,8 @@ int main(int argc, char **argv)
     daemon.engine =
         gd_engine_new(daemon.cache, runner, names, config_root, config, engine_changed_cb, &daemon);
     daemon.bus = gd_bus_new(conn, daemon.cache, runner, names, daemon.engine, &options);
-    gd_bus_export_mptcp(daemon.bus, daemon.mptcp);
+    gd_bus_mptcp_export(daemon.bus, daemon.mptcp);
+    gd_log_set_group_namer(group_name_cb, &daemon);
     /* One file per network namespace: instances in other namespaces may
      * share the runtime directory. */
     struct stat netns_stat = {0};
@@ -451,7 +467,8 @@ int main(int argc, char **argv)
     g_bus_unown_name(owner);
     /* Answer every caller before the objects that answer them go. */
     gd_executor_shutdown(executor);
-    gd_bus_unexport_mptcp(daemon.bus);
+    gd_log_set_group_namer(NULL, NULL);
+    gd_bus_mptcp_unexport(daemon.bus);
     g_clear_pointer(&daemon.bus, gd_bus_free);
     g_clear_pointer(&daemon.mptcp, gd_mp_manager_free);
     g_clear_pointer(&daemon.engine, gd_engine_free);

@@ -13,6 +13,7 @@
 /* glibc's netinet/in.h first: linux/in.h (via linux/mptcp.h) then defers to it. */
 #include <netinet/in.h>
 
+#include "log/log.h"
 #include "mptcp/kernel.h"
 #include "mptcp/mptcp.h"
 #include "mptcp/owner.h"
@@ -170,25 +171,29 @@ static void update_health(GdMpManager *m, gint64 now)
         GdMpGroup *g = value;
         switch (gd_mp_health_stall_tick(g, &m->cfg, has_connections, now)) {
         case GD_MP_STALL_OVER:
-            g_message("mptcp: group %u: no connection left to probe with; the stall is over",
-                      g->id);
+            gd_log_group_fields(G_LOG_LEVEL_MESSAGE, g->id,
+                                "mptcp: group %s: no connection left to probe with; the stall "
+                                "is over",
+                                GD_LOG_GROUP(g->id));
             break;
         case GD_MP_STALL_PROBE_FAILED:
-            g_message("mptcp: group %u: probe failed (no subflow came up); next probe in %.1f s",
-                      g->id, (double)(g->stall_probe_at - now) / G_USEC_PER_SEC);
+            gd_log_group_fields(G_LOG_LEVEL_MESSAGE, g->id,
+                                "mptcp: group %s: probe failed (no subflow came up); next probe "
+                                "in %.1f s",
+                                GD_LOG_GROUP(g->id),
+                                (double)(g->stall_probe_at - now) / G_USEC_PER_SEC);
             break;
         case GD_MP_STALL_NONE:
             break;
         }
-        char label[16];
         switch (gd_mp_health_judge(g, &m->cfg, now)) {
         case GD_MP_HEALTH_UP:
-            g_message("mptcp: group %s: healthy%s", gd_mp_health_label(g, label, sizeof(label)),
-                      g->eligible_at > now ? " (held down)" : "");
+            gd_log_group_fields(G_LOG_LEVEL_MESSAGE, g->id, "mptcp: group %s: healthy%s",
+                                GD_LOG_GROUP(g->id), g->eligible_at > now ? " (held down)" : "");
             break;
         case GD_MP_HEALTH_DOWN:
-            g_message("mptcp: group %s: down: %s", gd_mp_health_label(g, label, sizeof(label)),
-                      g->reason);
+            gd_log_group_fields(G_LOG_LEVEL_MESSAGE, g->id, "mptcp: group %s: down: %s",
+                                GD_LOG_GROUP(g->id), g->reason);
             break;
         case GD_MP_HEALTH_SAME:
         case GD_MP_HEALTH_REJUDGED:
@@ -203,10 +208,9 @@ static void set_active(GdMpManager *m, gboolean has, uint32_t id, const char *re
     uint32_t previous = m->st.active;
     if (!gd_mp_active_set(&m->st, has, id, now_of(m)))
         return;
-    char a[16], b[16];
-    g_message("mptcp: active group %s → %s: %s",
-              had ? group_label(m, previous, a, sizeof(a)) : "none",
-              has ? group_label(m, id, b, sizeof(b)) : "none", reason);
+    gd_log_about(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, &(GdLogAbout){.has_group = has, .group = id},
+                 "mptcp: active group %s → %s: %s", had ? GD_LOG_GROUP(previous) : "none",
+                 has ? GD_LOG_GROUP(id) : "none", reason);
     m->failover_count++;
     note_changed(m);
     if (m->active_changed)
@@ -227,9 +231,8 @@ static void check_leaving(GdMpManager *m, gint64 now)
 {
     if (!m->st.has_leaving || !gd_mp_active_leaving_done(&m->st, m->connections, now))
         return;
-    char label[16];
-    g_message("mptcp: power-save: leaving group %s",
-              group_label(m, m->st.leaving, label, sizeof(label)));
+    gd_log_group_fields(G_LOG_LEVEL_MESSAGE, m->st.leaving, "mptcp: power-save: leaving group %s",
+                        GD_LOG_GROUP(m->st.leaving));
     m->st.has_leaving = FALSE;
 }
 
@@ -268,8 +271,10 @@ static void adopt_equal(GdMpManager *m)
             &g_array_index(m->kernel.endpoints, GdMptcpEndpoint, g_array_index(found, guint, i));
         g_hash_table_add(m->kernel.owned, GUINT_TO_POINTER(ep->id));
         g_autofree char *t = endpoint_text(m, ep);
-        g_message("mptcp: %s (id %u) is what group %u wants: taken as groupd's", t, ep->id,
-                  g_array_index(groups, uint32_t, i));
+        uint32_t group = g_array_index(groups, uint32_t, i);
+        gd_log_group_fields(G_LOG_LEVEL_MESSAGE, group,
+                            "mptcp: %s (id %u) is what group %s wants: taken as groupd's", t,
+                            ep->id, GD_LOG_GROUP(group));
     }
 }
 
@@ -453,7 +458,9 @@ static void stalled_cb(int ifindex, const char *detail, gpointer user_data)
     g_autofree char *reason = g_strdup_printf("subflows stalled on %s (%s)", link->nl.name, detail);
     if (!gd_mp_health_stall(g, &m->cfg, reason, now_of(m)))
         return;
-    g_warning("mptcp: group %u: %s", g->id, g->stall_reason);
+    gd_log_about(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                 &(GdLogAbout){.has_group = TRUE, .group = g->id, .ifname = link->nl.name},
+                 "mptcp: group %s: %s", GD_LOG_GROUP(g->id), g->stall_reason);
     schedule_reconcile(m, g->stall_reason);
 }
 
@@ -519,8 +526,10 @@ static void event_cb(const GdMptcpEvent *ev, gpointer user_data)
         /* A subflow that comes up on a stalled group proves its path. */
         g = event_group(m, ev->ifindex, &link);
         if (g && ev->type == MPTCP_EVENT_SUB_ESTABLISHED && gd_mp_health_subflow_up(g))
-            g_message("mptcp: group %u: a subflow came up on %s, the stall is over", g->id,
-                      link->nl.name);
+            gd_log_about(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                         &(GdLogAbout){.has_group = TRUE, .group = g->id, .ifname = link->nl.name},
+                         "mptcp: group %s: a subflow came up on %s, the stall is over",
+                         GD_LOG_GROUP(g->id), link->nl.name);
         schedule_reconcile(m, "subflow change");
         break;
     case MPTCP_EVENT_SUB_CLOSED: {
@@ -530,8 +539,10 @@ static void event_cb(const GdMptcpEvent *ev, gpointer user_data)
         gint64 now = now_of(m);
         if (g && gd_mp_health_probing(g, now)) {
             gint64 wait = gd_mp_health_probe_failed(g, &m->cfg, now);
-            g_message("mptcp: group %u: probe failed (its subflow closed); next probe in %.1f s",
-                      g->id, (double)wait / G_USEC_PER_SEC);
+            gd_log_group_fields(G_LOG_LEVEL_MESSAGE, g->id,
+                                "mptcp: group %s: probe failed (its subflow closed); next probe "
+                                "in %.1f s",
+                                GD_LOG_GROUP(g->id), (double)wait / G_USEC_PER_SEC);
             schedule_reconcile(m, "probe failed");
         }
         break;

@@ -1,23 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
- * Probing the group-operation features of the running kernel (the patches
- * under kernel/): a sysctl for what cannot be seen without side effects,
- * behaviour for the rest. */
+ * Probing the group-operation behaviour of the running kernel (the series
+ * under kernel/) by what the kernel does, as upstream interfaces are
+ * discovered: no feature file, no private numbers. Every probe leaves the
+ * namespace as it was, on stock and patched kernels alike. */
 #include "nl.h"
 
 #include <errno.h>
 #include <string.h>
 
-#define FEATURES_SYSCTL  "/proc/sys/net/core/group_ops_features"
 #define LOOPBACK_IFINDEX 1 /* in every network namespace */
 #define PROBE_TIMEOUT_MS 5000
 
 static const char *const feature_names[] = {
-    "group-notify", "group-dump", "validate", "linear", "notify-batch", "group-addr",
+    "group-notify",
+    "group-dump",
+    "validate",
+    "group-addr",
 };
-G_STATIC_ASSERT(G_N_ELEMENTS(feature_names) == 6 && GD_KF_ALL == (1 << 6) - 1);
-
-/* The words the kernel lists in the sysctl (the other two are probed). */
-#define SYSCTL_FEATURES (GD_KF_VALIDATE | GD_KF_LINEAR | GD_KF_NOTIFY_BATCH | GD_KF_GROUP_ADDR)
+G_STATIC_ASSERT(G_N_ELEMENTS(feature_names) == 4 && GD_KF_ALL == (1 << 4) - 1);
 
 const char *gd_nl_feature_name(GdKernelFeature feature)
 {
@@ -66,56 +66,55 @@ int gd_nl_feature_parse(const char *text, unsigned *out, char **bad)
     return 0;
 }
 
-static unsigned read_sysctl(void)
-{
-    g_autofree char *text = NULL;
-    if (!g_file_get_contents(FEATURES_SYSCTL, &text, NULL, NULL))
-        return 0; /* a stock kernel */
-    g_auto(GStrv) words = g_strsplit_set(text, " \t\n", -1);
-    unsigned features = 0;
-    for (char **w = words; *w; w++) {
-        unsigned bit;
-        if (**w == '\0')
-            continue;
-        if (lookup(*w, &bit) == 0 && (bit & SYSCTL_FEATURES))
-            features |= bit;
-        else
-            g_debug("kernel: group_ops_features word \"%s\" is not known here", *w);
-    }
-    return features;
-}
+/* ---- the links the probes work on ---- */
 
 typedef struct {
-    bool found;
-    GdNlLink link;
-} Loopback;
+    bool found_lo;
+    GdNlLink lo;
+    bool found_down;
+    GdNlLink down; /* lo if it is DOWN, else the first DOWN link */
+} ProbeLinks;
 
-static void loopback_reply_cb(const struct nlmsghdr *nlh, gpointer user_data)
+static void probe_links_cb(const struct nlmsghdr *nlh, gpointer user_data)
 {
-    Loopback *lo = user_data;
+    ProbeLinks *links = user_data;
     GdNlLink link;
-    if (nlh->nlmsg_type == RTM_NEWLINK && gd_nl_parse_link(nlh, &link) == 0 &&
-        link.ifindex == LOOPBACK_IFINDEX) {
-        lo->link = link;
-        lo->found = true;
+    if (nlh->nlmsg_type != RTM_NEWLINK || gd_nl_parse_link(nlh, &link) < 0)
+        return;
+    if (link.ifindex == LOOPBACK_IFINDEX) {
+        links->lo = link;
+        links->found_lo = true;
+    }
+    if (!(link.flags & IFF_UP) && (!links->found_down || link.ifindex == LOOPBACK_IFINDEX)) {
+        links->down = link;
+        links->found_down = true;
     }
 }
 
-static int read_loopback(GdNlSocket *sock, Loopback *lo)
+static int read_probe_links(GdNlSocket *sock, ProbeLinks *links)
 {
     uint8_t buf[GD_NL_MSG_MAX];
-    uint32_t seq = gd_nl_socket_reserve_seq(sock, 1);
-    struct nlmsghdr *nlh = gd_nl_put_getlink(buf, seq, LOOPBACK_IFINDEX);
+    g_autofree char *extack = NULL;
+    int r = gd_nl_dump(sock, gd_nl_put_getlink_dump(buf, 0), probe_links_cb, NULL, links, &extack);
+    if (r < 0)
+        return r;
+    return links->found_lo ? 0 : -ENODEV;
+}
+
+static int transact_one(GdNlSocket *sock, struct nlmsghdr *nlh, char **extack)
+{
     GdNlAck ack = {0};
-    int r = gd_nl_transact(sock, nlh, nlh->nlmsg_len, seq, 1, &ack, loopback_reply_cb, lo,
+    int r = gd_nl_transact(sock, nlh, nlh->nlmsg_len, nlh->nlmsg_seq, 1, &ack, NULL, NULL,
                            PROBE_TIMEOUT_MS);
     if (r == 0)
         r = ack.error;
+    if (extack)
+        *extack = g_steal_pointer(&ack.extack);
     gd_nl_ack_clear(&ack);
-    if (r == 0 && !lo->found)
-        r = -ENODEV;
     return r;
 }
+
+/* ---- group-dump: RTM_GETLINK dumps filtered by IFLA_GROUP ---- */
 
 typedef struct {
     uint32_t group;
@@ -134,6 +133,8 @@ static void group_dump_cb(const struct nlmsghdr *nlh, gpointer user_data)
         dump->others++;
 }
 
+/* Stock kernels refuse the attribute on a strict-check socket ("Unsupported
+ * attribute in link dump request"). */
 static int probe_group_dump(GdNlSocket *sock, uint32_t group, bool *has)
 {
     uint8_t buf[GD_NL_MSG_MAX];
@@ -142,7 +143,6 @@ static int probe_group_dump(GdNlSocket *sock, uint32_t group, bool *has)
     int r = gd_nl_dump(sock, gd_nl_put_getlink_dump_group(buf, 0, group), group_dump_cb, NULL,
                        &dump, &extack);
     if (r == -EINVAL || r == -EOPNOTSUPP) {
-        /* Stock: "Unsupported attribute in link dump request". */
         g_debug("kernel: no filtered link dumps: %s%s%s", g_strerror(-r), extack ? ": " : "",
                 extack ? extack : "");
         *has = false;
@@ -154,82 +154,110 @@ static int probe_group_dump(GdNlSocket *sock, uint32_t group, bool *has)
     return 0;
 }
 
-static void loopback_announced_cb(const struct nlmsghdr *nlh, gpointer user_data)
+/* ---- group-notify: group changes of DOWN links are announced ---- */
+
+typedef struct {
+    int ifindex;
+    bool announced;
+} Announcement;
+
+static void announced_cb(const struct nlmsghdr *nlh, gpointer user_data)
 {
-    bool *announced = user_data;
+    Announcement *a = user_data;
     GdNlLink link;
     if (nlh->nlmsg_type == RTM_NEWLINK && gd_nl_parse_link(nlh, &link) == 0 &&
-        link.ifindex == LOOPBACK_IFINDEX)
-        *announced = true;
+        link.ifindex == a->ifindex)
+        a->announced = true;
 }
 
-static int set_loopback_group(GdNlSocket *sock, uint32_t group)
+/* A request carrying IFLA_GROUP is announced with RTM_NEWLINK whether or
+ * not the group changes (listeners such as keepalived rely on that), but
+ * stock kernels announce it only for UP devices. So the probe sets a DOWN
+ * link's group to the group it already has: nothing changes, and only a
+ * kernel that announces DOWN devices' group changes says so. Without a
+ * DOWN link there is nothing to ask without changing something. */
+static int probe_group_notify(GdNlSocket *sock, const ProbeLinks *links, bool *has)
 {
-    uint8_t buf[GD_NL_MSG_MAX];
-    uint32_t seq = gd_nl_socket_reserve_seq(sock, 1);
-    struct nlmsghdr *nlh = gd_nl_put_link_set_group(buf, seq, LOOPBACK_IFINDEX, group);
-    GdNlAck ack = {0};
-    int r = gd_nl_transact(sock, nlh, nlh->nlmsg_len, seq, 1, &ack, NULL, NULL, PROBE_TIMEOUT_MS);
-    if (r == 0)
-        r = ack.error;
-    gd_nl_ack_clear(&ack);
-    return r;
-}
-
-/* Stock kernels announce a group "change" of an UP device even when the
- * group stays the same, and never one of a DOWN device; group-notify
- * kernels announce exactly the real changes. With lo UP the probe sets
- * its own group again (no change at all); with lo DOWN (a namespace where
- * nothing runs yet) it moves lo to another group and straight back. */
-static int probe_group_notify(GdNlSocket *sock, const GdNlLink *lo, bool *has)
-{
+    *has = false;
+    if (!links->found_down) {
+        g_message("kernel: no DOWN link to probe group notifications with; assuming none");
+        return 0;
+    }
     const unsigned groups[] = {RTNLGRP_LINK};
     g_autoptr(GdNlSocket) listener = NULL;
     int r = gd_nl_socket_open(groups, G_N_ELEMENTS(groups), 0, 0, &listener);
     if (r < 0)
         return r;
-    bool up = (lo->flags & IFF_UP) != 0;
-    r = set_loopback_group(sock, up ? lo->group : lo->group ^ 1);
+    uint8_t buf[GD_NL_MSG_MAX];
+    uint32_t seq = gd_nl_socket_reserve_seq(sock, 1);
+    r = transact_one(
+        sock, gd_nl_put_link_set_group(buf, seq, links->down.ifindex, links->down.group), NULL);
     if (r < 0)
         return r;
-    if (!up) {
-        r = set_loopback_group(sock, lo->group);
-        if (r < 0) {
-            g_warning("kernel: could not move lo back to group %u: %s", lo->group, g_strerror(-r));
-            return r;
-        }
+    /* The kernel queues a notification before it sends the ack. */
+    Announcement a = {.ifindex = links->down.ifindex};
+    r = gd_nl_socket_drain(listener, 0, announced_cb, &a);
+    if (r < 0)
+        return r;
+    *has = a.announced;
+    return 0;
+}
+
+/* ---- validate: a group change is checked on every member first ---- */
+
+/* An MTU no device takes (-1 as the kernel's int): every member refuses
+ * it, so on any kernel nothing changes. A validating kernel refuses it
+ * before changing anything and starts its message with the member's name
+ * ("lo: mtu less than device minimum"); stock kernels stop at the first
+ * member with the bare message. */
+static int probe_validate(GdNlSocket *sock, const GdNlLink *lo, bool *has)
+{
+    uint8_t buf[GD_NL_MSG_MAX];
+    GdNlLinkChange change = {.set_mtu = true, .mtu = UINT32_MAX};
+    uint32_t seq = gd_nl_socket_reserve_seq(sock, 1);
+    g_autofree char *extack = NULL;
+    int r = transact_one(sock, gd_nl_put_group_change(buf, seq, lo->group, &change), &extack);
+    if (r == 0) {
+        g_warning("kernel: a group MTU of %u was accepted", UINT32_MAX);
+        *has = false;
+        return 0;
     }
-    /* A notification is queued before the ack is sent: it is here now. */
-    bool announced = false;
-    r = gd_nl_socket_drain(listener, 0, loopback_announced_cb, &announced);
-    if (r < 0)
+    if (r == -ENOBUFS || r == -ETIMEDOUT)
         return r;
-    *has = up ? !announced : announced;
+    g_autofree char *prefix = g_strdup_printf("%s: ", lo->name);
+    *has = extack && g_str_has_prefix(extack, prefix);
+    g_debug("kernel: an impossible group MTU: %s%s%s", g_strerror(-r), extack ? ": " : "",
+            extack ? extack : "");
     return 0;
 }
 
 int gd_nl_probe_features(unsigned *out)
 {
-    unsigned features = read_sysctl();
     g_autoptr(GdNlSocket) sock = NULL;
     int r = gd_nl_socket_open(NULL, 0, 0, 0, &sock);
     if (r < 0)
         return r;
-    Loopback lo = {0};
-    r = read_loopback(sock, &lo);
+    ProbeLinks links = {0};
+    r = read_probe_links(sock, &links);
     if (r < 0)
         return r;
+    unsigned features = 0;
     bool has;
-    r = probe_group_dump(sock, lo.link.group, &has);
+    r = probe_group_dump(sock, links.lo.group, &has);
     if (r < 0)
         return r;
     if (has)
         features |= GD_KF_GROUP_DUMP;
-    r = probe_group_notify(sock, &lo.link, &has);
+    r = probe_group_notify(sock, &links, &has);
     if (r < 0)
         return r;
     if (has)
         features |= GD_KF_GROUP_NOTIFY;
+    r = probe_validate(sock, &links.lo, &has);
+    if (r < 0)
+        return r;
+    if (has)
+        features |= GD_KF_VALIDATE;
     *out = features;
     return 0;
 }

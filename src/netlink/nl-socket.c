@@ -20,7 +20,6 @@ struct GdNlSocket {
     uint32_t next_seq;
     int sndbuf;
     uint8_t *buffer;
-    guint position; /* of the message being handed out by drain */
 };
 
 void gd_nl_ack_clear(GdNlAck *ack)
@@ -175,17 +174,11 @@ int gd_nl_socket_drain(GdNlSocket *sock, guint max_datagrams, GdNlMessageFunc fu
         if (n < 0)
             return (int)n;
         int left = (int)n;
-        sock->position = 0;
         for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)sock->buffer;
-             mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left), sock->position++)
+             mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
             func(nlh, user_data);
     }
     return overrun ? -ENOBUFS : 0;
-}
-
-guint gd_nl_socket_message_position(GdNlSocket *sock)
-{
-    return sock->position;
 }
 
 static int ensure_sndbuf(GdNlSocket *sock, size_t len)

@@ -77,41 +77,40 @@ typedef struct {
 
 /* ---- kernel features beyond upstream ----
  *
- * The patches under kernel/ add group-scoped interfaces that upstream
- * lacks. Their numbers are not in any released header; groupd uses them
- * only after gd_nl_probe_features() found them. */
+ * The series under kernel/ changes how the kernel answers group-scoped
+ * requests. groupd finds out by behaviour (gd_nl_probe_features()); no
+ * private message or attribute number is sent unless a feature that needs
+ * one was found. */
 
-/* RTNLGRP_LINK notification closing one group-scoped link request
- * (notify-batch): ifinfomsg + IFLA_GROUP, the request's seq and pid. */
-#define GD_RTM_NEWGROUPOP 124
-/* u32: the group of a group-scoped RTM_NEWADDR/RTM_DELADDR (group-addr). */
+/* u32: the group of a group-scoped RTM_NEWADDR/RTM_DELADDR (group-addr).
+ * Not in any kernel: group-addr is never probed, so this is never sent. */
 #define GD_IFA_GROUP 12
 
 typedef enum {
-    GD_KF_GROUP_NOTIFY = 1 << 0, /* group moves of DOWN links are announced */
+    GD_KF_GROUP_NOTIFY = 1 << 0, /* group changes of DOWN links are announced */
     GD_KF_GROUP_DUMP = 1 << 1,   /* RTM_GETLINK dumps filtered by IFLA_GROUP */
     GD_KF_VALIDATE = 1 << 2,     /* group changes validated first, member named */
-    GD_KF_LINEAR = 1 << 3,       /* one FIB walk per group MTU change */
-    GD_KF_NOTIFY_BATCH = 1 << 4, /* packed notifications + RTM_NEWGROUPOP */
-    GD_KF_GROUP_ADDR = 1 << 5,   /* group-scoped address add/delete */
-    GD_KF_ALL = (1 << 6) - 1,
+    GD_KF_GROUP_ADDR = 1 << 3,   /* group-scoped address add/delete (never probed) */
+    GD_KF_ALL = (1 << 4) - 1,
 } GdKernelFeature;
 
 /* The features' names, in bit order ("group-notify", "group-dump",
- * "validate", "linear", "notify-batch", "group-addr"). */
+ * "validate", "group-addr"). */
 const char *gd_nl_feature_name(GdKernelFeature feature);
 /* NULL-terminated names of the bits set in features (g_strfreev). */
 char **gd_nl_feature_names(unsigned features);
 /* Parses a comma- or space-separated list of names; -EINVAL names the
  * first unknown one in *bad (owned). */
 int gd_nl_feature_parse(const char *text, unsigned *out, char **bad);
-/* Probes the running kernel from the caller's network namespace:
- *  - the words of /proc/sys/net/core/group_ops_features (validate, linear,
- *    notify-batch, group-addr; the file is absent on stock kernels);
- *  - group-dump: a strict link dump filtered by lo's group succeeds;
- *  - group-notify: setting lo's group to the group it has sends no
- *    RTM_NEWLINK (stock kernels send one for an UP device); with lo DOWN,
- *    moving it to another group and back sends two (stock: none).
+/* Probes the running kernel from the caller's network namespace, leaving
+ * it as it was:
+ *  - group-dump: a strict link dump filtered by lo's group succeeds (stock
+ *    kernels refuse the attribute);
+ *  - group-notify: setting a DOWN link's group to the group it has is
+ *    announced (stock kernels announce group changes of UP links only);
+ *    with no DOWN link in the namespace it is not found;
+ *  - validate: a group MTU change no member accepts is refused with the
+ *    first member's name in the extack ("lo: ...").
  * Needs CAP_NET_ADMIN. Returns 0 (features in *out) or a negative errno
  * when netlink itself failed. */
 int gd_nl_probe_features(unsigned *out);
@@ -213,10 +212,6 @@ typedef void (*GdNlMessageFunc)(const struct nlmsghdr *nlh, gpointer user_data);
  * dropped messages (the caller resyncs), or another negative errno. */
 int gd_nl_socket_drain(GdNlSocket *sock, guint max_datagrams, GdNlMessageFunc func,
                        gpointer user_data);
-/* Inside a drain callback: the position of the message in its datagram
- * (0 for the first). Kernels with notify-batch pack the notifications of
- * a group operation, so a later position means one is running. */
-guint gd_nl_socket_message_position(GdNlSocket *sock);
 
 /* Sends the n requests in buf (consecutive sequence numbers from
  * first_seq, each with NLM_F_ACK) in ONE sendmsg() and collects one ack per

@@ -2,6 +2,7 @@
  * The policy engine: plan, apply, repair, back off, reload. */
 #include "engine.h"
 
+#include "log/log.h"
 #include "policy/facts.h"
 
 #include <errno.h>
@@ -279,11 +280,11 @@ static void set_error(GdEngine *engine, uint32_t id, const char *message)
     if (!g_str_equal(gs->last_error, message)) {
         g_free(gs->last_error);
         gs->last_error = g_strdup(message);
-        g_warning("group %u: apply: %s", id, message);
+        gd_log_group(G_LOG_LEVEL_WARNING, id, "apply: %s", message);
     }
     if (engine->errors)
-        g_string_append_printf(engine->errors, "%sgroup %u: %s", engine->errors->len ? "\n" : "",
-                               id, message);
+        g_string_append_printf(engine->errors, "%sgroup %s: %s", engine->errors->len ? "\n" : "",
+                               GD_LOG_GROUP(id), message);
 }
 
 static void run_next_op(GdEngine *engine);
@@ -345,8 +346,8 @@ static void finish_apply(GdEngine *engine)
             guint backoff = BACKOFF_FIRST_MS << MIN(gs->failures - 1, 6u);
             backoff = MIN(backoff, (guint)BACKOFF_MAX_MS);
             gs->retry_at = now + (gint64)backoff * 1000;
-            g_message("group %u: retrying in %u ms (attempt %u failed)", GPOINTER_TO_UINT(key),
-                      backoff, gs->failures);
+            gd_log_group(G_LOG_LEVEL_MESSAGE, GPOINTER_TO_UINT(key),
+                         "retrying in %u ms (attempt %u failed)", backoff, gs->failures);
             changed = TRUE;
         } else if (hotplug) {
             /* New links being configured says nothing of the others. */
@@ -418,8 +419,8 @@ static void op_done_cb(GdOpResult *result, gpointer user_data)
         g_autofree char *message = gd_op_result_describe(result, 8);
         set_error(engine, op->group, message);
     } else {
-        g_debug("group %u: apply: %s on %u links done in %.1f ms", op->group,
-                gd_op_kind_name(op->kind), op->targets->len, op->kernel_usec / 1000.0);
+        gd_log_group(G_LOG_LEVEL_DEBUG, op->group, "apply: %s on %u links done in %.1f ms",
+                     gd_op_kind_name(op->kind), op->targets->len, op->kernel_usec / 1000.0);
     }
     if (engine->hotplug) {
         /* Published with the rest of the batch, at its end. */

@@ -3,6 +3,7 @@
  * thread: a group change on thousands of UP members holds the calling
  * thread inside sendmsg() for seconds, and the bus must keep answering. */
 #include "ops.h"
+#include "log/log.h"
 
 #include <errno.h>
 #include <gio/gio.h>
@@ -308,13 +309,15 @@ static void job_finished_cb(GObject *source, GAsyncResult *result, gpointer user
     GdOp *op = job->op;
     executor->sends += op->sends;
     executor->requests += op->requests;
-    g_debug("%s on group %u (%s): %s; queued %.2f ms, kernel %.2f ms (%u sends, longest %.2f ms, "
-            "CPU %.2f ms), back on the loop after %.2f ms",
-            gd_op_kind_name(op->kind), op->group, gd_kpath_name(op->path),
-            op->error < 0 ? g_strerror(-op->error) : "done",
-            (op->started_at - op->submitted_at) / 1000.0, op->kernel_usec / 1000.0, op->sends,
-            op->longest_send_usec / 1000.0, op->cpu_usec / 1000.0,
-            (g_get_monotonic_time() - op->finished_at) / 1000.0);
+    gd_log_about(G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG,
+                 &(GdLogAbout){.has_group = TRUE, .group = op->group},
+                 "%s on group %s (%s): %s; queued %.2f ms, kernel %.2f ms (%u sends, longest "
+                 "%.2f ms, CPU %.2f ms), back on the loop after %.2f ms",
+                 gd_op_kind_name(op->kind), GD_LOG_GROUP(op->group), gd_kpath_name(op->path),
+                 op->error < 0 ? g_strerror(-op->error) : "done",
+                 (op->started_at - op->submitted_at) / 1000.0, op->kernel_usec / 1000.0, op->sends,
+                 op->longest_send_usec / 1000.0, op->cpu_usec / 1000.0,
+                 (g_get_monotonic_time() - op->finished_at) / 1000.0);
     job->done(job->op, job->user_data);
     g_free(job);
     run_next(executor);

@@ -123,19 +123,18 @@ void gd_kpath_input_init(GdKpathInput *in, GdKpathKind kind, guint links, double
 
 /* The FIB work do_setlink does on member for change (both paths run it),
  * at the FIB size *fib, which it updates. Returns route-visits; *hold the
- * share of it inside the request's own RTNL hold; *mtu the MTU walk's. */
+ * share of it inside the request's own RTNL hold. */
 static double change_walk(const GdNlLink *member, const GdNlLinkChange *change, gboolean per_link,
-                          double *fib, double *hold, double *mtu)
+                          double *fib, double *hold)
 {
     double work = 0, dad = 0;
-    *hold = *mtu = 0;
+    *hold = 0;
     if (change->set_mtu && member->mtu != change->mtu) {
         /* With IPv6 state: rt6_mtu_change, or its teardown below 1280.
          * Without (below 1280 before): IPv6 starts, which walks once when
          * the link is UP. */
         if (member->inet6 || (change->mtu >= IPV6_MIN_MTU && link_up(member)))
-            *mtu = WALK_MTU * *fib;
-        work += *mtu;
+            work += WALK_MTU * *fib;
     }
     if (change->set_state && link_up(member) != change->up) {
         if (change->up && ipv6_on(member)) {
@@ -169,20 +168,14 @@ void gd_kpath_input_add_member(GdKpathInput *in, const GdNlLink *member)
     if (changing || change->set_hwaddr) {
         in->messages++;
         if (changing) {
-            double hold, mtu;
-            in->link_walk += change_walk(member, change, TRUE, &in->fib_link, &hold, &mtu);
+            double hold;
+            in->link_walk += change_walk(member, change, TRUE, &in->fib_link, &hold);
             in->message_walk_max = MAX(in->message_walk_max, hold);
         }
     }
     if (changing) {
-        double hold, mtu;
-        double work = change_walk(member, change, FALSE, &in->fib_group, &hold, &mtu);
-        /* "linear": the MTU walks become one for the whole operation. */
-        if ((in->features & GD_KF_LINEAR) && mtu > 0) {
-            work -= mtu;
-            in->linear_mtu = TRUE;
-        }
-        in->group_walk += work;
+        double hold;
+        in->group_walk += change_walk(member, change, FALSE, &in->fib_group, &hold);
     }
     gboolean up_after = change->set_state ? change->up : link_up(member);
     if (up_after) {
@@ -237,7 +230,7 @@ static Parts group_parts(const GdKpathModel *m, const GdKpathInput *in)
     /* The re-applied selector's notification per UP member. */
     if (!(in->features & GD_KF_GROUP_NOTIFY))
         p.base += in->up_after * m->state_notify;
-    p.walk = in->group_walk + (in->linear_mtu ? WALK_MTU * in->fib_group : 0);
+    p.walk = in->group_walk;
     return p;
 }
 

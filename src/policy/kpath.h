@@ -35,8 +35,7 @@
  *     its answer.
  * The FIB is what the UP links with IPv6 contribute: three routes each
  * (fe80::/64, the link-local /128, ff00::/8), two per further address.
- * Kernels with the "linear" feature walk once per group MTU change, and
- * with "group-notify" the selector is not re-applied.
+ * With "group-notify" (the kernel series) the selector is not re-applied.
  */
 #pragma once
 
@@ -97,7 +96,6 @@ typedef struct {
     double group_walk;
     double link_walk;
     double message_walk_max; /* of one per-link message (its RTNL hold) */
-    gboolean linear_mtu;     /* "linear": the group message's one deferred MTU walk */
     double fib_group;        /* the FIB as the group message's members go */
     double fib_link;         /* …and as the per-link messages go */
 } GdKpathInput;

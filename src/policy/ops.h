@@ -97,19 +97,6 @@ void gd_op_record_moves(const GdOp *op, GdCache *cache);
 /* "a, b, c and 12 more" for messages; at most `limit` names. */
 char *gd_format_names(GPtrArray *names, guint limit);
 
-/* ---- D-Bus arguments (a{sv}) ---- */
-
-/* A copy of the UTF-8 text cut to at most max bytes, between characters
- * (for quoting a caller's argument in an error message). */
-char *gd_op_clip(const char *text, gsize max);
-
-/* SetGroup's props: "MTU" u (1…2^31-1), "State" s ("up"/"down"),
- * "MACAddress" s, "TxQueueLength" u; at least one, no other key. Returns
- * 0, or a negative errno with *message (for the caller, bounded, UTF-8). */
-int gd_op_parse_link_change(GVariant *props, GdNlLinkChange *change, char **message);
-/* The options of mutating calls: only "force" b. Same contract. */
-int gd_op_parse_options(GVariant *options, gboolean *force, char **message);
-
 /* ---- executor ---- */
 
 typedef struct GdExecutor GdExecutor;

@@ -2,6 +2,7 @@
  * The life of a group operation: hold, submit, events, moves, outcome,
  * release (runner.h). */
 #include "runner.h"
+#include "log/log.h"
 
 #include <errno.h>
 #include <string.h>
@@ -541,9 +542,10 @@ static void op_done_cb(GdOp *op, gpointer user_data)
         classify_per_link(run, &result);
     }
     if (result.lost)
-        g_warning("group %u: %s: the kernel's answers for %u links were lost; the links read "
-                  "back show the change in place",
-                  op->group, gd_op_kind_name(op->kind), result.lost);
+        gd_log_group(G_LOG_LEVEL_WARNING, op->group,
+                     "%s: the kernel's answers for %u links were lost; the links read back show "
+                     "the change in place",
+                     gd_op_kind_name(op->kind), result.lost);
 
     run->done(&result, run->user_data);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Fuzz target: the *.group policy parser and the groupd.conf parser
- * (src/config/config.c), on the same input.
+ * (src/config/), on the same input.
  * Properties checked besides memory safety:
  *   - a parser fails (NULL / -EINVAL) exactly when it reported errors;
  *   - every error message, shown by the rule of src/text/text.h as the bus

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Fuzz target: the D-Bus argument validation of src/policy/ops.c, the a{sv}
- * "props" of SetGroup (gd_op_parse_link_change()) and the a{sv} "options"
- * of every mutating call (gd_op_parse_options()), as src/bus/manager.c calls
- * them. The input is one GVariant of type (a{sv}a{sv}) = (props, options):
+ * Fuzz target: the D-Bus argument validation of src/bus/args.c, the a{sv}
+ * "props" of SetGroup (gd_bus_args_link_change()) and the a{sv} "options"
+ * of every mutating call (gd_bus_args_options()), as src/bus/group-ops.c
+ * calls them. The input is one GVariant of type (a{sv}a{sv}) = (props, options):
  *   - "T" then GVariant text ("({'MTU': <uint32 1400>}, {'force': <true>})"),
  *     which keeps seeds readable and lets the fuzzer mutate the structure;
  *   - anything else: the serialized form (g_variant_new_from_data(),
  *     untrusted), any bytes, as a hostile peer controls the body.
- * Properties: fails <=> a message; the errno is one the bus maps to
- * net.groupd1.Error.InvalidArgs; the message is valid UTF-8 (it goes out on
+ * Properties: fails <=> an error; it is net.groupd1.Error.InvalidArgs;
+ * its message is valid UTF-8 (it goes out on
  * D-Bus, where invalid UTF-8 is a protocol error) and bounded; a parsed
  * change is within range and survives a round trip (rebuilt as a{sv},
  * parsed again, equal); options succeed exactly when every key is a boolean
@@ -17,21 +17,21 @@
  */
 #include "fuzz-common.h"
 
-#include "policy/ops.h"
+#include "bus/bus.h"
 
 #include <errno.h>
 #include <string.h>
 
 #define MESSAGE_MAX 2000
 
-static void check_message(int r, char *message)
+static void check_error(gboolean ok, const GError *error)
 {
-    fuzz_assert((r < 0) == (message != NULL));
-    if (r == 0)
+    fuzz_assert(ok == (error == NULL));
+    if (ok)
         return;
-    fuzz_assert(r == -EINVAL || r == -ERANGE);
-    fuzz_assert(g_utf8_validate(message, -1, NULL));
-    fuzz_assert(strlen(message) > 0 && strlen(message) < MESSAGE_MAX);
+    fuzz_assert(g_error_matches(error, GD_BUS_ERROR, GD_BUS_ERROR_INVALID_ARGS));
+    fuzz_assert(g_utf8_validate(error->message, -1, NULL));
+    fuzz_assert(strlen(error->message) > 0 && strlen(error->message) < MESSAGE_MAX);
 }
 
 static GVariant *rebuild(const GdNlLinkChange *c)
@@ -64,11 +64,10 @@ static gboolean same_change(const GdNlLinkChange *a, const GdNlLinkChange *b)
 static void props(GVariant *v)
 {
     GdNlLinkChange change;
-    char *message = NULL;
-    int r = gd_op_parse_link_change(v, &change, &message);
-    check_message(r, message);
-    g_free(message);
-    if (r < 0)
+    g_autoptr(GError) error = NULL;
+    gboolean ok = gd_bus_args_link_change(v, &change, &error);
+    check_error(ok, error);
+    if (!ok)
         return;
     fuzz_assert(change.set_mtu || change.set_state || change.set_hwaddr || change.set_txqlen);
     fuzz_assert(!change.set_mtu || (change.mtu > 0 && change.mtu <= G_MAXINT32));
@@ -86,18 +85,17 @@ static void props(GVariant *v)
                               g_variant_is_of_type(value, G_VARIANT_TYPE_STRING));
     g_autoptr(GVariant) again = rebuild(&change);
     GdNlLinkChange second;
-    r = gd_op_parse_link_change(again, &second, &message);
-    fuzz_assert(r == 0 && message == NULL);
+    ok = gd_bus_args_link_change(again, &second, &error);
+    fuzz_assert(ok && error == NULL);
     fuzz_assert(same_change(&change, &second));
 }
 
 static void options(GVariant *v)
 {
     gboolean force = TRUE, expect_force = FALSE, expect_ok = TRUE;
-    char *message = NULL;
-    int r = gd_op_parse_options(v, &force, &message);
-    check_message(r, message);
-    g_free(message);
+    g_autoptr(GError) error = NULL;
+    gboolean ok = gd_bus_args_options(v, &force, &error);
+    check_error(ok, error);
     GVariantIter iter;
     const char *key;
     GVariant *value;
@@ -110,8 +108,8 @@ static void options(GVariant *v)
         }
         expect_force = g_variant_get_boolean(value);
     }
-    fuzz_assert((r == 0) == expect_ok);
-    if (r == 0)
+    fuzz_assert(ok == expect_ok);
+    if (ok)
         fuzz_assert(force == expect_force);
 }
 

@@ -9,8 +9,8 @@
  *     into a whole D-Bus message (GDBus serialises it: invalid UTF-8 there
  *     aborts), and back;
  *   - the file name and the kernel message as string values
- *     (gd_bus_text()), and all three in an error as the one errno mapping
- *     makes it, shown as gd_bus_return_gerror() shows it, in an error
+ *     (gd_bus_shown_text()), and all three in an error as the one errno mapping
+ *     makes it, shown as gd_bus_error_return() shows it, in an error
  *     reply;
  *   - the link name in the plan JSON (src/policy/planner.c), and every
  *     shown form through groupctl's terminal escaping.
@@ -87,6 +87,12 @@ static char *json_quoted(const char *text)
             break;
         case '\t':
             g_string_append(out, "\\t");
+            break;
+        case '\b':
+            g_string_append(out, "\\b");
+            break;
+        case '\f':
+            g_string_append(out, "\\f");
             break;
         default:
             if ((guchar)*p < 0x20 || *p == 0x7f)
@@ -166,7 +172,7 @@ static void link_name(const char *name)
 static void strings_and_error(const char *name, const char *file, const char *kernel)
 {
     g_autoptr(GVariant) body =
-        round_trip(g_variant_new("(@s@s)", gd_bus_text(file), gd_bus_text(kernel)));
+        round_trip(g_variant_new("(@s@s)", gd_bus_shown_text(file), gd_bus_shown_text(kernel)));
     const char *a, *b;
     g_variant_get(body, "(&s&s)", &a, &b);
     assert_shows(a, file);
@@ -175,7 +181,7 @@ static void strings_and_error(const char *name, const char *file, const char *ke
     /* An error as the bus makes one, shown as it leaves. */
     g_autoptr(GError) error =
         gd_bus_error_from_errno(-EINVAL, TRUE, kernel, "group %s: %s: %s", name, file, "refused");
-    g_autoptr(GError) shown = gd_bus_error_shown(error);
+    g_autoptr(GError) shown = gd_bus_shown_error(error);
     assert_shows(shown->message, error->message);
     g_autoptr(GDBusMessage) call = g_dbus_message_new_method_call(
         "net.groupd1", "/net/groupd1", "net.groupd1.Manager", "SetGroup");

@@ -10,9 +10,7 @@ namespace) on it."""
 
 import grp
 import os
-import re
 import subprocess
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -234,60 +232,13 @@ def test_bus_gate_before_groupd(netns, groupd_factory, bus, admin_gid):
     assert daemon.alive()
 
 
-# ---- every method of the API has its place in the policy ----
+# ---- the Mptcp object's methods ----
+# (That every method of the API has its place in the policy, the static
+# check, is tests/unit/test-bus-methods.c: the method tables against
+# dbus/*.xml, data/net.groupd1.policy and this policy.)
 
-AUTH_C = REPO / "src" / "bus" / "auth.c"
 MPTCP_PATH = "/net/groupd1/mptcp"
 MPTCP_IFACE = "net.groupd1.Mptcp"
-
-
-def xml_methods():
-    """{(interface, method)} of dbus/net.groupd1.*.xml."""
-    out = set()
-    for path in sorted((REPO / "dbus").glob("net.groupd1.*.xml")):
-        for iface in ET.parse(path).getroot().iter("interface"):
-            out |= {(iface.get("name"), m.get("name")) for m in iface.findall("method")}
-    return out
-
-
-def mutating_methods():
-    """The methods groupd authorizes with a polkit action (gd_auth_action_for)."""
-    src = AUTH_C.read_text()
-    m = re.search(r"gd_auth_action_for\s*\([^)]*\)\s*\{(.*?)\n\}", src, re.S)
-    assert m, "gd_auth_action_for() not found in src/bus/auth.c"
-    methods = set(re.findall(r'g_str_equal\(method, "(\w+)"\)', m.group(1)))
-    assert len(methods) >= 8, methods
-    return methods
-
-
-def policy_allows(context):
-    """{(interface, member)} a <policy> block of net.groupd1.conf allows to send to net.groupd1."""
-    key, value = context
-    for policy in ET.parse(POLICY).getroot().iter("policy"):
-        if policy.get(key) == value:
-            return {(a.get("send_interface"), a.get("send_member"))
-                    for a in policy.findall("allow")
-                    if a.get("send_destination") == "net.groupd1" and a.get("send_member")}
-    raise AssertionError(f"no <policy {key}=\"{value}\"> in {POLICY}")
-
-
-def test_every_method_policed():
-    """Static: the default context allows exactly the read-only methods, the
-    admin group exactly the mutating ones, of every interface of dbus/*.xml."""
-    methods = xml_methods()
-    mutating = mutating_methods()
-    assert {m for _, m in methods} >= mutating, mutating - {m for _, m in methods}
-    assert {(MPTCP_IFACE, m) for m in ("SetMode", "SetPreference", "Failover")} <= methods
-    everyone = {(i, m) for i, m in policy_allows(("context", "default"))
-                if i not in ("org.freedesktop.DBus.Properties",
-                             "org.freedesktop.DBus.ObjectManager")}
-    admins = policy_allows(("group", ADMIN_GROUP))
-    assert everyone == {(i, m) for i, m in methods if m not in mutating}, everyone
-    assert admins == {(i, m) for i, m in methods if m in mutating}, admins
-    # Reads of properties stay open (Mptcp's state is all properties).
-    assert {("org.freedesktop.DBus.Properties", "Get"),
-            ("org.freedesktop.DBus.Properties", "GetAll")} <= \
-        policy_allows(("context", "default"))
 
 
 MPTCP_MUTATIONS = [("SetMode", "'aggregate'"), ("SetPreference", "@as []"), ("Failover", "''")]

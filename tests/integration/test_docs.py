@@ -6,15 +6,20 @@ man/dbus2scd.py. Fails when
   - a D-Bus interface, method, argument, signal or property of dbus/*.xml,
     or a net.groupd1.Error.* name of the XML or of src/bus/errors.c, is
     missing from groupd-dbus(7) (generated from the XML by man/dbus2scd.py);
-  - a section or key the configuration loader (src/config/config.c) accepts
-    is not documented in its section of groupd.conf(5) / groupd.group(5), or
-    a documented key is not accepted;
+  - a section or key of the configuration's key tables (src/config/keys.c,
+    printed by the build's `test-config --dump-config-keys`) is not
+    documented in its section of groupd.conf(5) / groupd.group(5), or a
+    documented key is not in them; or a key's entry does not give the
+    table's range, words or default; or data/examples/groupd.conf does not
+    list every groupd.conf key at its default;
   - a visible long option of groupd (src/daemon/main.c) is missing from
     groupd(8), or groupd(8) documents one that does not exist;
   - a command or long option of groupctl is missing from groupctl(1);
   - a page does not compile with scdoc, or man/meson.build does not build it.
 """
 
+import csv
+import os
 import re
 import shutil
 import subprocess
@@ -99,27 +104,37 @@ def error_names():
     return names, from_c
 
 
+def config_keys_program():
+    """The unit test program that prints the key tables: TEST_CONFIG_BIN
+    (meson sets it), else next to GROUPD_BIN's build tree."""
+    if os.environ.get("TEST_CONFIG_BIN"):
+        return Path(os.environ["TEST_CONFIG_BIN"])
+    groupd = Path(os.environ.get("GROUPD_BIN", REPO / "build" / "src" / "groupd"))
+    return groupd.resolve().parents[1] / "tests" / "unit" / "test-config"
+
+
 def config_keys():
-    """{section: [keys]} from known_key()'s table in src/config/config.c, plus
-    the sections each parser accepts (sections[] = {...})."""
-    src = strip_c_comments(read(REPO / "src/config/config.c"))
-    m = re.search(r"\bknown_key\s*\([^)]*\)\s*\{(.*?)\n\}", src, re.S)
-    assert m, "known_key() not found in src/config/config.c: update the test's extraction"
-    table = re.search(r"=\s*\{(.*)\};", m.group(1), re.S)
-    assert table, "the key table of known_key() not found"
-    keys = {}
-    for row in re.findall(r"\{([^{}]*)\}", table.group(1)):
-        strings = re.findall(r'"([^"]*)"', row)
-        if strings:
-            keys.setdefault(strings[0], []).extend(strings[1:])
-    sections = set()
-    for arr in re.findall(r"\bsections\s*\[\]\s*=\s*\{([^}]*)\}", src):
-        sections |= set(re.findall(r'"([^"]*)"', arr))
-    # Sanity: the extraction found the known shape (so the test cannot pass vacuously).
-    assert {"Daemon", "Group", "Match", "Link", "Address"} <= set(keys), keys
-    assert sum(len(v) for v in keys.values()) >= 15, keys
-    assert {"Daemon", "Group", "MPTCP"} <= sections, sections
-    return keys, sections
+    """The key tables as the code has them: one dict per key with file
+    ("groupd.conf", "*.group"), section, key, type, min, max, default,
+    words (a list) and repeats."""
+    program = config_keys_program()
+    if not program.exists():
+        pytest.fail(f"{program} does not exist: build first (meson compile -C build), "
+                    "or set TEST_CONFIG_BIN", pytrace=False)
+    r = subprocess.run([str(program), "--dump-config-keys"], capture_output=True, text=True)
+    assert r.returncode == 0, f"{program} --dump-config-keys failed:\n{r.stderr}"
+    keys = list(csv.DictReader(r.stdout.splitlines(), delimiter="\t"))
+    for k in keys:
+        k["min"], k["max"] = int(k["min"]), int(k["max"])
+        k["words"] = k["words"].split()
+        k["repeats"] = k["repeats"] == "repeats"
+    # Sanity: the known shape (so that the test cannot pass vacuously).
+    sections = {(k["file"], k["section"]) for k in keys}
+    assert {("groupd.conf", "Daemon"), ("groupd.conf", "MPTCP"), ("*.group", "Group"),
+            ("*.group", "Match"), ("*.group", "Link"), ("*.group", "Address"),
+            ("*.group", "MPTCP")} == sections, sections
+    assert len(keys) >= 30, keys
+    return keys
 
 
 def groupd_options():
@@ -180,6 +195,22 @@ def documented_keys(text):
     """Keys a page section documents: its definition-list items, "*Key=*" at
     the start of a line."""
     return set(re.findall(r"^\*([A-Za-z][A-Za-z0-9]*)=\*", text, re.M))
+
+
+def key_entries(text):
+    """{key: its entry}: the "*Key=*" line and the indented lines (and blank
+    lines) under it."""
+    entries, key = {}, None
+    for line in text.splitlines():
+        m = re.match(r"^\*([A-Za-z][A-Za-z0-9]*)=\*$", line)
+        if m:
+            key = m.group(1)
+            entries[key] = []
+        elif key and (line.startswith("\t") or not line.strip()):
+            entries[key].append(line)
+        else:
+            key = None
+    return {k: "\n".join(v) for k, v in entries.items()}
 
 
 # ---- tests ----
@@ -259,44 +290,86 @@ def test_dbus_errors_documented(dbus_scd):
     assert not described - from_c, f"groupd-dbus(7) documents unknown errors: {described - from_c}"
 
 
-# Where each section of known_key()'s table is documented: (page, heading).
-# Its "MPTCP" is groupd.conf's [MPTCP], "MPTCP.group" a group file's.
-CONF_SECTIONS = {"Daemon": "Daemon", "MPTCP": "MPTCP"}
-GROUP_SECTIONS_RENAMED = {"MPTCP.group": "MPTCP"}
+PAGES = {"groupd.conf": ("groupd.conf.5.scd", "groupd.conf(5)"),
+         "*.group": ("groupd.group.5.scd", "groupd.group(5)")}
+
+
+def entry_problems(k, entry):
+    """What the entry of key k lacks of the table: its range, its words, its
+    default (or it claims one the table does not have)."""
+    problems = []
+    need = []
+    if k["type"] == "boolean":
+        need += ["yes", "no"]
+    if k["type"] in ("number", "seconds", "size"):
+        need += [str(k["min"]), str(k["max"])]
+    need += k["words"]
+    for word in need:
+        if f"*{word}*" not in entry:
+            problems.append(f"*{word}* (the table's range or words) not in its entry")
+    if k["default"]:
+        if not re.search(rf"Default \*{re.escape(k['default'])}\*", entry):
+            problems.append(f"\"Default *{k['default']}*\" not in its entry")
+    elif "Default *" in entry:
+        problems.append("its entry gives a default, the table none")
+    return problems
 
 
 def test_config_keys_documented():
-    keys, sections = config_keys()
-    conf_page = read(MAN / "groupd.conf.5.scd")
-    group_page = read(MAN / "groupd.group.5.scd")
-    assert "MPTCP.group" in keys, "known_key() has no group-file [MPTCP] (\"MPTCP.group\") row"
+    keys = config_keys()
     problems = []
-    # A section a parser accepts but the key table lacks would accept no key.
-    for section in sorted(sections - set(keys)):
-        problems.append(f"[{section}] is accepted, but known_key() has no keys for it")
-    for section in sorted(keys):
-        if section in CONF_SECTIONS:
-            page, page_name, heading = conf_page, "groupd.conf(5)", CONF_SECTIONS[section]
-        else:
-            page, page_name = group_page, "groupd.group(5)"
-            heading = GROUP_SECTIONS_RENAMED.get(section, section)
-        text = key_section(page, heading)
-        if text is None:
-            problems.append(f"{page_name}: no \"[{heading}] SECTION\" heading")
-            continue
-        accepted = set(keys[section])
-        documented = documented_keys(text)
-        for key in sorted(accepted - documented):
-            problems.append(f"{page_name}: [{heading}] {key}= not documented")
-        for key in sorted(documented - accepted):
-            problems.append(f"{page_name}: [{heading}] {key}= documented, not accepted")
-    # groupd.conf holds [Daemon] and [MPTCP]; the group page documents no
-    # [Daemon], the conf page no group-file section.
-    if key_section(group_page, "Daemon") is not None:
-        problems.append("groupd.group(5) documents [Daemon]")
-    for section in ("Group", "Match", "Link", "Address"):
-        if key_section(conf_page, section) is not None:
-            problems.append(f"groupd.conf(5) documents [{section}]")
+    for file, (page_file, page_name) in PAGES.items():
+        page = read(MAN / page_file)
+        listed = [k for k in keys if k["file"] == file]
+        sections = dict.fromkeys(k["section"] for k in listed)
+        # No section documented that the file does not have.
+        for heading in sections_of(page):
+            m = re.match(r"\[(\w+)\] SECTION$", heading)
+            if m and m.group(1) not in sections:
+                problems.append(f"{page_name} documents [{m.group(1)}], which {file} has not")
+        for section in sections:
+            text = key_section(page, section)
+            if text is None:
+                problems.append(f"{page_name}: no \"[{section}] SECTION\" heading")
+                continue
+            accepted = {k["key"] for k in listed if k["section"] == section}
+            documented = documented_keys(text)
+            for key in sorted(accepted - documented):
+                problems.append(f"{page_name}: [{section}] {key}= not documented")
+            for key in sorted(documented - accepted):
+                problems.append(f"{page_name}: [{section}] {key}= documented, not accepted")
+            entries = key_entries(text)
+            for k in listed:
+                if k["section"] == section and k["key"] in entries:
+                    problems += [f"{page_name}: [{section}] {k['key']}=: {p}"
+                                 for p in entry_problems(k, entries[k["key"]])]
+        # A key that may repeat is named as the exception in SYNTAX.
+        syntax = sections_of(page).get("SYNTAX", "")
+        for k in listed:
+            if k["repeats"] and f"*{k['key']}=*" not in syntax:
+                problems.append(f"{page_name}: SYNTAX does not say {k['key']}= may repeat")
+    assert not problems, "\n".join(problems)
+
+
+def test_example_conf_lists_every_key():
+    """data/examples/groupd.conf (installed as /etc/groupd/groupd.conf) shows
+    every groupd.conf key commented out, at its default."""
+    example = read(REPO / "data" / "examples" / "groupd.conf")
+    shown, section = {}, None
+    for line in example.splitlines():
+        m = re.match(r"^\[(\w+)\]$", line)
+        if m:
+            section = m.group(1)
+        m = re.match(r"^#([A-Za-z][A-Za-z0-9]*)=(.*)$", line)
+        if m:
+            shown[(section, m.group(1))] = m.group(2)
+    keys = {(k["section"], k["key"]): k for k in config_keys() if k["file"] == "groupd.conf"}
+    problems = [f"[{s}] {key}= not in the example" for s, key in sorted(keys.keys() - shown.keys())]
+    problems += [f"[{s}] {key}= in the example, not a key" for s, key in sorted(shown.keys() - keys.keys())]
+    for id_, k in keys.items():
+        if k["default"] and shown.get(id_, k["default"]) != k["default"]:
+            problems.append(f"[{id_[0]}] {id_[1]}={shown[id_]} in the example, "
+                            f"the default is {k['default']}")
     assert not problems, "\n".join(problems)
 
 

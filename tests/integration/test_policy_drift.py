@@ -146,10 +146,10 @@ def test_drifted_is_current_at_ready(netns, workdir, groupd_factory):
 
 
 def failed_attempts(log, gid=100):
-    """[(attempt, back-off ms)] from groupd's "group G: retrying in N ms
-    (attempt K failed)" lines."""
+    """[(attempt, back-off ms)] from groupd's "group G (name): retrying in N
+    ms (attempt K failed)" lines."""
     return [(int(m.group(2)), int(m.group(1))) for m in re.finditer(
-        rf"group {gid}: retrying in (\d+) ms \(attempt (\d+) failed\)", log)]
+        rf"group {gid}(?: \([^)]*\))?: retrying in (\d+) ms \(attempt (\d+) failed\)", log)]
 
 
 def test_refused_change_retried_with_backoff(netns, workdir, groupd_factory):

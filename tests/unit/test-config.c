@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Unit tests of src/config/config.c: [Match] rules, group files and
- * groupd.conf parsed from text (every kind of bad value, with the exact
- * message), and loading trees of configuration directories made in
- * temporary directories (order, replacement, masking, symlinks, errors
- * across files).
+ * Unit tests of src/config/: [Match] rules, group files and groupd.conf
+ * parsed from text (every kind of bad value, with the exact message), the
+ * key tables against what the parsers accept, and loading trees of
+ * configuration directories made in temporary directories (order,
+ * replacement, masking, symlinks, errors across files).
+ * With --dump-config-keys it prints the key tables instead (see
+ * dump_config_keys()).
  */
 #include "config/config.h"
 
@@ -1302,8 +1304,244 @@ static void test_load_first_match(Tree *t, gconstpointer data)
     g_assert_cmpstr(gd_config_policy_for_group(config, 10)->name, ==, "ten");
 }
 
+/* ---- the key tables ---- */
+
+/* A value of each type that is not a number or a word, for the tests below;
+ * a new type without one fails them. */
+static char *sample_value(const GdConfigKeyInfo *k)
+{
+    const struct {
+        const char *type, *value;
+    } samples[] = {
+        {"boolean", "yes"},
+        {"unix-group", "wheel"},
+        {"list", "a b"},
+        {"globs", "eth* wlan?"},
+        {"hwaddr", "02:00:00:00:00:01"},
+        {"hwaddrs", "02:00:00:00:00:01"},
+        {"groups", "0 ppp"},
+        {"addresses", "10.0.0.1/24 fd00::1"},
+        {"group-name", "mine"},
+    };
+    if (k->words && !g_str_equal(k->type, "number"))
+        return g_strdup(k->words[0]);
+    if (k->max > 0)
+        return g_strdup_printf("%" G_GUINT64_FORMAT, k->min);
+    for (guint i = 0; i < G_N_ELEMENTS(samples); i++)
+        if (g_str_equal(samples[i].type, k->type))
+            return g_strdup(samples[i].value);
+    g_error("no sample value for type %s ([%s] %s=): add one to the test", k->type, k->section,
+            k->key);
+}
+
+/* "[Section]\nKey=value" as a file of the key's kind; the errors. */
+static GPtrArray *parse_key(const char *file, const char *section, const char *key,
+                            const char *value)
+{
+    GPtrArray *errors = new_errors();
+    if (g_str_equal(file, "groupd.conf")) {
+        g_autofree char *text = g_strdup_printf("[%s]\n%s=%s\n", section, key, value);
+        g_auto(GdDaemonConfig) d = {0};
+        gd_daemon_config_init(&d);
+        int r = gd_daemon_config_parse("/c", text, strlen(text), &d, errors);
+        g_assert_cmpint(r, ==, errors->len ? -EINVAL : 0);
+    } else {
+        g_assert_cmpstr(file, ==, "*.group");
+        /* Group 1 ("mine" unknown), unless the key is Id= itself. */
+        const char *head =
+            g_str_equal(section, "Group") && g_str_equal(key, "Id") ? "" : "[Group]\nId=1\n";
+        g_autofree char *text = g_strdup_printf("%s[%s]\n%s=%s\n", head, section, key, value);
+        g_autoptr(GdGroupPolicy) p = parse_policy(text, errors);
+        g_assert_true((p == NULL) == (errors->len > 0));
+    }
+    for (guint i = 0; i < errors->len; i++)
+        g_test_message("%s [%s] %s=%s: %s", file, section, key, value, (char *)errors->pdata[i]);
+    return errors;
+}
+
+static gboolean has_error(GPtrArray *errors, const char *part)
+{
+    for (guint i = 0; i < errors->len; i++)
+        if (strstr(errors->pdata[i], part))
+            return TRUE;
+    return FALSE;
+}
+
+/* The listing is the parsers' truth: a key is accepted exactly in the
+ * sections that list it, and a section exactly in the files that list it. */
+static void test_keys_validation(void)
+{
+    g_autoptr(GArray) keys = gd_config_keys();
+    const char *const files[] = {"groupd.conf", "*.group"};
+    g_autoptr(GHashTable) listed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GHashTable) names = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) sections = g_hash_table_new(g_str_hash, g_str_equal);
+
+    g_assert_cmpuint(keys->len, >=, 30);
+    for (guint i = 0; i < keys->len; i++) {
+        const GdConfigKeyInfo *k = &g_array_index(keys, GdConfigKeyInfo, i);
+        g_autofree char *id = g_strdup_printf("%s\n%s\n%s", k->file, k->section, k->key);
+        g_assert_true(g_hash_table_add(listed, g_steal_pointer(&id))); /* once */
+        g_hash_table_add(names, (gpointer)k->key);
+        g_hash_table_add(sections, (gpointer)k->section);
+    }
+    g_hash_table_add(names, "Colour");
+    g_hash_table_add(sections, "Network");
+
+    GHashTableIter si, ki;
+    gpointer section, key;
+    for (guint f = 0; f < G_N_ELEMENTS(files); f++) {
+        g_hash_table_iter_init(&si, sections);
+        while (g_hash_table_iter_next(&si, &section, NULL)) {
+            gboolean section_listed = FALSE;
+            g_hash_table_iter_init(&ki, names);
+            while (g_hash_table_iter_next(&ki, &key, NULL)) {
+                g_autofree char *id =
+                    g_strdup_printf("%s\n%s\n%s", files[f], (char *)section, (char *)key);
+                section_listed = section_listed || g_hash_table_contains(listed, id);
+            }
+            /* Under an unknown section only the section is reported. */
+            g_autoptr(GPtrArray) errors = parse_key(files[f], section, "Colour", "x");
+            g_assert_cmpint(has_error(errors, ": unknown section"), ==, !section_listed);
+            g_assert_cmpint(has_error(errors, ": unknown key"), ==, section_listed);
+            if (!section_listed)
+                continue;
+            g_hash_table_iter_init(&ki, names);
+            while (g_hash_table_iter_next(&ki, &key, NULL)) {
+                g_autofree char *id =
+                    g_strdup_printf("%s\n%s\n%s", files[f], (char *)section, (char *)key);
+                g_autoptr(GPtrArray) key_errors = parse_key(files[f], section, key, "x");
+                g_assert_cmpint(has_error(key_errors, ": unknown key"), ==,
+                                !g_hash_table_contains(listed, id));
+            }
+        }
+    }
+}
+
+/* Every key takes its sample value (and its default); numbers take their
+ * minimum and maximum and refuse what lies outside; choices take each of
+ * their words and name them all when refusing another. */
+static void test_keys_values(void)
+{
+    g_autoptr(GArray) keys = gd_config_keys();
+    for (guint i = 0; i < keys->len; i++) {
+        const GdConfigKeyInfo *k = &g_array_index(keys, GdConfigKeyInfo, i);
+        g_autofree char *value = sample_value(k);
+        g_autoptr(GPtrArray) sample = parse_key(k->file, k->section, k->key, value);
+        assert_errors(sample, (const char *const[]){NULL});
+        if (k->default_value) {
+            g_autoptr(GPtrArray) def = parse_key(k->file, k->section, k->key, k->default_value);
+            assert_errors(def, (const char *const[]){NULL});
+        }
+        if (g_str_equal(k->type, "number") || g_str_equal(k->type, "seconds") ||
+            g_str_equal(k->type, "size")) {
+            g_assert_cmpuint(k->min, <=, k->max);
+            g_assert_cmpuint(k->max, >, 0);
+            /* min - 1 (when there is one), min, max, max + 1 */
+            const guint64 values[] = {k->min - 1, k->min, k->max, k->max + 1};
+            for (guint v = k->min ? 0 : 1; v < G_N_ELEMENTS(values); v++) {
+                g_autofree char *text = g_strdup_printf("%" G_GUINT64_FORMAT, values[v]);
+                g_autoptr(GPtrArray) errors = parse_key(k->file, k->section, k->key, text);
+                if (v == 1 || v == 2)
+                    assert_errors(errors, (const char *const[]){NULL});
+                else
+                    g_assert_true(has_error(errors, "is out of range"));
+            }
+        }
+        if (k->words && (g_str_equal(k->type, "choice") || g_str_equal(k->type, "flags"))) {
+            g_autoptr(GPtrArray) bad = parse_key(k->file, k->section, k->key, "nonsense");
+            g_assert_cmpuint(bad->len, ==, 1);
+            for (guint w = 0; k->words[w]; w++) {
+                g_autoptr(GPtrArray) errors = parse_key(k->file, k->section, k->key, k->words[w]);
+                assert_errors(errors, (const char *const[]){NULL});
+                g_assert_nonnull(strstr(bad->pdata[0], k->words[w]));
+            }
+        }
+        if (k->words && g_str_equal(k->type, "number")) {
+            g_autoptr(GPtrArray) errors = parse_key(k->file, k->section, k->key, k->words[0]);
+            assert_errors(errors, (const char *const[]){NULL});
+        }
+    }
+}
+
+/* The defaults of the tables, as the structs get them. */
+static void test_keys_defaults(void)
+{
+    g_auto(GdDaemonConfig) d;
+    gd_daemon_config_init(&d);
+    g_assert_true(d.repair_drift);
+    g_assert_cmpstr(d.admin_group, ==, GD_CONFIG_DEFAULT_ADMIN_GROUP);
+    g_assert_cmpint(d.netlink_receive_buffer, ==, GD_NL_DEFAULT_RCVBUF);
+    g_assert_cmpuint(d.drift_debounce_msec, ==, 1000);
+    g_assert_cmpint(d.mptcp.mode, ==, GD_MPTCP_MODE_OFF);
+    g_assert_null(d.mptcp.preference);
+    g_assert_null(d.mptcp.preference_ids);
+    g_assert_cmpuint(d.mptcp.hold_down_msec, ==, 5000);
+    g_assert_cmpuint(d.mptcp.flap_threshold, ==, 3);
+    g_assert_cmpuint(d.mptcp.flap_window_msec, ==, 60000);
+    g_assert_cmpuint(d.mptcp.hold_down_max_msec, ==, 60000);
+    g_assert_cmpint(d.mptcp.stale_loss_cnt, ==, 2);
+    g_assert_true(d.mptcp.relax_rp_filter);
+    g_assert_cmpint(d.mptcp.subflows, ==, -1);
+    g_assert_cmpint(d.mptcp.add_addr_accepted, ==, -1);
+    g_assert_false(d.mptcp.owner_forced);
+    g_assert_cmpuint(d.mptcp.stall_detect_msec, ==, 100);
+
+    g_autoptr(GdGroupPolicy) p = parse_policy("[Group]\nId=1\n", NULL);
+    g_assert_nonnull(p);
+    g_assert_false(p->mptcp.enabled);
+    g_assert_cmpuint(p->mptcp.flags, ==, GD_MPTCP_FLAG_SUBFLOW);
+    g_assert_null(p->mptcp.link_class);
+    g_assert_false(p->mptcp.always);
+    g_assert_false(p->link.set_mtu || p->link.set_state || p->link.set_hwaddr ||
+                   p->link.set_txqlen);
+    g_assert_cmpuint(p->addresses->len, ==, 0);
+
+    /* What the listing says the defaults are. */
+    const struct {
+        const char *section, *key, *def;
+    } want[] = {
+        {"Daemon", "RepairDrift", "yes"}, {"Daemon", "NetlinkReceiveBuffer", "32M"},
+        {"MPTCP", "Mode", "off"},         {"MPTCP", "Subflows", NULL},
+        {"MPTCP", "StaleLossCount", "2"}, {"MPTCP", "Endpoint", "subflow"},
+        {"MPTCP", "Class", NULL},         {"Link", "MTU", NULL},
+    };
+    g_autoptr(GArray) keys = gd_config_keys();
+    for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+        gboolean found = FALSE;
+        for (guint k = 0; k < keys->len; k++) {
+            const GdConfigKeyInfo *info = &g_array_index(keys, GdConfigKeyInfo, k);
+            if (g_str_equal(info->section, want[i].section) &&
+                g_str_equal(info->key, want[i].key)) {
+                g_assert_cmpstr(info->default_value, ==, want[i].def);
+                found = TRUE;
+            }
+        }
+        g_assert_true(found);
+    }
+}
+
+/* test-config --dump-config-keys: the key tables, for the documentation
+ * test (tests/integration/test_docs.py). Tab-separated, a header line,
+ * then one key a line; words space-separated. */
+static int dump_config_keys(void)
+{
+    g_autoptr(GArray) keys = gd_config_keys();
+    printf("file\tsection\tkey\ttype\tmin\tmax\tdefault\twords\trepeats\n");
+    for (guint i = 0; i < keys->len; i++) {
+        const GdConfigKeyInfo *k = &g_array_index(keys, GdConfigKeyInfo, i);
+        g_autofree char *words = k->words ? g_strjoinv(" ", (char **)k->words) : g_strdup("");
+        printf("%s\t%s\t%s\t%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%s\t%s\t%s\n",
+               k->file, k->section, k->key, k->type, k->min, k->max,
+               k->default_value ? k->default_value : "", words, k->repeats ? "repeats" : "");
+    }
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && g_str_equal(argv[1], "--dump-config-keys"))
+        return dump_config_keys();
     g_test_init(&argc, &argv, NULL);
 
     g_test_add_func("/config/match/rules", test_match_rules);
@@ -1320,6 +1558,9 @@ int main(int argc, char **argv)
     g_test_add_func("/config/daemon/values", test_daemon_values);
     g_test_add_func("/config/daemon/bad", test_daemon_bad);
     g_test_add_func("/config/mptcp/defaults-and-bad", test_mptcp_defaults_and_bad);
+    g_test_add_func("/config/keys/validation", test_keys_validation);
+    g_test_add_func("/config/keys/values", test_keys_values);
+    g_test_add_func("/config/keys/defaults", test_keys_defaults);
 
 #define TREE_TEST(path, func) g_test_add(path, Tree, NULL, tree_setup, func, tree_teardown)
     TREE_TEST("/config/load/nothing", test_load_nothing);
