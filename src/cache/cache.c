@@ -579,6 +579,15 @@ void gd_cache_release(GdCache *cache)
     cache->settle_until = g_get_monotonic_time() + SETTLE_WINDOW_MS * 1000;
 }
 
+void gd_cache_release_n(GdCache *cache, guint n)
+{
+    if (n == 0)
+        return;
+    g_return_if_fail(cache->hold >= n);
+    cache->hold -= n - 1;
+    gd_cache_release(cache);
+}
+
 GdChangeSet *gd_cache_take_changes(GdCache *cache)
 {
     GdChangeSet *set = cache->pending;

@@ -103,6 +103,9 @@ unsigned gd_cache_kernel_features(GdCache *cache);
  * publishes at once, since the caller's operation has finished. */
 void gd_cache_hold(GdCache *cache);
 void gd_cache_release(GdCache *cache);
+/* n holds at once, one publication (gd_cache_release() publishes on each,
+ * and events read between two would make two). */
+void gd_cache_release_n(GdCache *cache, guint n);
 
 GdChangeSet *gd_cache_take_changes(GdCache *cache);
 

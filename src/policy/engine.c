@@ -133,8 +133,8 @@ void gd_engine_free(GdEngine *engine)
     g_clear_handle_id(&engine->retry_timer, g_source_remove);
     g_clear_handle_id(&engine->hot_source, g_source_remove);
     gd_cache_set_link_appeared(engine->cache, NULL, NULL);
-    for (; engine->held > 0; engine->held--)
-        gd_cache_release(engine->cache);
+    gd_cache_release_n(engine->cache, engine->held);
+    engine->held = 0;
     if (engine->applying) {
         engine->applying = FALSE;
         engine->changed = NULL;
@@ -387,8 +387,8 @@ static void finish_apply(GdEngine *engine)
     if (after)
         changed |= update_drift(engine, after);
     /* A hot-plug apply publishes once, however many operations it ran. */
-    for (; engine->held > 0; engine->held--)
-        gd_cache_release(engine->cache);
+    gd_cache_release_n(engine->cache, engine->held);
+    engine->held = 0;
 
     schedule_retry(engine);
     if (changed)

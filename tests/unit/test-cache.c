@@ -438,6 +438,33 @@ static void test_link_appeared(void)
     g_assert_cmpuint(seen->len, ==, 3);
 }
 
+static void count_cb(GdCache *cache, gpointer user_data)
+{
+    (*(guint *)user_data)++;
+    g_autoptr(GdChangeSet) set = gd_cache_take_changes(cache);
+}
+
+/* Releasing a batch's holds together publishes once. */
+static void test_release_n(void)
+{
+    g_autoptr(GdCache) cache = four_links();
+    guint published = 0;
+    gd_cache_set_changed(cache, count_cb, &published);
+    for (int i = 0; i < 3; i++)
+        gd_cache_hold(cache);
+    new_link(cache, 10, "ppp0", 0);
+    new_link(cache, 11, "ppp1", 0);
+    gd_cache_release_n(cache, 3);
+    g_assert_cmpuint(published, ==, 1);
+    gd_cache_release_n(cache, 0);
+    g_assert_cmpuint(published, ==, 1);
+    /* All three were released: one more hold and release balance. */
+    gd_cache_hold(cache);
+    new_link(cache, 12, "ppp2", 0);
+    gd_cache_release_n(cache, 1);
+    g_assert_cmpuint(published, ==, 2);
+}
+
 static void test_stale_name(void)
 {
     g_autoptr(GdCache) cache = gd_cache_new_detached();
@@ -908,6 +935,7 @@ int main(int argc, char **argv)
     g_test_add_func("/cache/link/identical", test_identical_message);
     g_test_add_func("/cache/link/rename", test_rename);
     g_test_add_func("/cache/link/appeared", test_link_appeared);
+    g_test_add_func("/cache/hold/release-n", test_release_n);
     g_test_add_func("/cache/link/stale-name", test_stale_name);
     g_test_add_func("/cache/link/dellink", test_dellink);
     g_test_add_func("/cache/addr/add-remove-flags", test_addresses);
