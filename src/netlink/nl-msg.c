@@ -118,16 +118,6 @@ struct nlmsghdr *gd_nl_put_getlink_dump_group(void *buf, uint32_t seq, uint32_t 
     return nlh;
 }
 
-struct nlmsghdr *gd_nl_put_group_addr(void *buf, uint32_t seq, uint16_t type, uint32_t group,
-                                      const GdNlAddr *addr)
-{
-    GdNlAddr any = *addr;
-    any.ifindex = 0; /* ifa_index 0 + the group: every member */
-    struct nlmsghdr *nlh = gd_nl_put_addr(buf, seq, type, &any);
-    mnl_attr_put_u32(nlh, GD_IFA_GROUP, group);
-    return nlh;
-}
-
 struct nlmsghdr *gd_nl_put_getaddr_dump(void *buf, uint32_t seq, uint8_t family)
 {
     struct nlmsghdr *nlh = put_header(buf, RTM_GETADDR, NLM_F_DUMP, seq);

@@ -220,34 +220,17 @@ static GdPlan *build_plan(GdEngine *engine, const GdConfig *config, GHashTable *
     return plan_links(engine, config, overrides, links);
 }
 
-typedef struct {
-    GdEngine *engine;
-    const GdPlan *plan;
-} PathContext;
-
-/* The runner's choice for one of a plan's operations, taken as the apply
- * would send it (merge_address_ops(): an address every future member
- * lacks is one group-scoped message on group-addr kernels). */
+/* The runner's choice for one of a plan's operations. */
 static void choose_path_cb(const GdOp *op, GdKpathChoice *choice, gpointer user_data)
 {
-    PathContext *ctx = user_data;
-    const GdPlanGroup *pg = gd_plan_group(ctx->plan, op->group);
-    if (op->kind == GD_OP_ADDR_ADD &&
-        (gd_cache_kernel_features(ctx->engine->cache) & GD_KF_GROUP_ADDR) && pg &&
-        op->targets->len == pg->members->len) {
-        GdOp scoped = *op;
-        scoped.group_scoped = TRUE;
-        gd_runner_choose(ctx->engine->runner, &scoped, choice);
-        return;
-    }
-    gd_runner_choose(ctx->engine->runner, op, choice);
+    GdEngine *engine = user_data;
+    gd_runner_choose(engine->runner, op, choice);
 }
 
 /* The plan's JSON with the kernel path of each operation. */
 static char *plan_json(GdEngine *engine, const GdPlan *plan)
 {
-    PathContext ctx = {engine, plan};
-    return gd_plan_to_json_with_paths(plan, choose_path_cb, &ctx);
+    return gd_plan_to_json_with_paths(plan, choose_path_cb, engine);
 }
 
 char *gd_engine_plan_json(GdEngine *engine)
@@ -444,28 +427,14 @@ static void run_next_op(GdEngine *engine)
 }
 
 /* The planner gives one address op per policy address; a group's
- * addresses all go in one sendmsg(). On group-addr kernels an address no
- * member has yet is one group-scoped message of its own instead. */
-static GPtrArray *merge_address_ops(GdEngine *engine, GPtrArray *ops)
+ * addresses all go in one sendmsg(). */
+static GPtrArray *merge_address_ops(GPtrArray *ops)
 {
     GPtrArray *merged = g_ptr_array_new_with_free_func((GDestroyNotify)gd_op_free);
-    /* A hot-plug plan's members are only the new links: a group-scoped
-     * message would reach the others too. */
-    gboolean group_addr =
-        (gd_cache_kernel_features(engine->cache) & GD_KF_GROUP_ADDR) != 0 && !engine->hotplug;
     GdOp *current = NULL;
     for (guint i = 0; i < ops->len; i++) {
         GdOp *op = ops->pdata[i];
         ops->pdata[i] = NULL;
-        /* Against the future members: the group's moves run first. */
-        const GdPlanGroup *pg = gd_plan_group(engine->plan, op->group);
-        if (op->kind == GD_OP_ADDR_ADD && group_addr && pg &&
-            op->targets->len == pg->members->len) {
-            op->group_scoped = TRUE;
-            current = NULL;
-            g_ptr_array_add(merged, op);
-            continue;
-        }
         if (op->kind != GD_OP_ADDR_ADD) {
             current = NULL;
             g_ptr_array_add(merged, op);
@@ -534,7 +503,7 @@ static void reconcile(GdEngine *engine, Trigger trigger, GdEngineDoneFunc done, 
     gboolean drift_changed = update_drift(engine, engine->plan);
     gint64 now = g_get_monotonic_time();
 
-    g_autoptr(GPtrArray) all = merge_address_ops(engine, gd_plan_to_ops(engine->plan));
+    g_autoptr(GPtrArray) all = merge_address_ops(gd_plan_to_ops(engine->plan));
     engine->ops = g_ptr_array_new_with_free_func((GDestroyNotify)gd_op_free);
     engine->errors = g_string_new(NULL);
     engine->next_op = 0;
@@ -618,7 +587,7 @@ static void apply_hotplug(GdEngine *engine)
 
     engine->plan = plan_links(engine, engine->config, engine->overrides, links);
     engine->hotplug = TRUE;
-    g_autoptr(GPtrArray) all = merge_address_ops(engine, gd_plan_to_ops(engine->plan));
+    g_autoptr(GPtrArray) all = merge_address_ops(gd_plan_to_ops(engine->plan));
     engine->ops = g_ptr_array_new_with_free_func((GDestroyNotify)gd_op_free);
     engine->errors = g_string_new(NULL);
     engine->next_op = 0;

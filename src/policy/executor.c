@@ -99,30 +99,17 @@ void gd_executor_free(GdExecutor *executor)
     g_free(executor);
 }
 
+/* A group change: the only operation one group-scoped message does. */
 static void kernel_run_group(GdOp *op, gpointer data)
 {
     GdNlSocket *sock = data;
     uint8_t buf[GD_NL_MSG_MAX];
     uint32_t seq = gd_nl_socket_reserve_seq(sock, 1);
     GdNlAck ack = {0};
-    if (op->kind == GD_OP_GROUP_CHANGE) {
-        struct nlmsghdr *nlh = gd_nl_put_group_change(buf, seq, op->group, &op->change);
-        int r = gd_nl_transact(sock, nlh, nlh->nlmsg_len, seq, 1, &ack, NULL, NULL, ACK_TIMEOUT_MS);
-        op->error = r < 0 ? r : ack.error;
-        op->extack = g_steal_pointer(&ack.extack);
-        return;
-    }
-    struct nlmsghdr *nlh = gd_nl_put_group_addr(
-        buf, seq, op->kind == GD_OP_ADDR_ADD ? RTM_NEWADDR : RTM_DELADDR, op->group, &op->addr);
+    struct nlmsghdr *nlh = gd_nl_put_group_change(buf, seq, op->group, &op->change);
     int r = gd_nl_transact(sock, nlh, nlh->nlmsg_len, seq, 1, &ack, NULL, NULL, ACK_TIMEOUT_MS);
-    /* All or nothing in the kernel: every target shares the answer. */
-    op->acks = g_new0(GdNlAck, op->targets->len);
-    for (guint i = 0; i < op->targets->len; i++) {
-        op->acks[i].error = ack.error;
-        op->acks[i].extack = g_strdup(ack.extack);
-    }
-    op->error = r;
-    gd_nl_ack_clear(&ack);
+    op->error = r < 0 ? r : ack.error;
+    op->extack = g_steal_pointer(&ack.extack);
 }
 
 static int kernel_run_links(GdOp *op, guint first, guint n, const GdNlLinkChange *values,
@@ -269,8 +256,7 @@ static void run_job(Job *job)
     op->started_at = g_get_monotonic_time();
     gint64 cpu = thread_cpu_usec();
     if (op->path == GD_KPATH_AUTO) /* not chosen: what the kind has always been */
-        op->path =
-            op->kind == GD_OP_GROUP_CHANGE || op->group_scoped ? GD_KPATH_GROUP : GD_KPATH_PER_LINK;
+        op->path = op->kind == GD_OP_GROUP_CHANGE ? GD_KPATH_GROUP : GD_KPATH_PER_LINK;
     if (op->path == GD_KPATH_GROUP) {
         executor->backend.run_group(op, executor->backend_data);
         op->sends = 1;

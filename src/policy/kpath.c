@@ -222,7 +222,8 @@ static Parts group_parts(const GdKpathModel *m, const GdKpathInput *in)
 {
     Parts p = {0};
     if (in->kind == GD_KPATH_ADDRESSES) {
-        /* group-addr: the same additions, without the messages. */
+        /* No kernel has one message for a group's addresses: never
+         * chosen, the figure only for comparison in the log. */
         p.base = in->messages * m->addr_change + in->addr_shares * m->prefix_share;
         return p;
     }

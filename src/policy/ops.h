@@ -17,8 +17,8 @@ typedef enum {
     GD_OP_GROUP_CHANGE,   /* a change of a group's members: one group-scoped
                            * RTM_NEWLINK, or one per member (kpath.h) */
     GD_OP_SET_LINK_GROUP, /* one RTM_NEWLINK per link */
-    GD_OP_ADDR_ADD,       /* one RTM_NEWADDR per link (or one for the group) */
-    GD_OP_ADDR_DEL,       /* one RTM_DELADDR per link (or one for the group) */
+    GD_OP_ADDR_ADD,       /* one RTM_NEWADDR per link */
+    GD_OP_ADDR_DEL,       /* one RTM_DELADDR per link */
 } GdOpKind;
 
 typedef struct {
@@ -26,9 +26,6 @@ typedef struct {
     uint32_t group;        /* the group changed, or the target group */
     GdNlLinkChange change; /* GD_OP_GROUP_CHANGE */
     GdNlAddr addr;         /* address ops; ifindex is set per target */
-    /* Address ops on group-addr kernels: ONE group-scoped message instead
-     * of one per target; its answer is copied to every target's ack. */
-    gboolean group_scoped;
     /* int ifindexes. A group change: its members, in the kernel's order
      * (ascending ifindex, the order of the device list for links that
      * were created here with an index the kernel picked). */
@@ -112,8 +109,8 @@ int gd_executor_new(int rcvbuf, GdExecutor **out);
  * operations into chunks, stops a group change at its first refusal and
  * takes back what the rest of that chunk changed. */
 typedef struct {
-    /* One group-scoped message: a group change (fills op->error, extack),
-     * or a group-scoped address op (fills every target's ack too). */
+    /* One group-scoped message, for a group change: fills op->error and
+     * op->extack. */
     void (*run_group)(GdOp *op, gpointer data);
     /* Targets [first, first + n) of op, one message each, in one
      * sendmsg(), the answers in acks[0..n). A group change's messages

@@ -206,7 +206,7 @@ static void describe(GdRunner *runner, const GdOp *op, GPtrArray *members, GdKpa
     case GD_OP_ADDR_ADD:
     case GD_OP_ADDR_DEL:
         describe_addresses(cache, op, in);
-        *group_possible = op->group_scoped;
+        *group_possible = FALSE;
         return;
     }
 }
@@ -252,11 +252,8 @@ static void prepare_cb(GdOp *op, gpointer user_data)
     run->prepared = TRUE;
     op->path = run->choice.path;
     op->chunk = run->choice.chunk;
-    if (op->kind != GD_OP_GROUP_CHANGE) {
-        if (op->path == GD_KPATH_PER_LINK)
-            op->group_scoped = FALSE;
+    if (op->kind != GD_OP_GROUP_CHANGE)
         return;
-    }
     g_hash_table_remove_all(run->already);
     g_array_set_size(op->targets, 0);
     gboolean per_link = op->path == GD_KPATH_PER_LINK;
@@ -439,16 +436,6 @@ static void classify_per_link(Run *run, GdOpResult *result)
         set_outcome(result, n);
         return;
     }
-    if (op->group_scoped && n > 0 && op->acks[0].error < 0 && !answer_lost(op->acks[0].error)) {
-        /* One answer for the group, all or nothing. */
-        result->whole_group = TRUE;
-        result->error = op->acks[0].error;
-        result->extack = op->acks[0].extack;
-        for (guint i = 0; i < n; i++)
-            g_ptr_array_add(result->refused, g_strdup(run->names->pdata[i]));
-        set_outcome(result, n);
-        return;
-    }
     guint gone = 0;
     for (guint i = 0; i < n; i++) {
         const GdNlAck *ack = &op->acks[i];
@@ -581,7 +568,7 @@ void gd_runner_submit(GdRunner *runner, GdOp *op, GdOpResultFunc done, gpointer 
 char *gd_op_result_describe(const GdOpResult *result, guint limit)
 {
     const GdOp *op = result->op;
-    if (op->kind == GD_OP_GROUP_CHANGE || result->whole_group)
+    if (op->kind == GD_OP_GROUP_CHANGE)
         return g_strdup_printf("%s refused: %s (errno %d)%s%s", gd_op_kind_name(op->kind),
                                g_strerror(-result->error), -result->error,
                                result->extack ? ": " : "", result->extack ? result->extack : "");

@@ -62,9 +62,6 @@ typedef struct {
      * (the one its message names on validating kernels, else the first
      * unchanged member), or NULL. */
     const char *stopped_at;
-    /* One group-scoped message refused as a whole: nothing changed, and
-     * the kernel's text names the member. */
-    gboolean whole_group;
     /* Address adds the kernel acknowledged that the links do not show. */
     guint silent;
     /* Targets that were deleted before the kernel reached them: neither

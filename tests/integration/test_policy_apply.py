@@ -70,14 +70,11 @@ def test_start_applies_2048(netns, workdir, groupd_factory):
     # Moves: 2048 requests; attributes: ONE group-scoped request, or one per
     # link (bringing 2048 links up with IPv6 holds RTNL far longer than
     # 100 ms as one group message on a stock kernel); addresses: 2048 per
-    # address. A kernel with group-addr takes each address as one
-    # group-scoped message.
-    group_addr = "group-addr" in client.manager_property("KernelFeatures")
-    per_address = 1 if group_addr else N
+    # address.
+    per_address = N
     paths = gdlib.kernel_paths(client)
-    change_by_group = paths["group"] - (len(ADDRESSES) if group_addr else 0) == 1
-    change = 1 if change_by_group else N
-    assert sum(paths.values()) == 2 + (len(ADDRESSES) if group_addr else 1), paths
+    change = 1 if paths["group"] == 1 else N
+    assert sum(paths.values()) == 3, paths
     requests, sends = gdlib.netlink_counters(client)
     assert requests == N + change + per_address * len(ADDRESSES), (
         f"NetlinkRequests {requests}: expected {N} moves + {change} for the attributes + "

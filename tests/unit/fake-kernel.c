@@ -286,30 +286,14 @@ static int run_one(FakeKernel *fk, GdOp *op, guint i, const GdNlLinkChange *valu
     return 0;
 }
 
-/* One group-scoped message: a group change, or an address for the group
- * (checked first, all or nothing, every target sharing the one answer). */
+/* One group-scoped message: a group change. */
 static void run_group(GdOp *op, gpointer data)
 {
     FakeKernel *fk = data;
     fk->ops++;
     fk->group_messages++;
-    if (op->kind == GD_OP_GROUP_CHANGE) {
-        run_group_change(fk, op);
-        return;
-    }
-    op->acks = g_new0(GdNlAck, op->targets->len);
-    for (guint i = 0; i < op->targets->len; i++) {
-        FakeLink *l = lookup(fk, g_array_index(op->targets, int, i));
-        if (l && l->refuse) {
-            for (guint k = 0; k < op->targets->len; k++) {
-                op->acks[k].error = l->refuse;
-                op->acks[k].extack = g_strdup(l->refuse_text);
-            }
-            return;
-        }
-    }
-    for (guint i = 0; i < op->targets->len; i++)
-        op->acks[i].error = fk->lose ? -ENOBUFS : run_one(fk, op, i, NULL);
+    g_assert_cmpint(op->kind, ==, GD_OP_GROUP_CHANGE);
+    run_group_change(fk, op);
 }
 
 /* One message per target, each with its own answer. */

@@ -24,7 +24,6 @@ typedef struct {
     int error;
     char *extack;
     char *stopped_at;
-    gboolean whole_group;
     char *applied_names;
     char *refused;
     char *described;
@@ -86,7 +85,6 @@ static void done_cb(GdOpResult *result, gpointer user_data)
     fx->error = result->error;
     fx->extack = g_strdup(result->extack);
     fx->stopped_at = g_strdup(result->stopped_at);
-    fx->whole_group = result->whole_group;
     fx->applied_names = join(result->applied_names);
     fx->refused = join(result->refused);
     fx->described = gd_op_result_describe(result, 8);
@@ -292,21 +290,6 @@ static void test_address_add_silent(Fx *fx, gconstpointer data)
     g_assert_cmpstr(fx->refused, ==,
                     "a1: acknowledged by the kernel, but not added,a2: acknowledged by the kernel, "
                     "but not added");
-}
-
-static void test_address_group_scoped_refused(Fx *fx, gconstpointer data)
-{
-    fake_kernel_refuse(fx->fk, 3, -ENOSPC, "a3: too many addresses");
-    GdOp *op = per_link_op(GD_OP_ADDR_ADD, 100, (const int[]){1, 2, 3, 4, 0}, "10.9.0.1/24");
-    op->group_scoped = TRUE;
-    run(fx, op);
-    g_assert_cmpint(fx->outcome, ==, GD_OP_REFUSED);
-    g_assert_true(fx->whole_group);
-    g_assert_cmpstr(fx->extack, ==, "a3: too many addresses");
-    g_assert_false(fake_kernel_has_addr(fx->fk, 1, "10.9.0.1/24"));
-    g_assert_cmpstr(fx->described, ==,
-                    "address add refused: No space left on device (errno 28): a3: too many "
-                    "addresses");
 }
 
 static void test_link_gone_before_the_kernel(Fx *fx, gconstpointer data)
@@ -533,7 +516,6 @@ int main(int argc, char **argv)
     ADD("/runner/moves/lost-answers", test_moves_lost_answers);
     ADD("/runner/address/add-and-remove", test_address_add_and_remove);
     ADD("/runner/address/silent-add", test_address_add_silent);
-    ADD("/runner/address/group-scoped-refused", test_address_group_scoped_refused);
     ADD("/runner/link-gone", test_link_gone_before_the_kernel);
     ADD("/runner/in-order", test_in_order);
     ADD("/runner/shutdown", test_shutdown_answers_queued);
