@@ -125,38 +125,9 @@ class Env:
         if self.monitor.stdout.readline().strip() != "ready":
             raise BenchError("link-monitor.py did not start")
 
-    def spawn(self, cmd, **kw):
-        kw.setdefault("stdin", subprocess.DEVNULL)
-        p = subprocess.Popen(cmd, **kw)
-        self.procs.append(p)
-        return p
-
-    def start_bus(self):
-        sock = self.tmp / "bus.sock"
-        self.bus_addr = f"unix:path={sock}"
-        conf = self.tmp / "bus.conf"
-        conf.write_text(f"""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>{self.bus_addr}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-  </policy>
-</busconfig>
-""")
-        log = open(self.tmp / "dbus.log", "w")
-        self.spawn(["dbus-daemon", f"--config-file={conf}", "--nofork", "--nopidfile"],
-                   stdout=log, stderr=log)
-        for _ in range(200):
-            if sock.exists():
-                return
-            time.sleep(0.02)
-        raise BenchError("dbus-daemon did not start")
+    # The private bus and the process list, as bench-up.py's Env has them.
+    spawn = up.Env.spawn
+    start_bus = up.Env.start_bus
 
     def busctl(self, *args, check=True):
         return run(["busctl", f"--address={self.bus_addr}", "--timeout=600", *args], check=check)
@@ -202,19 +173,7 @@ class Env:
         time.sleep(1.0 + self.n / 4096)  # let it go through the existing links
 
     def stop(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                if p.stdin:
-                    try:
-                        p.stdin.close()
-                    except OSError:
-                        pass
-                p.terminate()
-                try:
-                    p.wait(timeout=120)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        up.stop_processes(self.procs, 120)
         self.procs = []
         run(["ip", "netns", "del", self.ns], check=False)
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -136,6 +136,24 @@ class Probe:
         run(["ip", "netns", "del", self.ns], check=False)
 
 
+def stop_processes(procs, timeout):
+    """Ends procs (Popen) in reverse order: stdin closed, SIGTERM, SIGKILL
+    after timeout seconds."""
+    for p in reversed(procs):
+        if p.poll() is None:
+            if p.stdin:
+                try:
+                    p.stdin.close()
+                except OSError:
+                    pass
+            p.terminate()
+            try:
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
 class Env:
     """N ifb links in group 100 in a fresh namespace, a private bus, groupd."""
 
@@ -242,19 +260,7 @@ class Env:
             except Exception:
                 pass
             self.conn = None
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                if p.stdin:
-                    try:
-                        p.stdin.close()
-                    except OSError:
-                        pass
-                p.terminate()
-                try:
-                    p.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        stop_processes(self.procs, 30)
         self.procs = []
         run(["ip", "netns", "del", self.ns], check=False)
         shutil.rmtree(self.tmp, ignore_errors=True)
