@@ -24,6 +24,9 @@ packages=(
     jq scdoc
     # MPTCP benchmark: mptcpd (addr_adv plugin) as the peer to compare with
     mptcpd mptcpd-plugins
+    # MPTCP receive-side tests: OpenSSH under mptcpize (sshd only ever runs inside
+    # a test's server namespace, with its own configuration and host keys)
+    openssh-server openssh-client mptcpize
     # scale benchmark: its plot (systemd-networkd, compared with, comes with systemd)
     gnuplot-nox
 )

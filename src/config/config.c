@@ -253,6 +253,38 @@ static void check_unique(GPtrArray *policies, GPtrArray *errors)
     }
 }
 
+/* The kernel keeps one MPTCP endpoint per address: two groups with [MPTCP]
+ * whose [Address] give their members the same address can never both
+ * have their endpoints. */
+static void check_mptcp_addresses(const GPtrArray *policies, GPtrArray *errors)
+{
+    for (guint i = 0; i < policies->len; i++) {
+        const GdGroupPolicy *p = policies->pdata[i];
+        if (!p->mptcp.enabled)
+            continue;
+        Report r = {.path = p->path, .errors = errors};
+        for (guint k = 0; k < i; k++) {
+            const GdGroupPolicy *other = policies->pdata[k];
+            if (!other->mptcp.enabled)
+                continue;
+            for (guint a = 0; a < p->addresses->len; a++) {
+                const GdNlAddr *mine = &g_array_index(p->addresses, GdNlAddr, a);
+                for (guint b = 0; b < other->addresses->len; b++) {
+                    const GdNlAddr *theirs = &g_array_index(other->addresses, GdNlAddr, b);
+                    if (mine->family != theirs->family ||
+                        memcmp(mine->addr, theirs->addr, sizeof(mine->addr)) != 0)
+                        continue;
+                    g_autofree char *text = gd_nl_addr_format(mine);
+                    report_key(&r, "Address", "Address",
+                               "%s is also an address of group %u in %s, and both groups have "
+                               "[MPTCP]: the kernel keeps one MPTCP endpoint per address",
+                               text, other->id, other->path);
+                }
+            }
+        }
+    }
+}
+
 /* [MPTCP] Preference= names groups that have an [MPTCP] section. */
 static void resolve_preference(const char *root, GdConfig *config, const GdGroupNames *names,
                                GPtrArray *errors)
@@ -347,6 +379,7 @@ int gd_config_load(const char *root, const GdGroupNames *names, GdConfig **out, 
             g_ptr_array_add(config->policies, g_steal_pointer(&policy));
     }
     check_unique(config->policies, errors);
+    check_mptcp_addresses(config->policies, errors);
     resolve_preference(base, config, names, errors);
     if (errors->len > before) {
         *out = NULL;

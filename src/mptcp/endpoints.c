@@ -96,6 +96,61 @@ GArray *gd_mp_endpoints_desired(const GdMpState *st, gboolean managed, gint64 no
     return wants;
 }
 
+static const GdMpMember *member_of(const GdMpGroup *g, int ifindex)
+{
+    for (guint i = 0; g && i < g->members->len; i++) {
+        const GdMpMember *member = g->members->pdata[i];
+        if (member->nl.ifindex == ifindex)
+            return member;
+    }
+    return NULL;
+}
+
+/* The member a want is for, and (*group) its group's label. */
+static const char *want_member(const GdMpState *st, const GdMpWant *w, char **group)
+{
+    const GdMpGroup *g = gd_mp_active_group(st, w->group);
+    const GdMpMember *member = member_of(g, w->ep.ifindex);
+    char label[16];
+    *group = g_strdup(g ? gd_mp_health_label(g, label, sizeof(label)) : "?");
+    return member ? member->nl.name : "?";
+}
+
+static void shared_clear(gpointer data)
+{
+    g_free(((GdMpShared *)data)->text);
+}
+
+GArray *gd_mp_endpoints_drop_shared(const GdMpState *st, GArray *wants)
+{
+    GArray *dropped = g_array_new(FALSE, TRUE, sizeof(GdMpShared));
+    g_array_set_clear_func(dropped, shared_clear);
+    for (guint i = 0; i < wants->len;) {
+        const GdMpWant *w = &g_array_index(wants, GdMpWant, i);
+        const GdMpWant *first = NULL;
+        for (guint k = 0; k < i && !first; k++)
+            if (same_address(&g_array_index(wants, GdMpWant, k).ep, &w->ep))
+                first = &g_array_index(wants, GdMpWant, k);
+        if (!first) {
+            i++;
+            continue;
+        }
+        g_autofree char *group = NULL, *first_group = NULL;
+        const char *link = want_member(st, w, &group);
+        const char *first_link = want_member(st, first, &first_group);
+        g_autofree char *addr = gd_mp_pm_addr_format(w->ep.family, w->ep.addr);
+        GdMpShared shared = {
+            .want = *w,
+            .text = g_strdup_printf("%s (group %s) and %s (group %s) share the address %s: the "
+                                    "kernel keeps one MPTCP endpoint per address, %s gets none",
+                                    link, group, first_link, first_group, addr, link),
+        };
+        g_array_append_val(dropped, shared);
+        g_array_remove_index(wants, i);
+    }
+    return dropped;
+}
+
 gboolean gd_mp_endpoints_flush_first(const GArray *have, const GArray *wants, guint n_owned,
                                      gboolean manage_all)
 {
@@ -148,7 +203,18 @@ GArray *gd_mp_endpoints_diff(const GArray *have, const GArray *wants, GHashTable
             if (gd_mp_endpoints_same(&w->ep, ep))
                 found = ep;
         }
-        if (!found) {
+        /* An endpoint groupd may not delete with the address (on another
+         * device, or none): the kernel would refuse the add. */
+        const GdMptcpEndpoint *blocking = NULL;
+        for (guint i = 0; i < have->len && !found && !blocking; i++) {
+            const GdMptcpEndpoint *ep = &g_array_index(have, GdMptcpEndpoint, i);
+            if (same_address(&w->ep, ep) &&
+                !(manage_all || g_hash_table_contains(owned, GUINT_TO_POINTER(ep->id))))
+                blocking = ep;
+        }
+        if (blocking) {
+            add_action(actions, GD_MP_ENDPOINT_BLOCKED, &w->ep, blocking);
+        } else if (!found) {
             add_action(actions, GD_MP_ENDPOINT_ADD, &w->ep, NULL);
         } else if ((found->flags ^ w->ep.flags) & NOT_BACKUP) {
             /* Only backup can change on a live endpoint; other flags need a

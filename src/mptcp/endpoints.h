@@ -23,6 +23,17 @@ typedef struct {
  * stalled groups. managed: groupd owns the endpoints (else none). */
 GArray *gd_mp_endpoints_desired(const GdMpState *st, gboolean managed, gint64 now);
 
+/* A want left out because another member has its address: the kernel
+ * keeps one endpoint per address (whatever the device). */
+typedef struct {
+    GdMpWant want;
+    char *text; /* names both members and their groups */
+} GdMpShared;
+
+/* Removes from wants (in order of need) every want whose address an
+ * earlier one has; returns them (GdMpShared, caller's, freeing the texts). */
+GArray *gd_mp_endpoints_drop_shared(const GdMpState *st, GArray *wants);
+
 /* Same address and device: the same endpoint for groupd. */
 gboolean gd_mp_endpoints_same(const GdMptcpEndpoint *a, const GdMptcpEndpoint *b);
 
@@ -39,6 +50,7 @@ typedef enum {
     GD_MP_ENDPOINT_REPLACE,   /* delete old, then add ep: flags other than backup differ */
     GD_MP_ENDPOINT_SET_FLAGS, /* ep: old with the wanted backup flag */
     GD_MP_ENDPOINT_ADD,       /* ep */
+    GD_MP_ENDPOINT_BLOCKED,   /* ep cannot be added: old has its address and is not groupd's */
 } GdMpEndpointOp;
 
 typedef struct {

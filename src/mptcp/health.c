@@ -118,8 +118,16 @@ GdMpHealthChange gd_mp_health_judge(GdMpGroup *g, const GdMptcpConfig *cfg, gint
     g_autoptr(GString) problems = g_string_new(NULL);
     gboolean healthy = FALSE;
     /* One member that can carry traffic is enough. */
-    for (guint i = 0; i < g->members->len && !healthy; i++) {
-        g_autofree char *p = gd_mp_health_member_problem(g->members->pdata[i]);
+    for (guint i = 0; i < g->members->len; i++) {
+        const GdMpMember *member = g->members->pdata[i];
+        g_autofree char *p = gd_mp_health_member_problem(member);
+        /* The stalled member failed visibly since: its link state tells the
+         * rest (its recovery is seen at once, unlike echoes that may wait
+         * for the neighbour's next resolution after a carrier loss). */
+        if (p && g->stalled && member->nl.ifindex == g->stall_ifindex)
+            g->stalled = FALSE;
+        if (healthy)
+            continue;
         if (!p)
             healthy = TRUE;
         else
@@ -146,14 +154,31 @@ GdMpHealthChange gd_mp_health_judge(GdMpGroup *g, const GdMptcpConfig *cfg, gint
     return change;
 }
 
-gboolean gd_mp_health_stall(GdMpGroup *g, const GdMptcpConfig *cfg, const char *reason, gint64 now)
+gboolean gd_mp_health_stall(GdMpGroup *g, const GdMptcpConfig *cfg, const char *reason, int ifindex,
+                            const GdMpPathProbe *path, gint64 now)
 {
     if (g->stalled)
         return FALSE;
     g->stalled = TRUE;
+    g->stall_ifindex = ifindex;
     g_free(g->stall_reason);
     g->stall_reason = g_strdup(reason);
     g->stall_probe_at = now + gd_mp_health_hold_down(g, cfg, now);
+    g->stall_echo = path != NULL;
+    g->stall_path = path ? *path : (GdMpPathProbe){0};
+    return TRUE;
+}
+
+const GdMpPathProbe *gd_mp_health_echo_path(const GdMpGroup *g)
+{
+    return g->stalled && g->stall_echo ? &g->stall_path : NULL;
+}
+
+gboolean gd_mp_health_path_alive(GdMpGroup *g, int ifindex)
+{
+    if (!gd_mp_health_echo_path(g) || g->stall_path.ifindex != ifindex)
+        return FALSE;
+    g->stalled = FALSE;
     return TRUE;
 }
 
@@ -170,11 +195,12 @@ GdMpStallTick gd_mp_health_stall_tick(GdMpGroup *g, const GdMptcpConfig *cfg,
     if (!g->stalled || now < g->stall_probe_at)
         return GD_MP_STALL_NONE;
     if (!has_connections) {
-        /* Nothing to probe with: the path gets the benefit of the doubt. */
+        /* Nothing is waiting for the path (and, without echoes, nothing
+         * to probe it with): it gets the benefit of the doubt. */
         g->stalled = FALSE;
         return GD_MP_STALL_OVER;
     }
-    if (now >= g->stall_probe_at + GD_MP_HEALTH_PROBE_TIMEOUT_MSEC * 1000) {
+    if (!g->stall_echo && now >= g->stall_probe_at + GD_MP_HEALTH_PROBE_TIMEOUT_MSEC * 1000) {
         gd_mp_health_probe_failed(g, cfg, now);
         return GD_MP_STALL_PROBE_FAILED;
     }
@@ -183,7 +209,7 @@ GdMpStallTick gd_mp_health_stall_tick(GdMpGroup *g, const GdMptcpConfig *cfg,
 
 gboolean gd_mp_health_probing(const GdMpGroup *g, gint64 now)
 {
-    return g->stalled && now >= g->stall_probe_at;
+    return g->stalled && !g->stall_echo && now >= g->stall_probe_at;
 }
 
 gboolean gd_mp_health_subflow_up(GdMpGroup *g)
@@ -207,7 +233,7 @@ gint64 gd_mp_health_next_change(const GdMpGroup *g, gint64 now)
         next = g->eligible_at;
     if (g->stalled && g->stall_probe_at > now)
         next = MIN(next, g->stall_probe_at);
-    else if (g->stalled)
+    else if (g->stalled && !g->stall_echo)
         next = MIN(next, g->stall_probe_at + GD_MP_HEALTH_PROBE_TIMEOUT_MSEC * 1000);
     return next;
 }

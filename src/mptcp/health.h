@@ -11,6 +11,7 @@
 #pragma once
 
 #include "config/config.h"
+#include "mptcp/stall.h"
 #include "netlink/nl.h"
 
 #include <glib.h>
@@ -40,8 +41,12 @@ typedef struct {
     gint64 healthy_since;  /* µs */
     gint64 eligible_at;    /* healthy and past its hold-down from then on */
     GArray *failures;      /* gint64 µs, within the flap window */
-    gboolean stalled;      /* silent failure seen; cleared by a new subflow */
-    gint64 stall_probe_at; /* when to try its endpoints again */
+    gboolean stalled;      /* silent failure seen; cleared by a new subflow or an echo */
+    gint64 stall_probe_at; /* when to try its endpoints again (or, watched by echoes,
+                            * when a stall with no connection left is dropped) */
+    int stall_ifindex;     /* the member whose path died */
+    gboolean stall_echo;   /* its heal is watched by echoes over stall_path */
+    GdMpPathProbe stall_path;
     char *stall_reason;
     char *hold_text; /* the Health reason while held down */
 } GdMpGroup;
@@ -84,15 +89,26 @@ typedef enum {
     GD_MP_STALL_PROBE_FAILED, /* the probe's subflow did not come up in time */
 } GdMpStallTick;
 
-/* The subflows of a member stalled: the group is down until a subflow
- * comes up on it, probed once its hold-down passed. FALSE: it already was. */
+/* The path of member ifindex died silently: the group is down until it
+ * works again. path (an address that answered echoes over the member
+ * before): echoes over it tell when (gd_mp_health_path_alive()); NULL: a
+ * subflow that comes up on the group tells, probed with backup endpoints
+ * once its hold-down passed. Should the member then fail visibly (down, no
+ * carrier, no address…), that failure takes over: the stall is dropped and
+ * the member's recovery ends it. FALSE: it already was stalled. */
 gboolean gd_mp_health_stall(GdMpGroup *group, const GdMptcpConfig *cfg, const char *reason,
-                            gint64 now);
+                            int ifindex, const GdMpPathProbe *path, gint64 now);
 /* Time passing over a stalled group (before judging it). */
 GdMpStallTick gd_mp_health_stall_tick(GdMpGroup *group, const GdMptcpConfig *cfg,
                                       gboolean has_connections, gint64 now);
-/* TRUE when its probe endpoints are out (stalled, probe time reached). */
+/* TRUE when its probe endpoints are out (stalled without an echo path,
+ * probe time reached). */
 gboolean gd_mp_health_probing(const GdMpGroup *group, gint64 now);
+/* The path to probe with echoes, or NULL. */
+const GdMpPathProbe *gd_mp_health_echo_path(const GdMpGroup *group);
+/* An echo over ifindex came back: the stall is over (TRUE), if it was one
+ * watched over that link. */
+gboolean gd_mp_health_path_alive(GdMpGroup *group, int ifindex);
 /* The probe failed: a failure is recorded and the next probe waits the
  * hold-down from now; returns that wait in µs. */
 gint64 gd_mp_health_probe_failed(GdMpGroup *group, const GdMptcpConfig *cfg, gint64 now);

@@ -22,7 +22,9 @@
 #include <linux/mptcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+/* The kernel's endpoints could not be read: the next try. */
 #define RECONCILE_RETRY_MSEC 1000
 
 struct GdMpManager {
@@ -326,8 +328,27 @@ static void update_stall_watch(GdMpManager *m)
         for (guint i = 0; i < members->len; i++)
             g_array_append_val(watched, ((GdLink *)members->pdata[i])->nl.ifindex);
     }
+    /* The watch asks the links' far side with echoes: ping sockets. */
+    if (watched->len && !m->owner_detail)
+        gd_mp_kernel_ensure_ping_range(&m->kernel, (uint32_t)getegid());
     m->platform->ops->watch_subflows(m->platform, (const int *)(void *)watched->data, watched->len,
                                      m->cfg.stall_detect_msec);
+}
+
+/* Echoes over the paths of stalled groups, until they answer. */
+static void update_path_probes(GdMpManager *m)
+{
+    g_autoptr(GArray) probes = g_array_new(FALSE, FALSE, sizeof(GdMpPathProbe));
+    GHashTableIter iter;
+    gpointer value;
+    g_hash_table_iter_init(&iter, m->st.groups);
+    while (g_hash_table_iter_next(&iter, NULL, &value)) {
+        const GdMpPathProbe *path = gd_mp_health_echo_path(value);
+        if (path)
+            g_array_append_val(probes, *path);
+    }
+    m->platform->ops->probe_paths(m->platform, (const GdMpPathProbe *)(void *)probes->data,
+                                  probes->len);
 }
 
 static void schedule_reconcile(GdMpManager *m, const char *why);
@@ -348,10 +369,12 @@ static void cancel_timer(GdMpManager *m)
 }
 
 /* The next moment something is due: a hold-down end, a stall probe, the
- * power-save settle deadline; retry: a request failed. */
+ * power-save settle deadline, a refused request's next try; retry: the
+ * endpoints could not be read. */
 static void arm_next_timer(GdMpManager *m, gint64 now, gboolean retry)
 {
     gint64 next = retry ? now + RECONCILE_RETRY_MSEC * 1000 : G_MAXINT64;
+    next = MIN(next, gd_mp_kernel_next_retry(&m->kernel));
     GHashTableIter iter;
     gpointer value;
     g_hash_table_iter_init(&iter, m->st.groups);
@@ -366,9 +389,10 @@ static void arm_next_timer(GdMpManager *m, gint64 now, gboolean retry)
     m->timer = m->platform->ops->timeout_add(m->platform, (guint)MIN(ms, G_MAXUINT), timer_cb, m);
 }
 
-static void reconcile_endpoints(GdMpManager *m, gint64 now, guint *failed)
+static void reconcile_endpoints(GdMpManager *m, gint64 now)
 {
     g_autoptr(GArray) wants = gd_mp_endpoints_desired(&m->st, TRUE, now);
+    g_autoptr(GArray) shared = gd_mp_endpoints_drop_shared(&m->st, wants);
     g_autoptr(GHashTable) before = g_hash_table_new(NULL, NULL);
     for (guint i = 0; i < m->kernel.endpoints->len; i++)
         g_hash_table_add(
@@ -376,7 +400,7 @@ static void reconcile_endpoints(GdMpManager *m, gint64 now, guint *failed)
     /* Owner=groupd: every endpoint is groupd's to manage, unless off. */
     gboolean manage_all = m->cfg.owner_forced && m->st.mode != GD_MPTCP_MODE_OFF;
     gboolean added;
-    *failed = gd_mp_kernel_apply_endpoints(&m->kernel, wants, manage_all, &added);
+    gd_mp_kernel_apply_endpoints(&m->kernel, wants, shared, manage_all, now, &added);
     gd_mp_kernel_read_endpoints(&m->kernel);
     if (added)
         gd_mp_endpoints_claim_new(m->kernel.endpoints, wants, before, m->kernel.owned);
@@ -411,16 +435,17 @@ static void reconcile(GdMpManager *m)
         g_autoptr(GPtrArray) wishes = gd_mp_sysctls_wanted(&m->cfg, &m->st);
         gd_mp_kernel_ensure_sysctls(&m->kernel, wishes);
     }
-    guint failed = 0;
     if (!m->owner_detail)
-        reconcile_endpoints(m, now, &failed);
+        reconcile_endpoints(m, now);
+    update_stall_watch(m);
+    update_path_probes(m);
+    gd_mp_kernel_round_end(&m->kernel);
     g_ptr_array_add(m->round_errors, NULL);
     g_autofree char *errors = g_strjoinv("; ", (char **)m->round_errors->pdata);
     g_clear_pointer(&m->round_errors, g_ptr_array_unref);
     set_last_error(m, errors);
-    update_stall_watch(m);
     note_changed(m);
-    arm_next_timer(m, now, failed > 0);
+    arm_next_timer(m, now, FALSE);
 }
 
 static gboolean reconcile_cb(gpointer user_data)
@@ -448,7 +473,7 @@ static void link_watch_cb(GdCache *cache, int ifindex, uint32_t group, gpointer 
         schedule_reconcile(m, "link change");
 }
 
-static void stalled_cb(int ifindex, const char *detail, gpointer user_data)
+static void stalled_cb(int ifindex, const char *detail, const GdMpAddr *target, gpointer user_data)
 {
     GdMpManager *m = user_data;
     GdLink *link = gd_cache_link_by_index(m->cache, ifindex);
@@ -456,12 +481,31 @@ static void stalled_cb(int ifindex, const char *detail, gpointer user_data)
     if (!g)
         return;
     g_autofree char *reason = g_strdup_printf("subflows stalled on %s (%s)", link->nl.name, detail);
-    if (!gd_mp_health_stall(g, &m->cfg, reason, now_of(m)))
+    GdMpPathProbe path = {.ifindex = ifindex};
+    if (target)
+        path.target = *target;
+    if (!gd_mp_health_stall(g, &m->cfg, reason, ifindex, target ? &path : NULL, now_of(m)))
         return;
     gd_log_about(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
                  &(GdLogAbout){.has_group = TRUE, .group = g->id, .ifname = link->nl.name},
                  "mptcp: group %s: %s", GD_LOG_GROUP(g->id), g->stall_reason);
     schedule_reconcile(m, g->stall_reason);
+}
+
+static void path_alive_cb(int ifindex, gpointer user_data)
+{
+    GdMpManager *m = user_data;
+    GdLink *link = gd_cache_link_by_index(m->cache, ifindex);
+    GdMpGroup *g = link ? group_get(m, link->nl.group) : NULL;
+    if (!g || !gd_mp_health_path_alive(g, ifindex))
+        return;
+    g_autofree char *who =
+        gd_mp_pm_addr_format(g->stall_path.target.family, g->stall_path.target.addr);
+    gd_log_about(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                 &(GdLogAbout){.has_group = TRUE, .group = g->id, .ifname = link->nl.name},
+                 "mptcp: group %s: %s answers over %s again, the stall is over",
+                 GD_LOG_GROUP(g->id), who, link->nl.name);
+    schedule_reconcile(m, "the path answers again");
 }
 
 static void routes_changed_cb(gpointer user_data)
@@ -547,7 +591,14 @@ static void event_cb(const GdMptcpEvent *ev, gpointer user_data)
         }
         break;
     }
-    default: /* created, established, closed */
+    case MPTCP_EVENT_CLOSED:
+        update_stall_watch(m);
+        /* The last connection may be gone: a stall that nothing waits for
+         * any more ends (health.c). */
+        if (!g_hash_table_size(m->connections))
+            schedule_reconcile(m, "no connection left");
+        break;
+    default: /* created, established */
         update_stall_watch(m);
         break;
     }
@@ -744,8 +795,10 @@ GdMpManager *gd_mp_manager_new_on(GdCache *cache, GdMpPlatform *platform,
     m->owner = g_strdup("none");
     if (!platform->available)
         m->owner_detail = g_strdup("the kernel has no MPTCP path manager (mptcp_pm)");
-    platform->handlers = (GdMpPlatformHandlers){
-        .event = event_cb, .routes_changed = routes_changed_cb, .stalled = stalled_cb};
+    platform->handlers = (GdMpPlatformHandlers){.event = event_cb,
+                                                .routes_changed = routes_changed_cb,
+                                                .stalled = stalled_cb,
+                                                .path_alive = path_alive_cb};
     platform->handlers_data = m;
     gd_cache_set_link_watch(cache, link_watch_cb, m);
     return m;

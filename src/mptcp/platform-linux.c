@@ -212,11 +212,19 @@ static void routes_cb(GdMpWatch *watch, gpointer user_data)
         l->base.handlers.routes_changed(l->base.handlers_data);
 }
 
-static void stall_cb(GdMpWatch *watch, int ifindex, const char *detail, gpointer user_data)
+static void stall_cb(GdMpWatch *watch, int ifindex, const char *detail, const GdMpAddr *target,
+                     gpointer user_data)
 {
     Linux *l = user_data;
     if (l->base.handlers.stalled)
-        l->base.handlers.stalled(ifindex, detail, l->base.handlers_data);
+        l->base.handlers.stalled(ifindex, detail, target, l->base.handlers_data);
+}
+
+static void alive_cb(GdMpWatch *watch, int ifindex, gpointer user_data)
+{
+    Linux *l = user_data;
+    if (l->base.handlers.path_alive)
+        l->base.handlers.path_alive(ifindex, l->base.handlers_data);
 }
 
 static int watch_routes(GdMpPlatform *p, gboolean on)
@@ -237,6 +245,11 @@ static gboolean route_lost(GdMpPlatform *p, int ifindex)
 static void watch_subflows(GdMpPlatform *p, const int *ifindexes, guint n, guint interval_ms)
 {
     gd_mp_watch_set_stall_links(linux_of(p)->watch, ifindexes, n, interval_ms);
+}
+
+static void probe_paths(GdMpPlatform *p, const GdMpPathProbe *probes, guint n)
+{
+    gd_mp_watch_set_heal_probes(linux_of(p)->watch, probes, n);
 }
 
 /* ---- the clock ---- */
@@ -280,6 +293,7 @@ static const GdMpPlatformOps linux_ops = {
     .refresh_routes = refresh_routes,
     .route_lost = route_lost,
     .watch_subflows = watch_subflows,
+    .probe_paths = probe_paths,
     .now = now,
     .timeout_add = timeout_add,
     .timeout_remove = timeout_remove,
@@ -307,7 +321,7 @@ int gd_mp_platform_linux_new(GdCache *cache, GdMpPlatform **out)
             goto fail;
         l->event_watch = g_unix_fd_add(gd_nl_socket_fd(l->events), G_IO_IN, events_ready_cb, l);
     }
-    r = gd_mp_watch_new(cache, routes_cb, stall_cb, l, &l->watch);
+    r = gd_mp_watch_new(cache, routes_cb, stall_cb, alive_cb, l, &l->watch);
     if (r < 0)
         goto fail;
     *out = &l->base;

@@ -14,6 +14,7 @@
 
 #include "cache/cache.h"
 #include "mptcp/pm.h"
+#include "mptcp/stall.h"
 
 #include <glib.h>
 
@@ -23,7 +24,11 @@ typedef struct GdMpPlatform GdMpPlatform;
 typedef struct {
     void (*event)(const GdMptcpEvent *event, gpointer user_data); /* mptcp_pm_events */
     void (*routes_changed)(gpointer user_data);                   /* a default route came or went */
-    void (*stalled)(int ifindex, const char *detail, gpointer user_data); /* see mptcp/stall */
+    /* The path over ifindex is dead (mptcp/stall); target: an address that
+     * answered echoes over it before, to probe its heal with (or NULL). */
+    void (*stalled)(int ifindex, const char *detail, const GdMpAddr *target, gpointer user_data);
+    /* A path of probe_paths() answered. */
+    void (*path_alive)(int ifindex, gpointer user_data);
 } GdMpPlatformHandlers;
 
 /* Requests return 0 or a negative errno; *extack (may be NULL) gets the
@@ -54,6 +59,9 @@ typedef struct {
     gboolean (*route_lost)(GdMpPlatform *p, int ifindex);
     /* The subflows of these links, every interval_ms (n 0 or interval 0: none). */
     void (*watch_subflows)(GdMpPlatform *p, const int *ifindexes, guint n, guint interval_ms);
+    /* ICMP echoes over these paths until they answer (handlers.path_alive)
+     * or are taken away; n 0: none. */
+    void (*probe_paths)(GdMpPlatform *p, const GdMpPathProbe *probes, guint n);
 
     /* Monotonic µs, and one-shot timers at G_PRIORITY_HIGH (func returns
      * G_SOURCE_REMOVE). */

@@ -48,6 +48,33 @@ gboolean gd_mp_sysctls_keep(const GdMpSysctlWish *w, const char *current, gboole
            (g_str_equal(current, "2") || (g_str_equal(current, "0") && !all_strict));
 }
 
+/* "LOW HIGH" (the kernel separates them with a tab). */
+static gboolean parse_range(const char *text, guint64 *low, guint64 *high)
+{
+    char *end;
+    *low = g_ascii_strtoull(text, &end, 10);
+    if (end == text || !g_ascii_isspace(*end))
+        return FALSE;
+    const char *rest = end;
+    *high = g_ascii_strtoull(rest, &end, 10);
+    if (end == rest)
+        return FALSE;
+    while (g_ascii_isspace(*end))
+        end++;
+    return *end == '\0' && *low <= G_MAXUINT32 && *high <= G_MAXUINT32;
+}
+
+char *gd_mp_sysctls_ping_range(const char *current, uint32_t gid)
+{
+    guint64 low, high;
+    if (!parse_range(current, &low, &high) || low > high)
+        return g_strdup_printf("%u %u", gid, gid); /* none may: just groupd */
+    if (low <= gid && gid <= high)
+        return NULL;
+    return g_strdup_printf("%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, MIN(low, (guint64)gid),
+                           MAX(high, (guint64)gid));
+}
+
 static void change_free(gpointer data)
 {
     GdMptcpSysctl *s = data;

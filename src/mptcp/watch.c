@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 
 #include "mptcp/watch.h"
+#include "mptcp/echo.h"
+#include "mptcp/pm.h"
 #include "mptcp/stall.h"
 
 #include <arpa/inet.h>
@@ -24,6 +26,7 @@ struct GdMpWatch {
     GdCache *cache;
     GdMpWatchRoutesFunc routes_changed;
     GdMpWatchStallFunc stalled;
+    GdMpWatchAliveFunc alive;
     gpointer user_data;
 
     GdNlSocket *route_events;
@@ -31,11 +34,18 @@ struct GdMpWatch {
     guint route_watch;
     GHashTable *defaults; /* ifindex set: has a default route now */
     GHashTable *seen;     /* ifindex set: had one since start */
+    GHashTable *gateways; /* ifindex → GdMpAddr*: of its default route */
 
     GdNlSocket *diag;
     GArray *stall_links; /* int ifindex */
     guint stall_timer;
     guint interval_ms;
+    gint64 next_sample; /* the regular sample after the last one */
+    GdMpPaths *paths;   /* what mptcp/stall knows of the watched links */
+    GdMpEcho *echo;
+
+    GArray *heal_probes; /* GdMpPathProbe */
+    guint heal_timer;
 };
 
 /* ---- routes ---- */
@@ -49,16 +59,40 @@ static int collect_attr(const struct nlattr *attr, void *data)
     return MNL_CB_OK;
 }
 
-void gd_mp_watch_default_route_links(const struct nlmsghdr *nlh, GHashTable *set)
+/* A default route (main or another non-local table, unicast): its
+ * attributes into tb. */
+static gboolean default_route(const struct nlmsghdr *nlh, const struct nlattr *tb[RTA_MAX + 1])
 {
     if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct rtmsg))
-        return;
+        return FALSE;
     const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
     if (rtm->rtm_dst_len != 0 || rtm->rtm_type != RTN_UNICAST || rtm->rtm_table == RT_TABLE_LOCAL)
-        return;
+        return FALSE;
+    return mnl_attr_parse(nlh, sizeof(*rtm), collect_attr, tb) == MNL_CB_OK &&
+           gd_nl_attrs_complete(nlh, sizeof(*rtm));
+}
+
+gboolean gd_mp_watch_default_route_gateway(const struct nlmsghdr *nlh, int *ifindex,
+                                           GdMpAddr *gateway)
+{
     const struct nlattr *tb[RTA_MAX + 1] = {0};
-    if (mnl_attr_parse(nlh, sizeof(*rtm), collect_attr, tb) != MNL_CB_OK ||
-        !gd_nl_attrs_complete(nlh, sizeof(*rtm)))
+    if (!default_route(nlh, tb) || !tb[RTA_OIF] || mnl_attr_get_payload_len(tb[RTA_OIF]) != 4 ||
+        !tb[RTA_GATEWAY])
+        return FALSE;
+    const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+    size_t len = rtm->rtm_family == AF_INET ? 4 : rtm->rtm_family == AF_INET6 ? 16 : 0;
+    if (!len || mnl_attr_get_payload_len(tb[RTA_GATEWAY]) != len)
+        return FALSE;
+    *gateway = (GdMpAddr){.family = rtm->rtm_family};
+    memcpy(gateway->addr, mnl_attr_get_payload(tb[RTA_GATEWAY]), len);
+    *ifindex = (int)mnl_attr_get_u32(tb[RTA_OIF]);
+    return TRUE;
+}
+
+void gd_mp_watch_default_route_links(const struct nlmsghdr *nlh, GHashTable *set)
+{
+    const struct nlattr *tb[RTA_MAX + 1] = {0};
+    if (!default_route(nlh, tb))
         return;
     if (tb[RTA_OIF] && mnl_attr_get_payload_len(tb[RTA_OIF]) == 4)
         g_hash_table_add(set, GINT_TO_POINTER((int)mnl_attr_get_u32(tb[RTA_OIF])));
@@ -79,9 +113,32 @@ void gd_mp_watch_default_route_links(const struct nlmsghdr *nlh, GHashTable *set
     }
 }
 
+typedef struct {
+    GHashTable *links;    /* ifindex set */
+    GHashTable *gateways; /* ifindex → GdMpAddr* */
+} RouteDump;
+
 static void route_dump_cb(const struct nlmsghdr *nlh, gpointer user_data)
 {
-    gd_mp_watch_default_route_links(nlh, user_data);
+    RouteDump *dump = user_data;
+    gd_mp_watch_default_route_links(nlh, dump->links);
+    int ifindex;
+    GdMpAddr gateway;
+    /* IPv4's first: a link's IPv4 gateway is preferred as an echo target. */
+    if (gd_mp_watch_default_route_gateway(nlh, &ifindex, &gateway) &&
+        !g_hash_table_contains(dump->gateways, GINT_TO_POINTER(ifindex)))
+        g_hash_table_insert(dump->gateways, GINT_TO_POINTER(ifindex),
+                            g_memdup2(&gateway, sizeof(gateway)));
+}
+
+/* The gateways of the watched links, for mptcp/stall. */
+static void update_gateways(GdMpWatch *w)
+{
+    for (guint i = 0; i < w->stall_links->len; i++) {
+        gpointer key = GINT_TO_POINTER(g_array_index(w->stall_links, int, i));
+        gd_mp_paths_set_gateway(w->paths, GPOINTER_TO_INT(key),
+                                g_hash_table_lookup(w->gateways, key));
+    }
 }
 
 void gd_mp_watch_refresh_routes(GdMpWatch *w)
@@ -89,6 +146,8 @@ void gd_mp_watch_refresh_routes(GdMpWatch *w)
     if (!w->route_events)
         return; /* not watching: nothing depends on routes */
     g_autoptr(GHashTable) now = g_hash_table_new(NULL, NULL);
+    g_autoptr(GHashTable) gateways = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    RouteDump dump = {.links = now, .gateways = gateways};
     const uint8_t families[] = {AF_INET, AF_INET6};
     for (guint i = 0; i < G_N_ELEMENTS(families); i++) {
         char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -97,12 +156,15 @@ void gd_mp_watch_refresh_routes(GdMpWatch *w)
         nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
         struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
         rtm->rtm_family = families[i];
-        int r = gd_nl_dump(w->route_dumps, nlh, route_dump_cb, NULL, now, NULL);
+        int r = gd_nl_dump(w->route_dumps, nlh, route_dump_cb, NULL, &dump, NULL);
         if (r < 0) {
             g_warning("mptcp: cannot read routes: %s; keeping the last known", g_strerror(-r));
             return;
         }
     }
+    g_hash_table_unref(w->gateways);
+    w->gateways = g_hash_table_ref(gateways);
+    update_gateways(w);
     GHashTableIter iter;
     gpointer key;
     g_hash_table_iter_init(&iter, now);
@@ -196,13 +258,18 @@ int gd_mp_watch_parse_subflow(const struct nlmsghdr *nlh, GdMpSubflowSample *out
     memcpy(&ti, mnl_attr_get_payload(info), MIN(mnl_attr_get_payload_len(info), sizeof(ti)));
     *out = (GdMpSubflowSample){
         .family = msg->idiag_family,
+        .cookie = (uint64_t)msg->id.idiag_cookie[1] << 32 | msg->id.idiag_cookie[0],
         .bound_ifindex = (int)msg->id.idiag_if,
         .retransmits = ti.tcpi_retransmits,
         .unacked = ti.tcpi_unacked,
         .last_ack_recv_ms = ti.tcpi_last_ack_recv,
+        .last_data_recv_ms = ti.tcpi_last_data_recv,
+        .bytes_received = ti.tcpi_bytes_received,
+        .rtt_us = ti.tcpi_rtt,
     };
     G_STATIC_ASSERT(sizeof(out->src) == sizeof(msg->id.idiag_src));
     memcpy(out->src, msg->id.idiag_src, sizeof(out->src));
+    memcpy(out->dst, msg->id.idiag_dst, sizeof(out->dst));
     return 0;
 }
 
@@ -218,10 +285,11 @@ static void diag_cb(const struct nlmsghdr *nlh, gpointer user_data)
         g_array_append_val(samples, s);
 }
 
-static gboolean stall_tick_cb(gpointer user_data)
+/* Every sock_diag answer about an established MPTCP subflow on a watched
+ * link. */
+static GArray *sample_subflows(GdMpWatch *w)
 {
-    GdMpWatch *w = user_data;
-    g_autoptr(GArray) samples = g_array_new(FALSE, FALSE, sizeof(GdMpSubflowSample));
+    GArray *samples = g_array_new(FALSE, FALSE, sizeof(GdMpSubflowSample));
     gpointer scan[] = {w, samples};
     const uint8_t families[] = {AF_INET, AF_INET6};
     for (guint i = 0; i < G_N_ELEMENTS(families); i++) {
@@ -238,45 +306,160 @@ static gboolean stall_tick_cb(gpointer user_data)
         if (r < 0)
             g_debug("mptcp: sock_diag dump: %s", g_strerror(-r));
     }
-    g_autoptr(GHashTable) stalled =
-        gd_mp_stall_links(samples, GD_MP_STALL_MIN_SILENCE_MS, GD_MP_STALL_RECENT_PROGRESS_MS);
-    GHashTableIter iter;
-    gpointer key, value;
-    g_hash_table_iter_init(&iter, stalled);
-    while (g_hash_table_iter_next(&iter, &key, &value))
+    return samples;
+}
+
+/* The links that need an echo socket: the watched ones and the probed ones. */
+static void keep_echo_sockets(GdMpWatch *w)
+{
+    g_autoptr(GArray) links = g_array_new(FALSE, FALSE, sizeof(int));
+    g_array_append_vals(links, w->stall_links->data, w->stall_links->len);
+    for (guint i = 0; i < w->heal_probes->len; i++)
+        g_array_append_val(links, g_array_index(w->heal_probes, GdMpPathProbe, i).ifindex);
+    gd_mp_echo_keep(w->echo, (const int *)(void *)links->data, links->len);
+}
+
+static void arm_stall_timer(GdMpWatch *w, gint64 now);
+
+static gboolean stall_tick_cb(gpointer user_data)
+{
+    GdMpWatch *w = user_data;
+    w->stall_timer = 0;
+    g_autoptr(GArray) samples = sample_subflows(w);
+    /* Answers that came meanwhile count before a probe's end is judged;
+     * the time after the dump, which may have waited. */
+    gd_mp_echo_drain(w->echo);
+    gint64 now = g_get_monotonic_time();
+    if (now >= w->next_sample)
+        w->next_sample = now + (gint64)w->interval_ms * 1000;
+    g_autoptr(GArray) actions = gd_mp_path_actions_new();
+    gd_mp_paths_update(w->paths, samples, now, actions);
+    for (guint i = 0; i < actions->len; i++) {
+        const GdMpPathAction *a = &g_array_index(actions, GdMpPathAction, i);
+        char name[IFNAMSIZ];
+        if (a->op == GD_MP_PATH_ECHO) {
+            g_autofree char *to = gd_mp_pm_addr_format(a->target.family, a->target.addr);
+            g_debug("mptcp: echo to %s over #%d", to, a->ifindex);
+            gd_mp_echo_send(w->echo, a->ifindex, &a->target);
+            continue;
+        }
+        GdLink *link = gd_cache_link_by_index(w->cache, a->ifindex);
+        g_strlcpy(name, link ? link->nl.name : "?", sizeof(name));
+        g_debug("mptcp: %s: path dead: %s", name, a->detail);
         if (w->stalled)
-            w->stalled(w, GPOINTER_TO_INT(key), value, w->user_data);
-    return G_SOURCE_CONTINUE;
+            w->stalled(w, a->ifindex, a->detail, a->has_target ? &a->target : NULL, w->user_data);
+    }
+    if (w->stall_links->len)
+        arm_stall_timer(w, now);
+    return G_SOURCE_REMOVE;
+}
+
+/* The next sample: the regular one, or sooner when a silence reaches its
+ * limit or an echo is due. */
+static void arm_stall_timer(GdMpWatch *w, gint64 now)
+{
+    g_clear_handle_id(&w->stall_timer, g_source_remove);
+    gint64 due = MIN(w->next_sample, gd_mp_paths_next_due(w->paths));
+    gint64 ms = MAX((due - now + 999) / 1000, 1);
+    w->stall_timer =
+        g_timeout_add_full(G_PRIORITY_HIGH, (guint)MIN(ms, G_MAXUINT), stall_tick_cb, w, NULL);
 }
 
 void gd_mp_watch_set_stall_links(GdMpWatch *w, const int *ifindexes, guint n, guint interval_ms)
 {
+    if (!interval_ms)
+        n = 0;
+    gboolean same = n == w->stall_links->len && interval_ms == w->interval_ms &&
+                    memcmp(w->stall_links->data, ifindexes, n * sizeof(int)) == 0;
+    if (same && (w->stall_timer || !n))
+        return;
     g_array_set_size(w->stall_links, 0);
     g_array_append_vals(w->stall_links, ifindexes, n);
-    if (!n || !interval_ms) {
+    gd_mp_paths_watch(w->paths, ifindexes, n);
+    update_gateways(w);
+    keep_echo_sockets(w);
+    if (!n) {
         g_clear_handle_id(&w->stall_timer, g_source_remove);
         return;
     }
-    if (w->stall_timer && w->interval_ms == interval_ms)
-        return;
-    g_clear_handle_id(&w->stall_timer, g_source_remove);
+    gint64 now = g_get_monotonic_time();
+    if (interval_ms != w->interval_ms || !w->stall_timer)
+        w->next_sample = now + (gint64)interval_ms * 1000;
     w->interval_ms = interval_ms;
-    w->stall_timer = g_timeout_add_full(G_PRIORITY_HIGH, interval_ms, stall_tick_cb, w, NULL);
+    arm_stall_timer(w, now);
+}
+
+/* ---- echoes ---- */
+
+static gboolean heal_tick_cb(gpointer user_data)
+{
+    GdMpWatch *w = user_data;
+    for (guint i = 0; i < w->heal_probes->len; i++) {
+        const GdMpPathProbe *p = &g_array_index(w->heal_probes, GdMpPathProbe, i);
+        gd_mp_echo_send(w->echo, p->ifindex, &p->target);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+void gd_mp_watch_set_heal_probes(GdMpWatch *w, const GdMpPathProbe *probes, guint n)
+{
+    gboolean same =
+        n == w->heal_probes->len && memcmp(w->heal_probes->data, probes, n * sizeof(*probes)) == 0;
+    if (same)
+        return;
+    g_array_set_size(w->heal_probes, 0);
+    g_array_append_vals(w->heal_probes, probes, n);
+    keep_echo_sockets(w);
+    if (!n) {
+        g_clear_handle_id(&w->heal_timer, g_source_remove);
+        return;
+    }
+    if (!w->heal_timer) {
+        w->heal_timer =
+            g_timeout_add_full(G_PRIORITY_HIGH, GD_MP_HEAL_PROBE_MS, heal_tick_cb, w, NULL);
+        heal_tick_cb(w);
+    }
+}
+
+static void answered_cb(int ifindex, const GdMpAddr *from, gint64 sent_at, gpointer user_data)
+{
+    GdMpWatch *w = user_data;
+    gint64 now = g_get_monotonic_time();
+    g_autofree char *who = gd_mp_pm_addr_format(from->family, from->addr);
+    g_debug("mptcp: %s answered over #%d after %.1f ms", who, ifindex,
+            (double)(now - sent_at) / 1000);
+    gd_mp_paths_answered(w->paths, ifindex, from, sent_at, now);
+    for (guint i = 0; i < w->heal_probes->len; i++) {
+        const GdMpPathProbe *p = &g_array_index(w->heal_probes, GdMpPathProbe, i);
+        if (p->ifindex == ifindex && gd_mp_addr_equal(&p->target, from)) {
+            if (w->alive)
+                w->alive(w, ifindex, w->user_data);
+            return;
+        }
+    }
+    /* The answer may end a probe earlier than its deadline. */
+    if (w->stall_links->len)
+        arm_stall_timer(w, now);
 }
 
 /* ---- life cycle ---- */
 
 int gd_mp_watch_new(GdCache *cache, GdMpWatchRoutesFunc routes_changed, GdMpWatchStallFunc stalled,
-                    gpointer user_data, GdMpWatch **out)
+                    GdMpWatchAliveFunc alive, gpointer user_data, GdMpWatch **out)
 {
     GdMpWatch *w = g_new0(GdMpWatch, 1);
     w->cache = cache;
     w->routes_changed = routes_changed;
     w->stalled = stalled;
+    w->alive = alive;
     w->user_data = user_data;
     w->defaults = g_hash_table_new(NULL, NULL);
     w->seen = g_hash_table_new(NULL, NULL);
+    w->gateways = g_hash_table_new_full(NULL, NULL, NULL, g_free);
     w->stall_links = g_array_new(FALSE, FALSE, sizeof(int));
+    w->paths = gd_mp_paths_new();
+    w->echo = gd_mp_echo_new(answered_cb, w);
+    w->heal_probes = g_array_new(FALSE, FALSE, sizeof(GdMpPathProbe));
     int r = gd_nl_socket_open(NULL, 0, 0, 0, &w->route_dumps);
     if (r >= 0)
         r = gd_nl_socket_open_protocol(NETLINK_SOCK_DIAG, NULL, 0, 0, 0, &w->diag);
@@ -314,11 +497,16 @@ void gd_mp_watch_free(GdMpWatch *w)
         return;
     g_clear_handle_id(&w->route_watch, g_source_remove);
     g_clear_handle_id(&w->stall_timer, g_source_remove);
+    g_clear_handle_id(&w->heal_timer, g_source_remove);
     g_clear_pointer(&w->route_events, gd_nl_socket_close);
     g_clear_pointer(&w->route_dumps, gd_nl_socket_close);
     g_clear_pointer(&w->diag, gd_nl_socket_close);
     g_hash_table_unref(w->defaults);
     g_hash_table_unref(w->seen);
+    g_hash_table_unref(w->gateways);
     g_array_unref(w->stall_links);
+    g_array_unref(w->heal_probes);
+    gd_mp_paths_free(w->paths);
+    gd_mp_echo_free(w->echo);
     g_free(w);
 }

@@ -111,8 +111,9 @@ class GroupdInRig:
         return gdlib.wait_for(lambda: self.prop("ActiveGroup") == group, timeout, interval=0.05,
                               what=f"ActiveGroup {group!r} (now {self.prop('ActiveGroup')!r})")
 
-    def log(self):
-        return self.daemon.log_tail() if self.daemon else ""
+    def log(self, limit=60000):
+        """The end of groupd's log (limit characters)."""
+        return self.daemon.log_tail(limit) if self.daemon else ""
 
     # -- lifecycle --
 

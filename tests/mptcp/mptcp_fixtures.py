@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """pytest fixtures of the MPTCP integration tests (test_mptcp_*.py import
-them): `rig` (tests/mptcp/rig.py, torn down also on failure) and
-`start_groupd` (groupd in the rig's client namespace; teardown fails the
-test unless it exits 0 on SIGTERM without a GLib critical, as conftest's
-groupd_factory does; its log is attached to a failed test's report)."""
+them): `rig` (tests/mptcp/rig.py, torn down also on failure; `rig_strict`
+and `rig_slow` are variants) and `start_groupd` (groupd in the rig's
+client namespace; teardown fails the test unless it exits 0 on SIGTERM
+without a GLib critical, as conftest's groupd_factory does; its log is
+attached to a failed test's report)."""
 
 import sys
 import time
@@ -31,6 +32,16 @@ def rig_strict(workdir):
     path = Path(workdir) / "rig"
     path.mkdir()
     with R.Rig(workdir=path, rp_filter=1) as r:
+        yield r
+
+
+@pytest.fixture
+def rig_slow(workdir):
+    """The rig with wlan0 at 2 Mbit/s: a slow but live path (its 64 KiB
+    queue takes a quarter of a second to drain)."""
+    path = Path(workdir) / "rig"
+    path.mkdir()
+    with R.Rig(workdir=path, wlan_rate="2mbit") as r:
         yield r
 
 
@@ -77,6 +88,13 @@ def start_groupd(request, rig):
 @pytest.fixture
 def start_groupd_strict(request, rig_strict):
     start, started = _starter(request, rig_strict)
+    yield start
+    _finish(started)
+
+
+@pytest.fixture
+def start_groupd_slow(request, rig_slow):
+    start, started = _starter(request, rig_slow)
     yield start
     _finish(started)
 

@@ -119,11 +119,14 @@ atexit.register(_cleanup_all)
 class Stream:
     """One mptcp-stream server + client pair; wait() → merged result."""
 
-    def __init__(self, rig, duration, rate, size, port, late_ms, extra_wait):
+    def __init__(self, rig, duration, rate, size, port, late_ms, extra_wait, direction="both",
+                 pattern="steady", seed=1):
         self.rig = rig
         self.duration = duration
+        self.direction = direction
         self.workdir = Path(tempfile.mkdtemp(prefix="gdm-stream-", dir=rig.workdir))
-        common = ["--rate", rate, "--size", size, "--duration", duration, "--late-ms", late_ms]
+        common = ["--rate", rate, "--size", size, "--duration", duration, "--late-ms", late_ms,
+                  "--direction", direction, "--pattern", pattern, "--seed", seed]
         ready = self.workdir / "ready"
         self.server_out = self.workdir / "server.json"
         self.client_out = self.workdir / "client.json"
@@ -170,6 +173,125 @@ class Stream:
         out["down"] = out["client"]["rx"]
         out["reset"] = out["client"]["reset"] or out["server"]["reset"]
         return out
+
+
+SSH_PORT = 2222
+
+
+class Sshd:
+    """OpenSSH's sshd in the server namespace, its sockets MPTCP (mptcpize),
+    with a configuration, a host key and a client key of its own in the
+    rig's work directory. Debian's sshd insists on /run/sshd (privilege
+    separation): it gets a tmpfs /run in a mount namespace of its own, so
+    nothing of the host's /run is touched."""
+
+    def __init__(self, rig):
+        for tool in ("/usr/sbin/sshd", "ssh", "ssh-keygen", "mptcpize", "unshare"):
+            if shutil.which(tool) is None:
+                raise RigError(f"{tool} is missing (tools/install-deps.sh installs "
+                               "openssh-server, openssh-client and mptcpize)")
+        self.rig = rig
+        self.dir = Path(tempfile.mkdtemp(prefix="gdm-sshd-", dir=rig.workdir))
+        os.chmod(self.dir, 0o700)
+        self.host_key = self.dir / "host_key"
+        self.client_key = self.dir / "client_key"
+        for key in (self.host_key, self.client_key):
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "groupd-test", "-f", key])
+        (self.dir / "authorized_keys").write_text(
+            Path(f"{self.client_key}.pub").read_text())
+        config = self.dir / "sshd_config"
+        config.write_text("\n".join([
+            f"ListenAddress {SERVICE_ADDR}:{SSH_PORT}",
+            f"HostKey {self.host_key}",
+            f"AuthorizedKeysFile {self.dir}/authorized_keys",
+            "PermitRootLogin prohibit-password",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "UsePAM no",
+            "StrictModes no",
+            "PidFile none",
+            "LogLevel VERBOSE",
+        ]) + "\n")
+        self.log = open(self.dir / "sshd.log", "w")
+        script = ('mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -m 0755 /run/sshd && '
+                  'exec mptcpize run /usr/sbin/sshd -D -e -f "$0"')
+        self.proc = rig.popen(rig.server, ["unshare", "-m", "--propagation", "private",
+                                           "sh", "-c", script, config], stdout=self.log)
+        deadline = time.monotonic() + 10
+        while not self.listening():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RigError(f"sshd did not start: {(self.dir / 'sshd.log').read_text()}")
+            time.sleep(0.05)
+        # It must run in the rig's server namespace, never in the host's.
+        ns = run(["ip", "netns", "identify", str(self.proc.pid)]).stdout.strip()
+        if ns != rig.server:
+            raise RigError(f"sshd (pid {self.proc.pid}) runs in namespace {ns!r}, "
+                           f"not {rig.server}")
+
+    def listening(self):
+        out = run(["ip", "netns", "exec", self.rig.server, "ss", "-Hltn",
+                   f"sport = :{SSH_PORT}"], check=False).stdout
+        return bool(out.strip())
+
+    def ssh_command(self, remote):
+        """The client's command (under mptcpize) that runs remote on the server."""
+        return ["mptcpize", "run", "ssh", "-F", "/dev/null", "-T", "-i", self.client_key,
+                "-p", SSH_PORT, "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+                "-o", "LogLevel=ERROR", f"root@{SERVICE_ADDR}", *remote]
+
+
+class SshSession:
+    """One SSH session from the client to the rig's sshd whose remote
+    command prints records (mptcp-stream emit) that the client reads
+    (mptcp-stream absorb): SSH output as a download. wait() → a result
+    that analyse() and integrity() read like a stream's ("down"; "up" is
+    empty: the client sends nothing but SSH's own messages)."""
+
+    def __init__(self, rig, sshd, duration, rate, size, late_ms, extra_wait, pattern, seed):
+        self.rig = rig
+        self.duration = duration
+        self.workdir = Path(tempfile.mkdtemp(prefix="gdm-ssh-", dir=rig.workdir))
+        common = ["--rate", rate, "--size", size, "--duration", duration, "--late-ms", late_ms,
+                  "--pattern", pattern, "--seed", seed]
+        remote = [PYTHON, STREAM_TOOL, "emit", *map(str, common)]
+        self.out = self.workdir / "ssh.json"
+        self.log = open(self.workdir / "ssh.log", "w")
+        self.started = time.monotonic()
+        self.proc = rig.popen(rig.client, [PYTHON, STREAM_TOOL, "absorb", "--out", self.out,
+                                           *common, "--", *sshd.ssh_command(remote)],
+                              stdout=self.log)
+        self.timeout = duration + extra_wait
+        self.mptcp = self._wait_mptcp()
+
+    def _wait_mptcp(self, timeout=10):
+        """Whether the session's connection is an MPTCP one (ss -M)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            out = run(["ip", "netns", "exec", self.rig.client, "ss", "-HnM",
+                       f"dport = :{SSH_PORT}"], check=False).stdout
+            if out.strip():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def wait(self):
+        try:
+            self.proc.wait(max(0.1, self.started + self.timeout - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        self.rig.stop_proc(self.proc)
+        self.log.close()
+        try:
+            data = json.loads(self.out.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise RigError(f"the SSH session wrote no result ({e}): "
+                           f"{(self.workdir / 'ssh.log').read_text()[-3000:]}")
+        empty = {"expected": 0, "received": 0, "lost": 0, "duplicates": 0, "reorders": 0,
+                 "corrupt": 0, "end_seen": True, "gaps": [], "late": []}
+        side = {"mptcp": self.mptcp, "mptcp_info": None if self.mptcp else "no MPTCP socket"}
+        return {"up": empty, "down": data["rx"], "reset": data["reset"],
+                "client": {**side, "error": data["error"]}, "server": side, "ssh": data}
 
 
 ENDPOINT_FLAGS = ("signal", "subflow", "backup", "fullmesh", "laminar", "implicit")
@@ -296,6 +418,7 @@ class Rig:
         self.server_limits = server_limits
         self.stale_loss_cnt = stale_loss_cnt
         self.procs = []
+        self.sshd = None
         self.closed = False
         self._port = SERVICE_PORT
         self._flap = None
@@ -398,12 +521,32 @@ class Rig:
                 print(f"rig cleanup {fn!r} failed: {e}", file=sys.stderr)
         for proc in list(self.procs):
             self.stop_proc(proc)
+        # What they started in the namespaces (sshd's sessions, say) goes too.
+        for ns in (self.client, self.server):
+            self._kill_namespace_pids(ns)
         for ns in (self.client, self.server):
             run(["ip", "netns", "del", ns], check=False)
         if self._own_workdir and not os.environ.get("GDM_KEEP"):
             shutil.rmtree(self.workdir, ignore_errors=True)
         with _LIVE_LOCK:
             _LIVE.discard(self)
+
+    def _kill_namespace_pids(self, ns):
+        """Stops the processes left in ns, a namespace of this rig: they were
+        started by its processes."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            pids = run(["ip", "netns", "pids", ns], check=False).stdout.split()
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(int(pid), sig)
+                except (ProcessLookupError, ValueError):
+                    pass
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline and \
+                    run(["ip", "netns", "pids", ns], check=False).stdout.split():
+                time.sleep(0.05)
 
     def add_cleanup(self, fn):
         """fn() runs on close(), before the namespaces are deleted (last added first)."""
@@ -432,11 +575,25 @@ class Rig:
         if proc in self.procs:
             self.procs.remove(proc)
 
-    def start_stream(self, duration=6.0, rate=500, size=256, late_ms=20, extra_wait=30):
+    def start_stream(self, duration=6.0, rate=500, size=256, late_ms=20, extra_wait=30,
+                     direction="both", pattern="steady", seed=1):
         """Starts the stream server in the server ns and the client in the
-        client ns (one MPTCP connection to SERVICE_ADDR); returns a Stream."""
+        client ns (one MPTCP connection to SERVICE_ADDR); returns a Stream.
+        direction "down": only the server sends (a download: the client
+        only receives); "up": only the client sends. pattern "bursty":
+        bursts and idle gaps (mptcp-stream)."""
         self._port += 1
-        return Stream(self, duration, rate, size, self._port, late_ms, extra_wait)
+        return Stream(self, duration, rate, size, self._port, late_ms, extra_wait, direction,
+                      pattern, seed)
+
+    def start_ssh(self, duration=6.0, rate=500, size=256, late_ms=20, extra_wait=30,
+                  pattern="steady", seed=1):
+        """An SSH session (sshd started in the server ns at first use) whose
+        remote command prints records for duration s; returns an SshSession."""
+        if self.sshd is None:
+            self.sshd = Sshd(self)
+        return SshSession(self, self.sshd, duration, rate, size, late_ms, extra_wait, pattern,
+                          seed)
 
     def start_pm_monitor(self):
         return PmMonitor(self)
@@ -506,6 +663,14 @@ class Rig:
                     dev = next(d for d, a in CLIENT_ADDR.items() if a == local)
                     subs.append((local, dev))
         return subs
+
+    def add_veth(self, dev):
+        """One more veth in the client, its peer (dev + "p") up in the
+        server, no address: a second member for a group."""
+        self.batch(self.client, [f"link add {dev} type veth peer name {dev}p netns {self.server}",
+                                 f"link set {dev} up"])
+        self.ip(self.server, "link", "set", f"{dev}p", "up")
+        self.wait_carrier(dev, True)
 
     # -- faults --
 

@@ -196,6 +196,13 @@ static void watch_subflows(GdMpPlatform *p, const int *ifindexes, guint n, guint
     f->subflow_interval = interval_ms;
 }
 
+static void probe_paths(GdMpPlatform *p, const GdMpPathProbe *probes, guint n)
+{
+    FakePlatform *f = fake_of(p);
+    g_array_set_size(f->probed_paths, 0);
+    g_array_append_vals(f->probed_paths, probes, n);
+}
+
 static gint64 now(GdMpPlatform *p)
 {
     return fake_of(p)->now;
@@ -231,6 +238,7 @@ static void fake_free(GdMpPlatform *p)
     g_hash_table_unref(f->routes_lost);
     g_hash_table_unref(f->link_types);
     g_array_unref(f->subflow_links);
+    g_array_unref(f->probed_paths);
     g_array_unref(f->timers);
     g_free(f->listener);
     g_free(f->fail_extack);
@@ -251,6 +259,7 @@ static const GdMpPlatformOps fake_ops = {
     .refresh_routes = refresh_routes,
     .route_lost = route_lost,
     .watch_subflows = watch_subflows,
+    .probe_paths = probe_paths,
     .now = now,
     .timeout_add = timeout_add,
     .timeout_remove = timeout_remove,
@@ -269,6 +278,7 @@ FakePlatform *fake_platform_new(gboolean available)
     f->routes_lost = g_hash_table_new(NULL, NULL);
     f->link_types = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     f->subflow_links = g_array_new(FALSE, FALSE, sizeof(int));
+    f->probed_paths = g_array_new(FALSE, FALSE, sizeof(GdMpPathProbe));
     f->timers = g_array_new(FALSE, FALSE, sizeof(FakeTimer));
     f->fail_cmd = -1;
     f->limits = (GdMptcpLimits){.subflows = 2, .add_addr_accepted = 0};
@@ -334,7 +344,19 @@ void fake_platform_routes_changed(FakePlatform *f)
 
 void fake_platform_stalled(FakePlatform *f, int ifindex, const char *detail)
 {
-    f->base.handlers.stalled(ifindex, detail, f->base.handlers_data);
+    f->base.handlers.stalled(ifindex, detail, NULL, f->base.handlers_data);
+}
+
+void fake_platform_stalled_at(FakePlatform *f, int ifindex, const char *detail, const char *target)
+{
+    GdMpAddr addr = {.family = strchr(target, ':') ? AF_INET6 : AF_INET};
+    g_assert_cmpint(inet_pton(addr.family, target, addr.addr), ==, 1);
+    f->base.handlers.stalled(ifindex, detail, &addr, f->base.handlers_data);
+}
+
+void fake_platform_path_alive(FakePlatform *f, int ifindex)
+{
+    f->base.handlers.path_alive(ifindex, f->base.handlers_data);
 }
 
 guint fake_platform_count(FakePlatform *f, uint8_t cmd)

@@ -29,10 +29,11 @@ typedef struct {
     gboolean watching_routes;
     GArray *subflow_links; /* int: what the manager watches */
     guint subflow_interval;
-    int fail_cmd;      /* a request of this cmd fails (-1: none)… */
-    int fail_errno;    /* …with this errno… */
-    char *fail_extack; /* …and this message */
-    int dump_errno;    /* the endpoint dump fails with it (0: works) */
+    GArray *probed_paths; /* GdMpPathProbe: the paths the manager probes with echoes */
+    int fail_cmd;         /* a request of this cmd fails (-1: none)… */
+    int fail_errno;       /* …with this errno… */
+    char *fail_extack;    /* …and this message */
+    int dump_errno;       /* the endpoint dump fails with it (0: works) */
     gint64 now;
     GArray *timers; /* armed one-shot timers */
     guint next_timer;
@@ -51,6 +52,9 @@ const GdMptcpEndpoint *fake_platform_endpoint(FakePlatform *f, const char *addr)
 void fake_platform_event(FakePlatform *f, const GdMptcpEvent *event);
 void fake_platform_routes_changed(FakePlatform *f);
 void fake_platform_stalled(FakePlatform *f, int ifindex, const char *detail);
+/* The same, with an address that answers echoes over the link ("10.9.0.1"). */
+void fake_platform_stalled_at(FakePlatform *f, int ifindex, const char *detail, const char *target);
+void fake_platform_path_alive(FakePlatform *f, int ifindex);
 /* Counts the recorded requests of cmd, and forgets them all. */
 guint fake_platform_count(FakePlatform *f, uint8_t cmd);
 void fake_platform_forget_requests(FakePlatform *f);

@@ -944,6 +944,39 @@ static void test_load_mptcp(Tree *t, gconstpointer data)
     assert_errors(bad, (const char *const[]){e1, e2, e3, e4, NULL});
 }
 
+/* Two [MPTCP] groups whose [Address] is the same: never both endpoints. */
+static void test_load_mptcp_shared_address(Tree *t, gconstpointer data)
+{
+    tree_write(t, ADMIN "10-wifi.group",
+               "[Group]\nName=wifi\nId=11\n[Match]\nName=wlan*\n[Address]\n"
+               "Address=10.5.0.2/24 fd05::2/64\n[MPTCP]\n");
+    tree_write(t, ADMIN "20-cell.group",
+               "[Group]\nName=cellular\nId=21\n[Match]\nName=wwan*\n[Address]\n"
+               "Address=10.5.0.2/16\n[MPTCP]\n");
+    /* Without [MPTCP] the same address is no MPTCP business. */
+    tree_write(t, ADMIN "30-lan.group",
+               "[Group]\nName=lan\nId=31\n[Match]\nName=eth*\n[Address]\n"
+               "Address=fd05::2/64\n");
+    g_autoptr(GPtrArray) errors = new_errors();
+    g_autoptr(GdConfig) none = tree_load(t, errors);
+    g_assert_null(none);
+    g_autofree char *wifi = g_build_filename(t->root, ADMIN "10-wifi.group", NULL);
+    g_autofree char *e1 = g_strdup_printf(
+        ": [Address] Address: 10.5.0.2/16 is also an address of group 11 in %s, and both groups "
+        "have [MPTCP]: the kernel keeps one MPTCP endpoint per address",
+        wifi);
+    g_autofree char *want = msg(t, ADMIN "20-cell.group", e1);
+    assert_errors(errors, (const char *const[]){want, NULL});
+
+    /* Members of one group share its [Address]: that depends on which
+     * links are there, and is reported when it happens. */
+    tree_write(t, ADMIN "20-cell.group",
+               "[Group]\nName=cellular\nId=21\n[Match]\nName=wwan*\n[MPTCP]\n");
+    g_autoptr(GPtrArray) fine = new_errors();
+    g_autoptr(GdConfig) config = tree_load(t, fine);
+    assert_errors(fine, (const char *const[]){NULL});
+}
+
 static void test_mptcp_defaults_and_bad(void)
 {
     g_auto(GdDaemonConfig) d = {0};
@@ -1566,6 +1599,7 @@ int main(int argc, char **argv)
     TREE_TEST("/config/load/nothing", test_load_nothing);
     TREE_TEST("/config/load/daemon-conf", test_load_daemon_conf);
     TREE_TEST("/config/load/mptcp", test_load_mptcp);
+    TREE_TEST("/config/load/mptcp-shared-address", test_load_mptcp_shared_address);
     TREE_TEST("/config/load/order-and-replace", test_load_order_and_replace);
     TREE_TEST("/config/load/replaced-not-read", test_load_replaced_not_read);
     TREE_TEST("/config/load/mask", test_load_mask);

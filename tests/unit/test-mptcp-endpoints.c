@@ -177,7 +177,7 @@ static GHashTable *ids_of(const uint8_t *ids)
 
 static char *actions_text(const GArray *actions)
 {
-    static const char *const ops[] = {"delete", "replace", "set", "add"};
+    static const char *const ops[] = {"delete", "replace", "set", "add", "blocked"};
     g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < actions->len; i++) {
         const GdMpEndpointAction *a = &g_array_index(actions, GdMpEndpointAction, i);
@@ -250,6 +250,18 @@ static void test_diff(void)
          {0},
          TRUE,
          "delete #7 10.9.0.9 0 signal; add 10.1.0.2 3 subflow"},
+        {"another's endpoint with the address on another device (or none) blocks an add",
+         {{"10.1.0.2", 0, SG, 7}, {"10.2.0.2", 9, S, 8}, {NULL}},
+         {{"10.1.0.2", 3, S}, {"10.2.0.2", 4, S | B}, {NULL}},
+         {0},
+         FALSE,
+         "blocked #7 10.1.0.2 3 subflow; blocked #8 10.2.0.2 4 subflow,backup"},
+        {"… unless groupd may delete it",
+         {{"10.1.0.2", 0, SG, 7}, {NULL}},
+         {{"10.1.0.2", 3, S}, {NULL}},
+         {0},
+         TRUE,
+         "delete #7 10.1.0.2 0 signal; add 10.1.0.2 3 subflow"},
         {"more than the kernel keeps: the first 8",
          {{"10.0.0.9", 9, S, 9}, {NULL}},
          {{"10.0.0.1", 1, S},
@@ -277,6 +289,47 @@ static void test_diff(void)
         g_autofree char *text = actions_text(actions);
         g_assert_cmpstr(text, ==, cases[i].actions);
     }
+}
+
+static void test_shared(void)
+{
+    /* wlan0 and wlan1 of wifi share 10.1.0.2 (an [Address] of the group);
+     * wwan0 of cellular has it too. */
+    GdMpState st = fx_state(GD_MPTCP_MODE_FAILOVER);
+    const char *shared[] = {"10.1.0.2/24", NULL};
+    const char *other[] = {"10.2.0.2/24", NULL};
+    GdMpGroup *wifi = fx_add(&st, fx_group_healthy(WIFI, "wifi", TRUE));
+    g_ptr_array_add(wifi->members, fx_member(3, "wlan0", FX_OK, shared));
+    g_ptr_array_add(wifi->members, fx_member(6, "wlan1", FX_OK, shared));
+    GdMpGroup *cell = fx_add(&st, fx_group_healthy(CELL, NULL, TRUE));
+    g_ptr_array_add(cell->members, fx_member(4, "wwan0", FX_OK, shared));
+    g_ptr_array_add(cell->members, fx_member(7, "wwan1", FX_OK, other));
+    g_autoptr(GArray) wants = wants_of((const Ep[]){{"10.1.0.2", 3, S, WIFI},
+                                                    {"10.1.0.2", 6, S, WIFI},
+                                                    {"10.1.0.2", 4, S | B, CELL},
+                                                    {"10.2.0.2", 7, S | B, CELL},
+                                                    {NULL}});
+    g_autoptr(GArray) dropped = gd_mp_endpoints_drop_shared(&st, wants);
+    g_autofree char *kept = wants_text(wants);
+    g_assert_cmpstr(kept, ==, "10.1.0.2 3 subflow; 10.2.0.2 7 subflow,backup");
+    g_assert_cmpuint(dropped->len, ==, 2);
+    const GdMpShared *d = &g_array_index(dropped, GdMpShared, 0);
+    g_assert_cmpint(d->want.ep.ifindex, ==, 6);
+    g_assert_cmpstr(d->text, ==,
+                    "wlan1 (group wifi) and wlan0 (group wifi) share the address 10.1.0.2: the "
+                    "kernel keeps one MPTCP endpoint per address, wlan1 gets none");
+    d = &g_array_index(dropped, GdMpShared, 1);
+    g_assert_cmpstr(d->text, ==,
+                    "wwan0 (group 20) and wlan0 (group wifi) share the address 10.1.0.2: the "
+                    "kernel keeps one MPTCP endpoint per address, wwan0 gets none");
+    /* A want whose member is unknown (its link left) still says what it can. */
+    g_autoptr(GArray) orphan =
+        wants_of((const Ep[]){{"10.5.0.1", 8, S, 99}, {"10.5.0.1", 9, S, WIFI}, {NULL}});
+    g_autoptr(GArray) dropped_orphan = gd_mp_endpoints_drop_shared(&st, orphan);
+    g_assert_cmpstr(g_array_index(dropped_orphan, GdMpShared, 0).text, ==,
+                    "? (group wifi) and ? (group ?) share the address 10.5.0.1: the kernel keeps "
+                    "one MPTCP endpoint per address, ? gets none");
+    fx_state_clear(&st);
 }
 
 static void test_flush_first(void)
@@ -412,6 +465,7 @@ int main(int argc, char **argv)
     g_test_add_func("/mptcp/endpoints/desired", test_desired);
     g_test_add_func("/mptcp/endpoints/desired-members", test_desired_members);
     g_test_add_func("/mptcp/endpoints/diff", test_diff);
+    g_test_add_func("/mptcp/endpoints/shared", test_shared);
     g_test_add_func("/mptcp/endpoints/flush-first", test_flush_first);
     g_test_add_func("/mptcp/endpoints/ownership", test_ownership);
     g_test_add_func("/mptcp/endpoints/state-text", test_state_text);

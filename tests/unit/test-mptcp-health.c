@@ -5,6 +5,8 @@
  * the probing of a group whose path failed silently. */
 #include "mptcp-fixtures.h"
 
+#include <sys/socket.h>
+
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 
@@ -177,8 +179,8 @@ static void test_stall_and_probe(void)
     g_assert_cmpint(gd_mp_health_next_change(g, t0), ==, G_MAXINT64);
 
     /* A stall: down with its reason although the link is fine. */
-    g_assert_true(gd_mp_health_stall(g, &cfg, "subflows stalled on wlan0 (x)", t0));
-    g_assert_false(gd_mp_health_stall(g, &cfg, "again", t0));
+    g_assert_true(gd_mp_health_stall(g, &cfg, "subflows stalled on wlan0 (x)", 3, NULL, t0));
+    g_assert_false(gd_mp_health_stall(g, &cfg, "again", 3, NULL, t0));
     g_assert_cmpint(g->stall_probe_at, ==, t0 + SEC(5));
     g_assert_cmpint(gd_mp_health_judge(g, &cfg, t0), ==, GD_MP_HEALTH_DOWN);
     g_assert_cmpstr(g->reason, ==, "subflows stalled on wlan0 (x)");
@@ -212,11 +214,72 @@ static void test_stall_and_probe(void)
     g_assert_cmpint(g->eligible_at, ==, t4 + SEC(10));
 
     /* No connection left when the probe is due: the stall is dropped. */
-    g_assert_true(gd_mp_health_stall(g, &cfg, "stalled", t4));
+    g_assert_true(gd_mp_health_stall(g, &cfg, "stalled", 3, NULL, t4));
     g_assert_cmpint(gd_mp_health_stall_tick(g, &cfg, FALSE, t4 + SEC(1)), ==, GD_MP_STALL_NONE);
     g_assert_cmpint(gd_mp_health_stall_tick(g, &cfg, FALSE, g->stall_probe_at), ==,
                     GD_MP_STALL_OVER);
     g_assert_false(g->stalled);
+}
+
+static void test_stall_watched_by_echoes(void)
+{
+    GdMptcpConfig cfg = fx_config();
+    const char *v4[] = {"10.0.0.2/24", NULL};
+    g_autoptr(GdMpGroup) g = fx_group(7, "wifi");
+    g_ptr_array_add(g->members, fx_member(3, "wlan0", FX_OK, v4));
+    gint64 t0 = SEC(100);
+    gd_mp_health_judge(g, &cfg, t0);
+    g_assert_null(gd_mp_health_echo_path(g));
+
+    GdMpPathProbe path = {.ifindex = 3, .target = {.family = AF_INET, .addr = {10, 9, 0, 1}}};
+    g_assert_true(gd_mp_health_stall(g, &cfg, "subflows stalled on wlan0 (y)", 3, &path, t0));
+    g_assert_cmpint(gd_mp_health_judge(g, &cfg, t0), ==, GD_MP_HEALTH_DOWN);
+    const GdMpPathProbe *probed = gd_mp_health_echo_path(g);
+    g_assert_nonnull(probed);
+    g_assert_cmpint(probed->ifindex, ==, 3);
+    /* No probe endpoints, no probe timeout: the echoes tell. */
+    g_assert_false(gd_mp_health_probing(g, t0 + SEC(60)));
+    g_assert_cmpint(gd_mp_health_stall_tick(g, &cfg, TRUE, t0 + SEC(60)), ==, GD_MP_STALL_NONE);
+    g_assert_cmpint(gd_mp_health_next_change(g, t0 + SEC(1)), ==, t0 + SEC(5));
+    g_assert_cmpint(gd_mp_health_next_change(g, t0 + SEC(60)), ==, G_MAXINT64);
+    /* An answer over another link is not this path's. */
+    g_assert_false(gd_mp_health_path_alive(g, 4));
+    g_assert_true(gd_mp_health_path_alive(g, 3));
+    g_assert_false(gd_mp_health_path_alive(g, 3));
+    g_assert_null(gd_mp_health_echo_path(g));
+    /* Healthy from the answer on, held down from there. */
+    gint64 t1 = t0 + SEC(30);
+    g_assert_cmpint(gd_mp_health_judge(g, &cfg, t1), ==, GD_MP_HEALTH_UP);
+    g_assert_cmpint(g->eligible_at, ==, t1 + SEC(5));
+
+    /* Nothing waits for the path any more: the stall ends after the
+     * hold-down, as without echoes. */
+    g_assert_true(gd_mp_health_stall(g, &cfg, "stalled", 3, &path, t1));
+    g_assert_cmpint(gd_mp_health_stall_tick(g, &cfg, FALSE, t1 + SEC(1)), ==, GD_MP_STALL_NONE);
+    g_assert_cmpint(gd_mp_health_stall_tick(g, &cfg, FALSE, g->stall_probe_at), ==,
+                    GD_MP_STALL_OVER);
+    g_assert_null(gd_mp_health_echo_path(g));
+
+    /* The stalled member then loses its carrier (the notification came
+     * late): that failure takes over, and its recovery ends it. */
+    gint64 t2 = g->stall_probe_at + SEC(100);
+    gd_mp_health_judge(g, &cfg, t2);
+    g_assert_true(g->healthy);
+    g_assert_true(gd_mp_health_stall(g, &cfg, "stalled", 3, &path, t2));
+    g_assert_cmpint(gd_mp_health_judge(g, &cfg, t2), ==, GD_MP_HEALTH_DOWN);
+    GdMpMember *wlan0 = g->members->pdata[0];
+    wlan0->nl.carrier = 0;
+    g_assert_cmpint(gd_mp_health_judge(g, &cfg, t2 + SEC(1)), ==, GD_MP_HEALTH_REJUDGED);
+    g_assert_cmpstr(g->reason, ==, "carrier lost on wlan0");
+    g_assert_false(g->stalled);
+    g_assert_null(gd_mp_health_echo_path(g));
+    wlan0->nl.carrier = 1;
+    g_assert_cmpint(gd_mp_health_judge(g, &cfg, t2 + SEC(3)), ==, GD_MP_HEALTH_UP);
+    /* Another member's problem is not the stalled one's. */
+    g_ptr_array_add(g->members, fx_member(4, "wlan1", FX_UP, v4));
+    g_assert_true(gd_mp_health_stall(g, &cfg, "stalled", 3, &path, t2 + SEC(4)));
+    gd_mp_health_judge(g, &cfg, t2 + SEC(4));
+    g_assert_true(g->stalled);
 }
 
 static void test_state(void)
@@ -260,6 +323,7 @@ int main(int argc, char **argv)
     g_test_add_func("/mptcp/health/hold-down", test_hold_down);
     g_test_add_func("/mptcp/health/judge", test_judge);
     g_test_add_func("/mptcp/health/stall-and-probe", test_stall_and_probe);
+    g_test_add_func("/mptcp/health/stall-watched-by-echoes", test_stall_watched_by_echoes);
     g_test_add_func("/mptcp/health/state", test_state);
     return g_test_run();
 }

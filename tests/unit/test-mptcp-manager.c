@@ -18,6 +18,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/mptcp.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DOMAIN "groupd-mptcp"
 
@@ -112,17 +113,12 @@ static void address(Fx *fx, uint16_t type, int ifindex, const char *cidr)
 
 /* The sysctls as a distribution leaves them (path, value pairs), and the
  * links' types. */
-static const char *const distribution_sysctls[] = {"net/mptcp/stale_loss_cnt",
-                                                   "4",
-                                                   "net/ipv4/conf/all/rp_filter",
-                                                   "1",
-                                                   "net/ipv4/conf/wlan0/rp_filter",
-                                                   "1",
-                                                   "net/ipv4/conf/wwan0/rp_filter",
-                                                   "0",
-                                                   "net/ipv4/conf/tun0/rp_filter",
-                                                   "2",
-                                                   NULL};
+static const char *const distribution_sysctls[] = {
+    "net/mptcp/stale_loss_cnt", "4", "net/ipv4/conf/all/rp_filter", "1",
+    "net/ipv4/conf/wlan0/rp_filter", "1", "net/ipv4/conf/wwan0/rp_filter", "0",
+    "net/ipv4/conf/tun0/rp_filter", "2",
+    /* systemd's: every group may ping */
+    GD_MP_SYSCTL_PING_RANGE, "0\t2147483647", NULL};
 
 static void distribution_defaults(FakePlatform *f)
 {
@@ -532,31 +528,49 @@ static void test_refusals(void)
     fx.f->fail_cmd = MPTCP_PM_CMD_ADD_ADDR;
     fx.f->fail_errno = EEXIST;
     fx.f->fail_extack = g_strdup("address already in use");
-    EXPECT_WARNING(
-        "mptcp: cannot add endpoint 10.1.0.2 dev wlan0 [subflow]: address already in use");
-    EXPECT_WARNING(
-        "mptcp: cannot add endpoint 10.2.0.2 dev wwan0 [subflow backup]: address already "
-        "in use");
+    EXPECT_WARNING("mptcp: cannot add endpoint 10.1.0.2 dev wlan0 [subflow]: address already in "
+                   "use (tried again in 1 s)");
+    EXPECT_WARNING("mptcp: cannot add endpoint 10.2.0.2 dev wwan0 [subflow backup]: address "
+                   "already in use (tried again in 1 s)");
     configure(&fx, FAILOVER_CONF, NULL);
     assert_warnings();
-    g_assert_cmpstr(gd_mp_manager_last_error(fx.m), ==,
-                    "cannot add endpoint 10.1.0.2 dev wlan0 [subflow]: address already in use; "
-                    "cannot add endpoint 10.2.0.2 dev wwan0 [subflow backup]: address already in "
-                    "use");
-    /* Tried again a second later; once it works, LastError clears. */
-    g_assert_cmpint(fake_platform_next_timer(fx.f), ==, fx.f->now + SEC(1));
+    const char *both_refused =
+        "cannot add endpoint 10.1.0.2 dev wlan0 [subflow]: address already in use; "
+        "cannot add endpoint 10.2.0.2 dev wwan0 [subflow backup]: address already in use";
+    g_assert_cmpstr(gd_mp_manager_last_error(fx.m), ==, both_refused);
+    g_assert_cmpuint(fake_platform_count(fx.f, MPTCP_PM_CMD_ADD_ADDR), ==, 2);
+    fake_platform_forget_requests(fx.f);
+    /* Tried again after 1 s, 2 s, 4 s… at most 60 s apart, logged once,
+     * shown all along. */
+    const int waits[] = {1, 2, 4, 8, 16, 32, 60, 60};
+    for (guint i = 0; i < G_N_ELEMENTS(waits); i++) {
+        g_assert_cmpint(fake_platform_next_timer(fx.f), ==, fx.f->now + SEC(waits[i]));
+        /* Something else happens meanwhile: nothing is asked again early. */
+        fake_platform_routes_changed(fx.f);
+        settle();
+        g_assert_cmpuint(fake_platform_count(fx.f, MPTCP_PM_CMD_ADD_ADDR), ==, 0);
+        g_assert_cmpstr(gd_mp_manager_last_error(fx.m), ==, both_refused);
+        fake_platform_advance(fx.f, SEC(waits[i]));
+        settle();
+        g_assert_cmpuint(fake_platform_count(fx.f, MPTCP_PM_CMD_ADD_ADDR), ==, 2);
+        fake_platform_forget_requests(fx.f);
+        g_assert_cmpstr(gd_mp_manager_last_error(fx.m), ==, both_refused);
+        assert_warnings();
+    }
+    /* Once it works, LastError clears. */
     fx.f->fail_cmd = -1;
-    fake_platform_advance(fx.f, SEC(1));
+    fake_platform_advance(fx.f, SEC(60));
     settle();
     assert_endpoints(&fx, BOTH);
     g_assert_cmpstr(gd_mp_manager_last_error(fx.m), ==, "");
+    g_assert_cmpint(fake_platform_next_timer(fx.f), ==, G_MAXINT64);
 
     /* Without the kernel's message, the errno's. */
     fx.f->fail_cmd = MPTCP_PM_CMD_DEL_ADDR;
     fx.f->fail_errno = EPERM;
     g_clear_pointer(&fx.f->fail_extack, g_free);
     EXPECT_WARNING("mptcp: cannot delete endpoint 10.1.0.2 dev wlan0 [subflow]: Operation not "
-                   "permitted");
+                   "permitted (tried again in 1 s)");
     put_link(&fx, WLAN0, "wlan0", WIFI, FALSE, TRUE);
     settle();
     assert_warnings();
@@ -569,6 +583,12 @@ static void test_refusals(void)
     g_hash_table_add(fx.f->read_only, g_strdup("net/ipv4/conf/wwan0/rp_filter"));
     EXPECT_WARNING("mptcp: cannot read sysctl net/mptcp/stale_loss_cnt: No such file or directory");
     EXPECT_WARNING("mptcp: cannot set sysctl net/ipv4/conf/wwan0/rp_filter=2: Permission denied");
+    fake_platform_routes_changed(fx.f);
+    settle();
+    assert_warnings();
+    g_assert_true(g_str_has_prefix(gd_mp_manager_last_error(fx.m),
+                                   "cannot read sysctl net/mptcp/stale_loss_cnt"));
+    /* The same problems again: shown, not logged again. */
     fake_platform_routes_changed(fx.f);
     settle();
     assert_warnings();
@@ -684,6 +704,132 @@ static void test_stall(void)
     fake_platform_advance(fx.f, fake_platform_next_timer(fx.f) - fx.f->now);
     settle();
     g_assert_cmpstr(health_of(&fx, WIFI, NULL), ==, "hold-down");
+    fx_teardown(&fx);
+}
+
+/* A silent path found by the watch with an address that answers over it:
+ * no probe endpoints, echoes over the path until it answers, then the
+ * hold-down from that answer. */
+static void test_stall_watched_by_echoes(void)
+{
+    Fx fx;
+    fx_setup(&fx, FAILOVER_CONF, NULL);
+    send_event(&fx, MPTCP_EVENT_CREATED, 1, "10.1.0.2", 0);
+    g_assert_cmpuint(fx.f->probed_paths->len, ==, 0);
+    EXPECT_WARNING("mptcp: group 10: subflows stalled on wlan0 (no data for 220 ms, no answer "
+                   "from 10.9.0.1 in 120 ms)");
+    fake_platform_stalled_at(fx.f, WLAN0, "no data for 220 ms, no answer from 10.9.0.1 in 120 ms",
+                             "10.9.0.1");
+    settle();
+    assert_warnings();
+    g_assert_cmpuint(active_group(&fx), ==, CELL);
+    assert_endpoints(&fx, "10.2.0.2 4 subflow");
+    g_assert_cmpuint(fx.f->probed_paths->len, ==, 1);
+    const GdMpPathProbe *p = &g_array_index(fx.f->probed_paths, GdMpPathProbe, 0);
+    g_assert_cmpint(p->ifindex, ==, WLAN0);
+    g_autofree char *target = gd_mp_pm_addr_format(p->target.family, p->target.addr);
+    g_assert_cmpstr(target, ==, "10.9.0.1");
+
+    /* Long after the hold-down: still no probe endpoint, still echoes. */
+    fake_platform_advance(fx.f, SEC(30));
+    settle();
+    assert_endpoints(&fx, "10.2.0.2 4 subflow");
+    g_assert_cmpuint(fx.f->probed_paths->len, ==, 1);
+    g_assert_cmpstr(health_of(&fx, WIFI, NULL), ==, "down");
+
+    /* An answer over another link changes nothing; over wlan0 it ends the
+     * stall, and the hold-down runs from there. */
+    fake_platform_path_alive(fx.f, WWAN0);
+    fake_platform_path_alive(fx.f, 99);
+    settle();
+    g_assert_cmpstr(health_of(&fx, WIFI, NULL), ==, "down");
+    fake_platform_path_alive(fx.f, WLAN0);
+    settle();
+    g_assert_cmpstr(health_of(&fx, WIFI, NULL), ==, "hold-down");
+    g_assert_cmpuint(fx.f->probed_paths->len, ==, 0);
+    gint64 healed = fx.f->now;
+    g_assert_cmpint(fake_platform_next_timer(fx.f), ==, healed + SEC(5));
+    fake_platform_advance(fx.f, SEC(5));
+    settle();
+    g_assert_cmpuint(active_group(&fx), ==, WIFI);
+    assert_endpoints(&fx, "10.2.0.2 4 subflow,backup; 10.1.0.2 3 subflow");
+
+    /* Stalled again, and the connection closes: once nothing waits for the
+     * path, the stall is over after the hold-down. */
+    EXPECT_WARNING("mptcp: group 10: subflows stalled on wlan0 (z)");
+    fake_platform_stalled_at(fx.f, WLAN0, "z", "10.9.0.1");
+    settle();
+    assert_warnings();
+    fake_platform_advance(fx.f, SEC(20));
+    settle();
+    g_assert_cmpstr(health_of(&fx, WIFI, NULL), ==, "down");
+    send_event(&fx, MPTCP_EVENT_CLOSED, 1, NULL, 0);
+    settle();
+    g_assert_cmpuint(fx.f->probed_paths->len, ==, 0);
+    g_assert_cmpstr(health_of(&fx, WIFI, NULL), ==, "hold-down");
+    fx_teardown(&fx);
+}
+
+/* The watch's echoes need ping sockets: a range that leaves groupd out is
+ * widened when it starts watching, and recorded. */
+static void test_ping_range(void)
+{
+    Fx fx;
+    fx_setup(&fx, NULL, NULL);
+    g_hash_table_insert(fx.f->sysctls, g_strdup(GD_MP_SYSCTL_PING_RANGE), g_strdup("1\t0"));
+    configure(&fx, FAILOVER_CONF, NULL);
+    /* Not before there is something to watch. */
+    g_assert_cmpstr(g_hash_table_lookup(fx.f->sysctls, GD_MP_SYSCTL_PING_RANGE), ==, "1\t0");
+    send_event(&fx, MPTCP_EVENT_CREATED, 1, "10.1.0.2", 0);
+    g_autofree char *want = g_strdup_printf("%u %u", (unsigned)getegid(), (unsigned)getegid());
+    g_assert_cmpstr(g_hash_table_lookup(fx.f->sysctls, GD_MP_SYSCTL_PING_RANGE), ==, want);
+    GPtrArray *changes = gd_mp_manager_sysctl_changes(fx.m);
+    gboolean recorded = FALSE;
+    for (guint i = 0; i < changes->len; i++) {
+        const GdMptcpSysctl *c = changes->pdata[i];
+        if (g_str_equal(c->path, GD_MP_SYSCTL_PING_RANGE)) {
+            g_assert_cmpstr(c->previous, ==, "1 0");
+            g_assert_cmpstr(c->value, ==, want);
+            recorded = TRUE;
+        }
+    }
+    g_assert_true(recorded);
+    fx_teardown(&fx);
+}
+
+/* Two members with one address: one endpoint, and a message naming both,
+ * logged once; the kernel is not asked for what it would refuse. */
+static void test_shared_address(void)
+{
+    Fx fx;
+    fx_setup(&fx, NULL, NULL);
+    put_link(&fx, 6, "wlan1", WIFI, TRUE, TRUE);
+    address(&fx, RTM_NEWADDR, 6, "10.1.0.2/24");
+    g_hash_table_insert(fx.f->sysctls, g_strdup("net/ipv4/conf/wlan1/rp_filter"), g_strdup("2"));
+    const char *text = "wlan1 (group wifi) and wlan0 (group wifi) share the address 10.1.0.2: "
+                       "the kernel keeps one MPTCP endpoint per address, wlan1 gets none";
+    g_autofree char *warning = g_strdup_printf("mptcp: %s (tried again in 1 s)", text);
+    EXPECT_WARNING(warning);
+    configure(&fx, FAILOVER_CONF, NULL);
+    assert_warnings();
+    assert_endpoints(&fx, BOTH);
+    g_assert_cmpstr(gd_mp_manager_last_error(fx.m), ==, text);
+    /* Still so at the next tries: shown, not logged. */
+    for (int i = 0; i < 3; i++) {
+        fake_platform_advance(fx.f, fake_platform_next_timer(fx.f) - fx.f->now);
+        settle();
+        assert_warnings();
+        g_assert_cmpstr(gd_mp_manager_last_error(fx.m), ==, text);
+    }
+    g_assert_cmpuint(fake_platform_count(fx.f, MPTCP_PM_CMD_ADD_ADDR), ==, 2);
+    /* wlan1 gets an address of its own: the problem is gone. */
+    address(&fx, RTM_DELADDR, 6, "10.1.0.2/24");
+    address(&fx, RTM_NEWADDR, 6, "10.1.0.3/24");
+    put_link(&fx, 6, "wlan1", WIFI, TRUE, TRUE);
+    settle();
+    g_assert_cmpstr(gd_mp_manager_last_error(fx.m), ==, "");
+    g_assert_cmpint(fake_platform_next_timer(fx.f), ==, G_MAXINT64);
+    assert_endpoints(&fx, BOTH "; 10.1.0.3 6 subflow");
     fx_teardown(&fx);
 }
 
@@ -864,6 +1010,9 @@ int main(int argc, char **argv)
     g_test_add_func("/mptcp/manager/refusals", test_refusals);
     g_test_add_func("/mptcp/manager/too-many", test_too_many);
     g_test_add_func("/mptcp/manager/stall", test_stall);
+    g_test_add_func("/mptcp/manager/stall-watched-by-echoes", test_stall_watched_by_echoes);
+    g_test_add_func("/mptcp/manager/ping-range", test_ping_range);
+    g_test_add_func("/mptcp/manager/shared-address", test_shared_address);
     g_test_add_func("/mptcp/manager/api", test_api);
     g_test_add_func("/mptcp/manager/restart", test_restart);
     g_test_add_func("/mptcp/manager/unavailable", test_unavailable);

@@ -74,6 +74,32 @@ static void test_keep(void)
                         ==, cases[i].keep);
 }
 
+static void test_ping_range(void)
+{
+    const struct {
+        const char *current;
+        uint32_t gid;
+        const char *want; /* NULL: kept */
+    } cases[] = {
+        {"0\t2147483647", 0, NULL}, /* systemd's: everyone */
+        {"0\t2147483647", 998, NULL},
+        {"1\t0", 0, "0 0"}, /* a new namespace's: nobody */
+        {"1\t0", 998, "998 998"},
+        {"100\t200", 0, "0 200"}, /* widened, never narrowed */
+        {"100\t200", 150, NULL},
+        {"100\t200", 300, "100 300"},
+        {"100 200\n", 300, "100 300"},
+        {"garbage", 5, "5 5"},
+        {"1", 5, "5 5"},
+        {"1 2 3", 5, "5 5"},
+        {"1\t99999999999", 5, "5 5"},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *got = gd_mp_sysctls_ping_range(cases[i].current, cases[i].gid);
+        g_assert_cmpstr(got, ==, cases[i].want);
+    }
+}
+
 static void test_record(void)
 {
     g_autoptr(GPtrArray) changes = gd_mp_sysctls_changes_new();
@@ -93,6 +119,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/mptcp/sysctls/wanted", test_wanted);
     g_test_add_func("/mptcp/sysctls/keep", test_keep);
+    g_test_add_func("/mptcp/sysctls/ping-range", test_ping_range);
     g_test_add_func("/mptcp/sysctls/record", test_record);
     return g_test_run();
 }
