@@ -66,7 +66,9 @@ void gd_bus_update_counters(GdBus *bus)
 {
     guint64 requests, sends;
     gd_executor_counters(gd_runner_executor(bus->runner), &requests, &sends);
-    gd_bus_manager_set_counters(bus->manager, requests, sends);
+    guint64 paths[GD_KPATH_N];
+    gd_runner_path_counts(bus->runner, paths);
+    gd_bus_manager_set_counters(bus->manager, requests, sends, paths);
 }
 
 void gd_bus_policy_changed(GdBus *bus)

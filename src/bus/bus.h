@@ -232,7 +232,9 @@ GdBusManager *gd_bus_manager_new(GdBus *bus);
 void gd_bus_manager_free(GdBusManager *manager);
 /* LinksChanged for set, and LinkCount and ResyncCount. */
 void gd_bus_manager_publish(GdBusManager *manager, const GdChangeSet *set);
-void gd_bus_manager_set_counters(GdBusManager *manager, guint64 requests, guint64 sends);
+/* paths: operations per kernel path, GD_KPATH_N of them. */
+void gd_bus_manager_set_counters(GdBusManager *manager, guint64 requests, guint64 sends,
+                                 const guint64 *paths);
 
 /* A call of the Manager: the typed arguments of its method. */
 typedef struct {

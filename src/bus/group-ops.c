@@ -131,14 +131,7 @@ static void per_link_reply(GdBusManagerCall *call, const GdOpResult *result)
         return;
     }
     g_autofree char *list = gd_format_names(result->refused, NAMES_IN_MESSAGE);
-    if (result->whole_group)
-        /* One message for the group: one answer, all or nothing, and the
-         * kernel's text names the member that refused. */
-        error = gd_bus_error_from_errno(result->error, TRUE, result->extack,
-                                        "group %s: the kernel refused the %s for the whole group "
-                                        "(%u members); nothing changed",
-                                        label, kind, op->targets->len);
-    else if (result->outcome == GD_OP_REFUSED && result->silent == result->refused->len)
+    if (result->outcome == GD_OP_REFUSED && result->silent == result->refused->len)
         error = g_error_new(GD_BUS_ERROR, GD_BUS_ERROR_KERNEL,
                             "group %s: %s acknowledged on all %u links but done on none (%s)",
                             label, kind, result->refused->len, list);
@@ -327,14 +320,6 @@ static void group_address(GdBusCall *base, gboolean add)
     }
     g_autoptr(GdOp) op = gd_op_new(add ? GD_OP_ADDR_ADD : GD_OP_ADDR_DEL, id);
     op->addr = addr;
-    /* group-addr kernels take one message for the whole group; an add is
-     * sent that way only when no member has the address yet, so that no
-     * member's "already there" can fail it. */
-    gboolean any_has = FALSE;
-    for (guint i = 0; i < members->len && !any_has; i++)
-        any_has = gd_link_has_addr(members->pdata[i], &addr);
-    op->group_scoped =
-        (gd_cache_kernel_features(bus->cache) & GD_KF_GROUP_ADDR) && (!add || !any_has);
     for (guint i = 0; i < members->len; i++) {
         const GdLink *link = members->pdata[i];
         if (!add && !gd_link_has_addr(link, &addr))

@@ -49,10 +49,16 @@ void gd_bus_manager_publish(GdBusManager *m, const GdChangeSet *set)
     gd_dbus_manager_set_resync_count(m->skeleton, gd_cache_resync_count(cache));
 }
 
-void gd_bus_manager_set_counters(GdBusManager *m, guint64 requests, guint64 sends)
+void gd_bus_manager_set_counters(GdBusManager *m, guint64 requests, guint64 sends,
+                                 const guint64 *paths)
 {
     gd_dbus_manager_set_netlink_requests(m->skeleton, requests);
     gd_dbus_manager_set_netlink_sends(m->skeleton, sends);
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a{st}"));
+    for (GdKpath p = GD_KPATH_GROUP; p <= GD_KPATH_PER_LINK; p++)
+        g_variant_builder_add(&b, "{st}", gd_kpath_name(p), paths[p]);
+    gd_dbus_manager_set_kernel_paths(m->skeleton, g_variant_builder_end(&b));
 }
 
 /* ---- calls ---- */

@@ -53,6 +53,8 @@ struct GdCache {
     gpointer user_data;
     GdCacheLinkWatchFunc link_watch; /* at once, not coalesced */
     gpointer link_watch_data;
+    GdCacheLinkAppearedFunc link_appeared; /* at once too */
+    gpointer link_appeared_data;
 
     unsigned features; /* GdKernelFeature bits */
 };
@@ -144,6 +146,12 @@ static void notify_watch(GdCache *cache, int ifindex, uint32_t group)
         cache->link_watch(cache, ifindex, group, cache->link_watch_data);
 }
 
+static void notify_appeared(GdCache *cache, int ifindex)
+{
+    if (cache->link_appeared)
+        cache->link_appeared(cache, ifindex, cache->link_appeared_data);
+}
+
 static void note_changed(GdCache *cache, GdLink *link)
 {
     g_hash_table_add(cache->pending->changed, GINT_TO_POINTER(link->nl.ifindex));
@@ -206,6 +214,7 @@ static void link_update(GdCache *cache, const GdNlLink *nl)
         gd_log_link(G_LOG_LEVEL_DEBUG, nl->name, "new, group %u", nl->group);
         note_membership(cache, nl->group);
         note_changed(cache, link);
+        notify_appeared(cache, nl->ifindex);
         return;
     }
     if (memcmp(&link->nl, nl, sizeof(*nl)) == 0)
@@ -217,7 +226,8 @@ static void link_update(GdCache *cache, const GdNlLink *nl)
         group_remove(cache, link->nl.group, nl->ifindex);
         group_add(cache, nl->group, nl->ifindex);
     }
-    if (strcmp(link->nl.name, nl->name) != 0) {
+    gboolean renamed = strcmp(link->nl.name, nl->name) != 0;
+    if (renamed) {
         note_membership(cache, nl->group);
         if (g_hash_table_lookup(cache->by_name, link->nl.name) == link)
             g_hash_table_remove(cache->by_name, link->nl.name);
@@ -227,6 +237,8 @@ static void link_update(GdCache *cache, const GdNlLink *nl)
         link->nl = *nl;
     }
     note_changed(cache, link);
+    if (renamed)
+        notify_appeared(cache, nl->ifindex);
 }
 
 static gboolean addr_same_key(const GdNlAddr *a, const GdNlAddr *b)
@@ -567,6 +579,15 @@ void gd_cache_release(GdCache *cache)
     cache->settle_until = g_get_monotonic_time() + SETTLE_WINDOW_MS * 1000;
 }
 
+void gd_cache_release_n(GdCache *cache, guint n)
+{
+    if (n == 0)
+        return;
+    g_return_if_fail(cache->hold >= n);
+    cache->hold -= n - 1;
+    gd_cache_release(cache);
+}
+
 GdChangeSet *gd_cache_take_changes(GdCache *cache)
 {
     GdChangeSet *set = cache->pending;
@@ -755,6 +776,21 @@ GPtrArray *gd_cache_links(GdCache *cache)
         g_ptr_array_add(links, value);
     g_ptr_array_sort(links, compare_ifindex);
     return links;
+}
+
+void gd_cache_set_link_appeared(GdCache *cache, GdCacheLinkAppearedFunc func, gpointer user_data)
+{
+    cache->link_appeared = func;
+    cache->link_appeared_data = user_data;
+}
+
+void gd_cache_foreach_link(GdCache *cache, GdCacheLinkFunc func, gpointer user_data)
+{
+    GHashTableIter iter;
+    gpointer value;
+    g_hash_table_iter_init(&iter, cache->by_index);
+    while (g_hash_table_iter_next(&iter, NULL, &value))
+        func(value, user_data);
 }
 
 GPtrArray *gd_cache_group_members(GdCache *cache, uint32_t group)

@@ -45,6 +45,13 @@ typedef void (*GdCacheLinkWatchFunc)(GdCache *cache, int ifindex, uint32_t group
                                      gpointer user_data);
 void gd_cache_set_link_watch(GdCache *cache, GdCacheLinkWatchFunc func, gpointer user_data);
 
+/* Called on the main loop, as the event is applied, when a link appears
+ * (an index the cache did not have) or takes another name: what a policy
+ * matches on may match it now, and hot-plug must not wait for the
+ * coalesced publication. Keep it cheap. */
+typedef void (*GdCacheLinkAppearedFunc)(GdCache *cache, int ifindex, gpointer user_data);
+void gd_cache_set_link_appeared(GdCache *cache, GdCacheLinkAppearedFunc func, gpointer user_data);
+
 /* A cache without sockets: fed by gd_cache_apply_message() (unit tests). */
 GdCache *gd_cache_new_detached(void);
 /* A detached cache's changed callback (gd_cache_open() sets an open one's):
@@ -96,6 +103,9 @@ unsigned gd_cache_kernel_features(GdCache *cache);
  * publishes at once, since the caller's operation has finished. */
 void gd_cache_hold(GdCache *cache);
 void gd_cache_release(GdCache *cache);
+/* n holds at once, one publication (gd_cache_release() publishes on each,
+ * and events read between two would make two). */
+void gd_cache_release_n(GdCache *cache, guint n);
 
 GdChangeSet *gd_cache_take_changes(GdCache *cache);
 
@@ -105,6 +115,10 @@ guint gd_cache_link_count(GdCache *cache);
 guint gd_cache_resync_count(GdCache *cache);
 /* All links sorted by ifindex (GdLink*, not owned). */
 GPtrArray *gd_cache_links(GdCache *cache);
+/* Every link, in no order, without copying (func must not change the
+ * cache). */
+typedef void (*GdCacheLinkFunc)(const GdLink *link, gpointer user_data);
+void gd_cache_foreach_link(GdCache *cache, GdCacheLinkFunc func, gpointer user_data);
 /* Members of a group sorted by ifindex (GdLink*, not owned); empty array
  * for a group without members. */
 GPtrArray *gd_cache_group_members(GdCache *cache, uint32_t group);

@@ -343,6 +343,7 @@ int main(int argc, char **argv)
     gboolean skip_validation = FALSE;
     gint request_rcvbuf = 0;
     g_autofree char *ignore_features = NULL;
+    g_autofree char *kernel_path = NULL;
     gboolean show_version = FALSE;
     g_autoptr(GError) error = NULL;
     int r;
@@ -367,6 +368,10 @@ int main(int argc, char **argv)
          "Do not use these kernel features (names as in KernelFeatures, or \"all\"): the "
          "stock-kernel paths, for tests and for working around a kernel bug",
          "LIST"},
+        {"kernel-path", 0, 0, G_OPTION_ARG_STRING, &kernel_path,
+         "How changes of many links reach the kernel: auto (default: the cost model picks one "
+         "group message or per-link messages), group or per-link (where the operation can)",
+         "PATH"},
         {"test-skip-validation", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &skip_validation,
          "Tests only: send changes the cache says members will refuse", NULL},
         {"version", 0, 0, G_OPTION_ARG_NONE, &show_version, "Print the version and exit", NULL},
@@ -401,6 +406,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "groupd: --ignore-kernel-features: unknown feature \"%s\"\n", bad);
             return 2;
         }
+    }
+    GdKpath forced_path = GD_KPATH_AUTO;
+    if (kernel_path && gd_kpath_parse(kernel_path, &forced_path) < 0) {
+        fprintf(stderr, "groupd: --kernel-path must be auto, group or per-link, not \"%s\"\n",
+                kernel_path);
+        return 2;
     }
     g_log_set_writer_func(log_writer, NULL, NULL);
     if (skip_validation)
@@ -482,6 +493,9 @@ int main(int argc, char **argv)
     /* One runner for every operation, whoever asks: calls and applies queue
      * behind each other in the executor, in order. */
     g_autoptr(GdRunner) runner = gd_runner_new(daemon.cache, executor);
+    gd_runner_force_path(runner, forced_path);
+    if (forced_path != GD_KPATH_AUTO)
+        g_message("kernel path: %s wherever an operation can take it", gd_kpath_name(forced_path));
     daemon.engine =
         gd_engine_new(daemon.cache, runner, names, config_root, config, engine_changed_cb, &daemon);
     daemon.bus = gd_bus_new(conn, daemon.cache, runner, names, daemon.engine, &options);

@@ -15,9 +15,8 @@ static const char *const feature_names[] = {
     "group-notify",
     "group-dump",
     "validate",
-    "group-addr",
 };
-G_STATIC_ASSERT(G_N_ELEMENTS(feature_names) == 4 && GD_KF_ALL == (1 << 4) - 1);
+G_STATIC_ASSERT(G_N_ELEMENTS(feature_names) == 3 && GD_KF_ALL == (1 << 3) - 1);
 
 const char *gd_nl_feature_name(GdKernelFeature feature)
 {

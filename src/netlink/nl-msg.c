@@ -118,16 +118,6 @@ struct nlmsghdr *gd_nl_put_getlink_dump_group(void *buf, uint32_t seq, uint32_t 
     return nlh;
 }
 
-struct nlmsghdr *gd_nl_put_group_addr(void *buf, uint32_t seq, uint16_t type, uint32_t group,
-                                      const GdNlAddr *addr)
-{
-    GdNlAddr any = *addr;
-    any.ifindex = 0; /* ifa_index 0 + the group: every member */
-    struct nlmsghdr *nlh = gd_nl_put_addr(buf, seq, type, &any);
-    mnl_attr_put_u32(nlh, GD_IFA_GROUP, group);
-    return nlh;
-}
-
 struct nlmsghdr *gd_nl_put_getaddr_dump(void *buf, uint32_t seq, uint8_t family)
 {
     struct nlmsghdr *nlh = put_header(buf, RTM_GETADDR, NLM_F_DUMP, seq);
@@ -166,6 +156,23 @@ static int collect_linkinfo_attr(const struct nlattr *attr, void *data)
     const struct nlattr **tb = data;
     uint16_t type = mnl_attr_get_type(attr);
     if (type <= IFLA_INFO_MAX)
+        tb[type] = attr;
+    return MNL_CB_OK;
+}
+
+static int collect_af_attr(const struct nlattr *attr, void *data)
+{
+    const struct nlattr **inet6 = data;
+    if (mnl_attr_get_type(attr) == AF_INET6)
+        *inet6 = attr;
+    return MNL_CB_OK;
+}
+
+static int collect_inet6_attr(const struct nlattr *attr, void *data)
+{
+    const struct nlattr **tb = data;
+    uint16_t type = mnl_attr_get_type(attr);
+    if (type <= IFLA_INET6_MAX)
         tb[type] = attr;
     return MNL_CB_OK;
 }
@@ -221,6 +228,32 @@ bool gd_nl_attrs_complete(const struct nlmsghdr *nlh, unsigned offset)
     return true;
 }
 
+/* DEVCONF_DISABLE_IPV6 of <linux/ipv6.h> (uAPI), which cannot be included
+ * next to glibc's <netinet/in.h>. */
+#define DEVCONF_DISABLE_IPV6 26
+
+/* IFLA_AF_SPEC: the device has IPv6 state when AF_INET6 is there;
+ * IFLA_INET6_CONF is its devconf as an array of s32, by DEVCONF_ index. */
+static void parse_inet6(const struct nlattr *af_spec, GdNlLink *out)
+{
+    const struct nlattr *inet6 = NULL;
+    if (mnl_attr_parse_nested(af_spec, collect_af_attr, &inet6) != MNL_CB_OK || !inet6)
+        return;
+    out->inet6 = true;
+    const struct nlattr *tb[IFLA_INET6_MAX + 1] = {0};
+    if (mnl_attr_parse_nested(inet6, collect_inet6_attr, tb) != MNL_CB_OK || !tb[IFLA_INET6_CONF])
+        return;
+    size_t len = mnl_attr_get_payload_len(tb[IFLA_INET6_CONF]);
+    if (len >= (DEVCONF_DISABLE_IPV6 + 1) * sizeof(int32_t)) {
+        int32_t disabled;
+        memcpy(&disabled,
+               (const char *)mnl_attr_get_payload(tb[IFLA_INET6_CONF]) +
+                   DEVCONF_DISABLE_IPV6 * sizeof(int32_t),
+               sizeof(disabled));
+        out->ipv6_disabled = disabled != 0;
+    }
+}
+
 int gd_nl_parse_link(const struct nlmsghdr *nlh, GdNlLink *out)
 {
     if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
@@ -269,6 +302,8 @@ int gd_nl_parse_link(const struct nlmsghdr *nlh, GdNlLink *out)
         if (mnl_attr_parse_nested(tb[IFLA_LINKINFO], collect_linkinfo_attr, info) == MNL_CB_OK)
             attr_string(info[IFLA_INFO_KIND], out->kind, sizeof(out->kind));
     }
+    if (tb[IFLA_AF_SPEC])
+        parse_inet6(tb[IFLA_AF_SPEC], out);
     return 0;
 }
 

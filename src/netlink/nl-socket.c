@@ -210,12 +210,24 @@ int gd_nl_transact(GdNlSocket *sock, const void *buf, size_t len, uint32_t first
     if (mnl_socket_sendto(sock->mnl, buf, len) < 0)
         return -errno;
 
+    bool overrun = false;
     while (received < n) {
         ssize_t got = receive(sock);
         if (got == 0) {
+            /* Overrun: the answers still queued are read (which also lets
+             * the kernel report the next overrun: it reports none while
+             * the queue is not empty); the rest were dropped. */
+            if (overrun) {
+                r = -ENOBUFS;
+                goto lost;
+            }
             r = wait_readable(sock, timeout_ms);
             if (r < 0)
                 goto lost;
+            continue;
+        }
+        if (got == -ENOBUFS) {
+            overrun = true;
             continue;
         }
         if (got < 0) {

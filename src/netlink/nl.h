@@ -43,6 +43,14 @@ typedef struct {
     uint8_t hwaddr[GD_NL_MAX_HWADDR];
     uint8_t hwaddr_len; /* 0: the device has no hardware address */
     char kind[GD_NL_KIND_LEN];
+    /* IPv6 on the device (IFLA_AF_SPEC's AF_INET6): inet6 when the kernel
+     * keeps IPv6 state for it (absent below an MTU of 1280, or without
+     * IPv6), ipv6_disabled its disable_ipv6. What a change of the device
+     * costs under RTNL depends on them: the stock kernel walks the whole
+     * IPv6 FIB for every MTU change of a device with IPv6 state, and for
+     * every state change of one with IPv6 enabled. */
+    bool inet6;
+    bool ipv6_disabled;
 } GdNlLink;
 
 typedef struct {
@@ -74,20 +82,15 @@ typedef struct {
  * private message or attribute number is sent unless a feature that needs
  * one was found. */
 
-/* u32: the group of a group-scoped RTM_NEWADDR/RTM_DELADDR (group-addr).
- * Not in any kernel: group-addr is never probed, so this is never sent. */
-#define GD_IFA_GROUP 12
-
 typedef enum {
     GD_KF_GROUP_NOTIFY = 1 << 0, /* group changes of DOWN links are announced */
     GD_KF_GROUP_DUMP = 1 << 1,   /* RTM_GETLINK dumps filtered by IFLA_GROUP */
     GD_KF_VALIDATE = 1 << 2,     /* group changes validated first, member named */
-    GD_KF_GROUP_ADDR = 1 << 3,   /* group-scoped address add/delete (never probed) */
-    GD_KF_ALL = (1 << 4) - 1,
+    GD_KF_ALL = (1 << 3) - 1,
 } GdKernelFeature;
 
 /* The features' names, in bit order ("group-notify", "group-dump",
- * "validate", "group-addr"). */
+ * "validate"). */
 const char *gd_nl_feature_name(GdKernelFeature feature);
 /* NULL-terminated names of the bits set in features (g_strfreev). */
 char **gd_nl_feature_names(unsigned features);
@@ -122,10 +125,6 @@ struct nlmsghdr *gd_nl_put_getlink(void *buf, uint32_t seq, int ifindex);
 struct nlmsghdr *gd_nl_put_getlink_dump(void *buf, uint32_t seq);
 /* A link dump of one group's members (group-dump kernels only). */
 struct nlmsghdr *gd_nl_put_getlink_dump_group(void *buf, uint32_t seq, uint32_t group);
-/* One RTM_NEWADDR/RTM_DELADDR for every member of group (group-addr
- * kernels only); addr->ifindex is ignored. */
-struct nlmsghdr *gd_nl_put_group_addr(void *buf, uint32_t seq, uint16_t type, uint32_t group,
-                                      const GdNlAddr *addr);
 struct nlmsghdr *gd_nl_put_getaddr_dump(void *buf, uint32_t seq, uint8_t family);
 
 /* ---- parsers ---- */

@@ -19,8 +19,9 @@
 typedef enum {
     TRIGGER_START,
     TRIGGER_RELOAD,
-    TRIGGER_CHANGED, /* hot-plug or drift */
+    TRIGGER_CHANGED, /* drift (and links that appeared, in the whole plan) */
     TRIGGER_RETRY,
+    TRIGGER_HOTPLUG, /* links that appeared, planned alone */
 } Trigger;
 
 typedef struct {
@@ -58,9 +59,15 @@ struct GdEngine {
 
     guint debounce_timer;
     guint retry_timer;
+    /* Links that appeared and wait for their hot-plug apply (ifindex set),
+     * and the idle source that runs it. */
+    GHashTable *hot;
+    guint hot_source;
     /* The apply in progress. */
     gboolean applying;
-    GPtrArray *ops; /* GdOp *, what is left to run */
+    gboolean hotplug; /* …is a hot-plug apply */
+    guint held;       /* cache holds it took over, released at its end */
+    GPtrArray *ops;   /* GdOp *, what is left to run */
     guint next_op;
     GdPlan *plan;
     char *plan_json;
@@ -96,6 +103,8 @@ static void notify(GdEngine *engine)
         engine->changed(engine, engine->user_data);
 }
 
+static void link_appeared_cb(GdCache *cache, int ifindex, gpointer user_data);
+
 GdEngine *gd_engine_new(GdCache *cache, GdRunner *runner, const GdGroupNames *names,
                         const char *config_root, GdConfig *config, GdEngineChangedFunc changed,
                         gpointer user_data)
@@ -115,6 +124,8 @@ GdEngine *gd_engine_new(GdCache *cache, GdRunner *runner, const GdGroupNames *na
     engine->waiters = g_array_new(FALSE, FALSE, sizeof(Waiter));
     engine->next_waiters = g_array_new(FALSE, FALSE, sizeof(Waiter));
     engine->conflict_log = gd_conflict_log_new();
+    engine->hot = g_hash_table_new(NULL, NULL);
+    gd_cache_set_link_appeared(cache, link_appeared_cb, engine);
     return engine;
 }
 
@@ -126,6 +137,10 @@ void gd_engine_free(GdEngine *engine)
      * the executor drops its queue. */
     g_clear_handle_id(&engine->debounce_timer, g_source_remove);
     g_clear_handle_id(&engine->retry_timer, g_source_remove);
+    g_clear_handle_id(&engine->hot_source, g_source_remove);
+    gd_cache_set_link_appeared(engine->cache, NULL, NULL);
+    gd_cache_release_n(engine->cache, engine->held);
+    engine->held = 0;
     if (engine->applying) {
         engine->applying = FALSE;
         engine->changed = NULL;
@@ -142,6 +157,7 @@ void gd_engine_free(GdEngine *engine)
     g_hash_table_unref(engine->groups);
     g_hash_table_unref(engine->inflight);
     gd_conflict_log_free(engine->conflict_log);
+    g_hash_table_unref(engine->hot);
     gd_config_free(engine->config);
     g_free(engine->root);
     g_free(engine);
@@ -171,21 +187,12 @@ static const GdLinkFacts *link_facts(GdEngine *engine, const GdLink *link)
     return facts;
 }
 
-static GdPlan *build_plan(GdEngine *engine, const GdConfig *config, GHashTable *overrides)
+/* Plans config over links (GdLink *). */
+static GdPlan *plan_links(GdEngine *engine, const GdConfig *config, GHashTable *overrides,
+                          GPtrArray *links)
 {
-    g_autoptr(GPtrArray) links = gd_cache_links(engine->cache);
     g_autofree GdPlanLinkFacts *input = g_new0(GdPlanLinkFacts, MAX(links->len, 1));
     GdPlan *plan = NULL;
-
-    if (g_hash_table_size(engine->facts) > links->len + 64) {
-        /* Forget links that are gone. */
-        GHashTableIter iter;
-        gpointer key;
-        g_hash_table_iter_init(&iter, engine->facts);
-        while (g_hash_table_iter_next(&iter, &key, NULL))
-            if (!gd_cache_link_by_index(engine->cache, GPOINTER_TO_INT(key)))
-                g_hash_table_iter_remove(&iter);
-    }
     /* sysfs is read only for a [Match] that asks for Type= or Driver=: two
      * file reads per link were most of the first plan at 32768 links. */
     gboolean need_facts = FALSE;
@@ -209,10 +216,38 @@ static GdPlan *build_plan(GdEngine *engine, const GdConfig *config, GHashTable *
     return plan;
 }
 
+static GdPlan *build_plan(GdEngine *engine, const GdConfig *config, GHashTable *overrides)
+{
+    g_autoptr(GPtrArray) links = gd_cache_links(engine->cache);
+    if (g_hash_table_size(engine->facts) > links->len + 64) {
+        /* Forget links that are gone. */
+        GHashTableIter iter;
+        gpointer key;
+        g_hash_table_iter_init(&iter, engine->facts);
+        while (g_hash_table_iter_next(&iter, &key, NULL))
+            if (!gd_cache_link_by_index(engine->cache, GPOINTER_TO_INT(key)))
+                g_hash_table_iter_remove(&iter);
+    }
+    return plan_links(engine, config, overrides, links);
+}
+
+/* The runner's choice for one of a plan's operations. */
+static void choose_path_cb(const GdOp *op, GdKpathChoice *choice, gpointer user_data)
+{
+    GdEngine *engine = user_data;
+    gd_runner_choose(engine->runner, op, choice);
+}
+
+/* The plan's JSON with the kernel path of each operation. */
+static char *plan_json(GdEngine *engine, const GdPlan *plan)
+{
+    return gd_plan_to_json_with_paths(plan, choose_path_cb, engine);
+}
+
 char *gd_engine_plan_json(GdEngine *engine)
 {
     g_autoptr(GdPlan) plan = build_plan(engine, engine->config, engine->overrides);
-    return gd_plan_to_json(plan);
+    return plan_json(engine, plan);
 }
 
 /* Drift counts from a fresh plan; TRUE when any changed. */
@@ -298,12 +333,18 @@ static gboolean group_converged(const GdPlan *plan, uint32_t id)
            (pg->moves->len == 0 && gd_plan_change_is_empty(&pg->change) && pg->addr_adds->len == 0);
 }
 
+static void schedule_hotplug(GdEngine *engine);
+
 static void finish_apply(GdEngine *engine)
 {
     gint64 now = g_get_monotonic_time();
     gboolean changed = FALSE;
-    /* What is true now that the operations ran: Drifted, convergence. */
-    g_autoptr(GdPlan) after = build_plan(engine, engine->config, engine->overrides);
+    gboolean hotplug = engine->hotplug;
+    /* What is true now that the operations ran: Drifted, convergence. A
+     * hot-plug apply leaves that to the next (debounced) whole plan: its
+     * cost grows with every link, and hot-plug is the fast path. */
+    g_autoptr(GdPlan) after =
+        hotplug ? NULL : build_plan(engine, engine->config, engine->overrides);
     GHashTableIter iter;
     gpointer key, value;
 
@@ -318,6 +359,8 @@ static void finish_apply(GdEngine *engine)
             gd_log_group(G_LOG_LEVEL_MESSAGE, GPOINTER_TO_UINT(key),
                          "retrying in %u ms (attempt %u failed)", backoff, gs->failures);
             changed = TRUE;
+        } else if (hotplug) {
+            /* New links being configured says nothing of the others. */
         } else if (gs->sent_now || (gs->retry_at && gs->retry_at <= now &&
                                     group_converged(after, GPOINTER_TO_UINT(key)))) {
             /* Sent and accepted, or due for a retry but converged meanwhile
@@ -350,8 +393,14 @@ static void finish_apply(GdEngine *engine)
     g_clear_pointer(&engine->ops, g_ptr_array_unref);
     g_clear_pointer(&engine->plan, gd_plan_free);
     engine->applying = FALSE;
-    changed |= update_drift(engine, after);
-    changed |= gd_conflict_log_track(engine->conflict_log, after->conflicts);
+    engine->hotplug = FALSE;
+    if (after) {
+        changed |= update_drift(engine, after);
+        changed |= gd_conflict_log_track(engine->conflict_log, after->conflicts);
+    }
+    /* A hot-plug apply publishes once, however many operations it ran. */
+    gd_cache_release_n(engine->cache, engine->held);
+    engine->held = 0;
 
     schedule_retry(engine);
     if (changed)
@@ -367,7 +416,9 @@ static void finish_apply(GdEngine *engine)
         g_array_append_vals(engine->waiters, engine->next_waiters->data, engine->next_waiters->len);
         g_array_set_size(engine->next_waiters, 0);
         reconcile(engine, engine->again_trigger, NULL, NULL);
+        return;
     }
+    schedule_hotplug(engine);
 }
 
 static void op_done_cb(GdOpResult *result, gpointer user_data)
@@ -383,7 +434,13 @@ static void op_done_cb(GdOpResult *result, gpointer user_data)
         gd_log_group(G_LOG_LEVEL_DEBUG, op->group, "apply: %s on %u links done in %.1f ms",
                      gd_op_kind_name(op->kind), op->targets->len, op->kernel_usec / 1000.0);
     }
-    gd_op_result_release(result);
+    if (engine->hotplug) {
+        /* Published with the rest of the batch, at its end. */
+        gd_op_result_take_hold(result);
+        engine->held++;
+    } else {
+        gd_op_result_release(result);
+    }
     run_next_op(engine);
 }
 
@@ -399,25 +456,14 @@ static void run_next_op(GdEngine *engine)
 }
 
 /* The planner gives one address op per policy address; a group's
- * addresses all go in one sendmsg(). On group-addr kernels an address no
- * member has yet is one group-scoped message of its own instead. */
-static GPtrArray *merge_address_ops(GdEngine *engine, GPtrArray *ops)
+ * addresses all go in one sendmsg(). */
+static GPtrArray *merge_address_ops(GPtrArray *ops)
 {
     GPtrArray *merged = g_ptr_array_new_with_free_func((GDestroyNotify)gd_op_free);
-    gboolean group_addr = (gd_cache_kernel_features(engine->cache) & GD_KF_GROUP_ADDR) != 0;
     GdOp *current = NULL;
     for (guint i = 0; i < ops->len; i++) {
         GdOp *op = ops->pdata[i];
         ops->pdata[i] = NULL;
-        /* Against the future members: the group's moves run first. */
-        const GdPlanGroup *pg = gd_plan_group(engine->plan, op->group);
-        if (op->kind == GD_OP_ADDR_ADD && group_addr && pg &&
-            op->targets->len == pg->members->len) {
-            op->group_scoped = TRUE;
-            current = NULL;
-            g_ptr_array_add(merged, op);
-            continue;
-        }
         if (op->kind != GD_OP_ADDR_ADD) {
             current = NULL;
             g_ptr_array_add(merged, op);
@@ -444,13 +490,18 @@ static gboolean keep_op(GdEngine *engine, Trigger trigger, const GdOp *op, gint6
 {
     const GdPlanGroup *pg = gd_plan_group(engine->plan, op->group);
     GroupState *gs = group_state(engine, op->group);
-    if (gs->retry_at > now)
-        return FALSE; /* backing off; the retry timer comes back */
-    if (g_hash_table_contains(engine->inflight, GUINT_TO_POINTER(op->group)))
-        return FALSE; /* a SetGroup on it is with the kernel */
-    if ((trigger == TRIGGER_CHANGED || trigger == TRIGGER_RETRY) &&
-        !engine->config->daemon.repair_drift && pg && pg->moves->len == 0)
-        return FALSE; /* drift is not repaired; new members still join */
+    /* New links get their policy at once, whatever the group's back-off
+     * or a SetGroup in flight (the policy's state includes it), and with
+     * RepairDrift=no too. */
+    if (trigger != TRIGGER_HOTPLUG) {
+        if (gs->retry_at > now)
+            return FALSE; /* backing off; the retry timer comes back */
+        if (g_hash_table_contains(engine->inflight, GUINT_TO_POINTER(op->group)))
+            return FALSE; /* a SetGroup on it is with the kernel */
+        if ((trigger == TRIGGER_CHANGED || trigger == TRIGGER_RETRY) &&
+            !engine->config->daemon.repair_drift && pg && pg->moves->len == 0)
+            return FALSE; /* drift is not repaired; new members still join */
+    }
     if (op->kind == GD_OP_GROUP_CHANGE && pg && pg->problems->len > 0) {
         g_autofree char *list = gd_format_names(pg->problems, 8);
         g_autofree char *message =
@@ -474,19 +525,23 @@ static void reconcile(GdEngine *engine, Trigger trigger, GdEngineDoneFunc done, 
         return;
     }
     g_clear_handle_id(&engine->debounce_timer, g_source_remove);
+    /* The whole plan covers the links that appeared so far. */
+    g_hash_table_remove_all(engine->hot);
 
     engine->plan = build_plan(engine, engine->config, engine->overrides);
-    engine->plan_json = gd_plan_to_json(engine->plan);
     gboolean drift_changed = update_drift(engine, engine->plan);
     gint64 now = g_get_monotonic_time();
 
-    g_autoptr(GPtrArray) all = merge_address_ops(engine, gd_plan_to_ops(engine->plan));
+    g_autoptr(GPtrArray) all = merge_address_ops(gd_plan_to_ops(engine->plan));
     engine->ops = g_ptr_array_new_with_free_func((GDestroyNotify)gd_op_free);
     engine->errors = g_string_new(NULL);
     engine->next_op = 0;
     engine->applying = TRUE;
     if (done)
         g_array_append_val(engine->waiters, waiter);
+    /* Only a caller waiting for the apply reads its plan. */
+    if (engine->waiters->len > 0)
+        engine->plan_json = plan_json(engine, engine->plan);
 
     /* Groups the plan leaves alone have converged. */
     for (guint i = 0; i < engine->plan->groups->len; i++) {
@@ -523,6 +578,92 @@ static void reconcile(GdEngine *engine, Trigger trigger, GdEngineDoneFunc done, 
     if (drift_changed)
         notify(engine);
     run_next_op(engine);
+}
+
+/* ---- hot-plug ----
+ *
+ * A link that appears (or is renamed) is planned alone, at once: its
+ * move, what it lacks of its policy's [Link] (one message per such link:
+ * the other members are not touched, and their drift is left to the
+ * debounced repair) and its addresses. Links that appear while an apply
+ * runs wait for its end and go together: the batch is whatever arrived
+ * meanwhile, so a quiet link waits for nothing and a burst is applied in
+ * a few rounds. */
+
+static int compare_int(gconstpointer a, gconstpointer b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static void apply_hotplug(GdEngine *engine)
+{
+    g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(int));
+    GHashTableIter iter;
+    gpointer key;
+    g_hash_table_iter_init(&iter, engine->hot);
+    while (g_hash_table_iter_next(&iter, &key, NULL))
+        g_array_append_vals(ids, &(int){GPOINTER_TO_INT(key)}, 1);
+    g_hash_table_remove_all(engine->hot);
+    g_array_sort(ids, compare_int);
+    /* Gone already: nothing to do, nothing to say. */
+    g_autoptr(GPtrArray) links = g_ptr_array_new();
+    for (guint i = 0; i < ids->len; i++) {
+        GdLink *link = gd_cache_link_by_index(engine->cache, g_array_index(ids, int, i));
+        if (link)
+            g_ptr_array_add(links, link);
+    }
+    if (links->len == 0)
+        return;
+
+    engine->plan = plan_links(engine, engine->config, engine->overrides, links);
+    engine->hotplug = TRUE;
+    g_autoptr(GPtrArray) all = merge_address_ops(gd_plan_to_ops(engine->plan));
+    engine->ops = g_ptr_array_new_with_free_func((GDestroyNotify)gd_op_free);
+    engine->errors = g_string_new(NULL);
+    engine->next_op = 0;
+    engine->applying = TRUE;
+    gint64 now = g_get_monotonic_time();
+    for (guint i = 0; i < all->len; i++) {
+        GdOp *op = all->pdata[i];
+        if (!keep_op(engine, TRIGGER_HOTPLUG, op, now))
+            continue;
+        /* For these links only: never a group message. */
+        op->subset = op->kind == GD_OP_GROUP_CHANGE;
+        all->pdata[i] = NULL;
+        g_ptr_array_add(engine->ops, op);
+    }
+    if (engine->ops->len > 0)
+        g_message("apply (hot-plug): %u operations for %u new links", engine->ops->len, links->len);
+    run_next_op(engine);
+}
+
+static gboolean hotplug_cb(gpointer user_data)
+{
+    GdEngine *engine = user_data;
+    engine->hot_source = 0;
+    if (!engine->applying && g_hash_table_size(engine->hot) > 0)
+        apply_hotplug(engine);
+    return G_SOURCE_REMOVE;
+}
+
+/* At the default priority, the hot-plug runs in the same loop iteration
+ * as the events that announced the links (the event socket is read in
+ * slices): no timer, no wait behind lower-priority work. */
+static void schedule_hotplug(GdEngine *engine)
+{
+    if (engine->hot_source || engine->applying || g_hash_table_size(engine->hot) == 0)
+        return;
+    engine->hot_source = g_idle_add_full(G_PRIORITY_DEFAULT, hotplug_cb, engine, NULL);
+}
+
+static void link_appeared_cb(GdCache *cache, int ifindex, gpointer user_data)
+{
+    GdEngine *engine = user_data;
+    if (engine->config->policies->len == 0)
+        return;
+    g_hash_table_add(engine->hot, GINT_TO_POINTER(ifindex));
+    schedule_hotplug(engine);
 }
 
 /* ---- entry points ---- */
@@ -562,7 +703,7 @@ void gd_engine_reload(GdEngine *engine, gboolean dry_run, GdEngineDoneFunc done,
     if (dry_run) {
         g_autoptr(GdConfig) owned = config;
         g_autoptr(GdPlan) plan = build_plan(engine, config, NULL);
-        g_autofree char *json = gd_plan_to_json(plan);
+        g_autofree char *json = plan_json(engine, plan);
         done(engine, json, NULL, user_data);
         return;
     }

@@ -2,9 +2,10 @@
  *
  * policy/engine: keeps the kernel in line with the group policies. Owns the
  * running configuration and the runtime overrides; plans (planner.c) on
- * start, on reload, and after the cache published changes (hot-plug,
- * drift), debounced; runs the plan's operations through the runner; backs
- * off per group when the kernel refuses. May call: cache, config, planner,
+ * start, on reload, after the cache published changes (drift), debounced,
+ * and at once for links that appear (hot-plug, planned alone); runs the
+ * plan's operations through the runner; backs off per group when the
+ * kernel refuses. May call: cache, config, planner,
  * runner. Never includes GDBus.
  */
 #pragma once
@@ -41,7 +42,12 @@ const GdConfig *gd_engine_config(GdEngine *engine);
 /* The first apply; done runs when its operations were answered. */
 void gd_engine_start(GdEngine *engine, GdEngineDoneFunc done, gpointer user_data);
 
-/* The cache published changes: reconcile after the debounce. */
+/* The cache published changes: reconcile after the debounce (drift
+ * repair waits that long: a tug of war with another manager is not
+ * fought at event speed). Links that appear or are renamed do not wait:
+ * the engine hears of them from the cache at once
+ * (gd_cache_set_link_appeared()) and applies their policy alone, in
+ * batches of what arrived while the previous batch ran. */
 void gd_engine_links_changed(GdEngine *engine);
 
 /* Loads the configuration again. Bad: done gets every error and the

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <gio/gio.h>
+#include <time.h>
 
 /* Acks of a 32k-link batch arrive in one burst. */
 #define REQUEST_SOCKET_RCVBUF (64 * 1024 * 1024)
@@ -28,11 +29,14 @@ struct GdExecutor {
 typedef struct {
     GdExecutor *executor;
     GdOp *op;
+    GdOpPrepareFunc prepare;
     GdOpDoneFunc done;
     gpointer user_data;
 } Job;
 
-static void run_in_kernel(GdOp *op, gpointer data);
+static void kernel_run_group(GdOp *op, gpointer data);
+static int kernel_run_links(GdOp *op, guint first, guint n, const GdNlLinkChange *values,
+                            GdNlAck *acks, gpointer data);
 
 GdExecutor *gd_executor_new_with_backend(const GdExecutorBackend *backend, gpointer data)
 {
@@ -45,7 +49,11 @@ GdExecutor *gd_executor_new_with_backend(const GdExecutorBackend *backend, gpoin
 
 int gd_executor_new(int rcvbuf, GdExecutor **out)
 {
-    static const GdExecutorBackend kernel = {.run = run_in_kernel, .threaded = TRUE};
+    static const GdExecutorBackend kernel = {
+        .run_group = kernel_run_group,
+        .run_links = kernel_run_links,
+        .threaded = TRUE,
+    };
     g_autoptr(GdExecutor) executor = gd_executor_new_with_backend(&kernel, NULL);
     int r =
         gd_nl_socket_open(NULL, 0, rcvbuf > 0 ? rcvbuf : REQUEST_SOCKET_RCVBUF, 0, &executor->sock);
@@ -91,79 +99,176 @@ void gd_executor_free(GdExecutor *executor)
     g_free(executor);
 }
 
-static void run_group_change(GdNlSocket *sock, GdOp *op)
+/* A group change: the only operation one group-scoped message does. */
+static void kernel_run_group(GdOp *op, gpointer data)
 {
+    GdNlSocket *sock = data;
     uint8_t buf[GD_NL_MSG_MAX];
     uint32_t seq = gd_nl_socket_reserve_seq(sock, 1);
-    struct nlmsghdr *nlh = gd_nl_put_group_change(buf, seq, op->group, &op->change);
     GdNlAck ack = {0};
+    struct nlmsghdr *nlh = gd_nl_put_group_change(buf, seq, op->group, &op->change);
     int r = gd_nl_transact(sock, nlh, nlh->nlmsg_len, seq, 1, &ack, NULL, NULL, ACK_TIMEOUT_MS);
     op->error = r < 0 ? r : ack.error;
     op->extack = g_steal_pointer(&ack.extack);
 }
 
-static void run_group_addr(GdNlSocket *sock, GdOp *op)
+static int kernel_run_links(GdOp *op, guint first, guint n, const GdNlLinkChange *values,
+                            GdNlAck *acks, gpointer data)
 {
-    uint8_t buf[GD_NL_MSG_MAX];
-    uint32_t seq = gd_nl_socket_reserve_seq(sock, 1);
-    struct nlmsghdr *nlh = gd_nl_put_group_addr(
-        buf, seq, op->kind == GD_OP_ADDR_ADD ? RTM_NEWADDR : RTM_DELADDR, op->group, &op->addr);
-    GdNlAck ack = {0};
-    int r = gd_nl_transact(sock, nlh, nlh->nlmsg_len, seq, 1, &ack, NULL, NULL, ACK_TIMEOUT_MS);
-    /* All or nothing in the kernel: every target shares the answer. */
-    op->acks = g_new0(GdNlAck, op->targets->len);
-    for (guint i = 0; i < op->targets->len; i++) {
-        op->acks[i].error = ack.error;
-        op->acks[i].extack = g_strdup(ack.extack);
-    }
-    op->error = r;
-    gd_nl_ack_clear(&ack);
-}
-
-static void run_per_link(GdNlSocket *sock, GdOp *op)
-{
-    guint n = op->targets->len;
-    uint32_t first = gd_nl_socket_reserve_seq(sock, n);
-    g_autoptr(GdNlBatch) batch = gd_nl_batch_new(n, first);
+    GdNlSocket *sock = data;
+    uint32_t first_seq = gd_nl_socket_reserve_seq(sock, n);
+    g_autoptr(GdNlBatch) batch = gd_nl_batch_new(n, first_seq);
 
     for (guint i = 0; i < n; i++) {
-        int ifindex = g_array_index(op->targets, int, i);
+        int ifindex = g_array_index(op->targets, int, first + i);
         uint32_t seq;
         void *slot = gd_nl_batch_slot(batch, &seq);
-        if (op->kind == GD_OP_SET_LINK_GROUP) {
+        switch (op->kind) {
+        case GD_OP_GROUP_CHANGE:
+            gd_nl_put_link_change(slot, seq, ifindex, values ? &values[i] : &op->change);
+            break;
+        case GD_OP_SET_LINK_GROUP:
             gd_nl_put_link_set_group(slot, seq, ifindex, op->group);
-        } else {
-            GdNlAddr addr = op->addrs ? g_array_index(op->addrs, GdNlAddr, i) : op->addr;
+            break;
+        case GD_OP_ADDR_ADD:
+        case GD_OP_ADDR_DEL: {
+            GdNlAddr addr = op->addrs ? g_array_index(op->addrs, GdNlAddr, first + i) : op->addr;
             addr.ifindex = ifindex;
             gd_nl_put_addr(slot, seq, op->kind == GD_OP_ADDR_ADD ? RTM_NEWADDR : RTM_DELADDR,
                            &addr);
+            break;
+        }
         }
         gd_nl_batch_commit(batch);
     }
     size_t len;
-    const void *data = gd_nl_batch_data(batch, &len);
-    op->acks = g_new0(GdNlAck, n);
-    op->error = gd_nl_transact(sock, data, len, first, n, op->acks, NULL, NULL, ACK_TIMEOUT_MS);
+    const void *bytes = gd_nl_batch_data(batch, &len);
+    return gd_nl_transact(sock, bytes, len, first_seq, n, acks, NULL, NULL, ACK_TIMEOUT_MS);
 }
 
-static void run_in_kernel(GdOp *op, gpointer data)
+static gboolean answer_lost(int error)
 {
-    GdNlSocket *sock = data;
-    if (op->kind == GD_OP_GROUP_CHANGE)
-        run_group_change(sock, op);
-    else if (op->group_scoped)
-        run_group_addr(sock, op);
-    else
-        run_per_link(sock, op);
+    return error == -ENOBUFS || error == -ETIMEDOUT;
+}
+
+/* A refusal that stops a group change: not a lost answer, and not a link
+ * that is gone (the group message would not have reached it). */
+static gboolean stops(const GdNlAck *ack)
+{
+    return ack->error < 0 && !answer_lost(ack->error) && ack->error != -ENODEV;
+}
+
+static gint64 thread_cpu_usec(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+        return 0;
+    return (gint64)ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/* Sends targets [first, first + n) and times it. */
+static int send_chunk(GdExecutor *executor, GdOp *op, guint first, guint n,
+                      const GdNlLinkChange *values, GdNlAck *acks)
+{
+    gint64 start = g_get_monotonic_time();
+    int r = executor->backend.run_links(op, first, n, values, acks, executor->backend_data);
+    op->longest_send_usec = MAX(op->longest_send_usec, g_get_monotonic_time() - start);
+    op->sends++;
+    op->requests += n;
+    return r;
+}
+
+/* A group change on the per-link path stopped at target k, inside the
+ * chunk [first, end): the group message would have left the members after
+ * k alone, so what the kernel did to them is taken back. */
+static void undo_tail(GdExecutor *executor, GdOp *op, guint k, guint end)
+{
+    /* A refused message changed nothing, unless it carried several
+     * attributes and the kernel set some before the one it refused. */
+    const GdNlLinkChange *c = &op->change;
+    gboolean partial = c->set_mtu + c->set_state + c->set_hwaddr + c->set_txqlen > 1;
+    g_autoptr(GArray) index = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (guint i = k + 1; i < end; i++)
+        if (op->acks[i].error == 0 || (partial && op->acks[i].error != -ENODEV))
+            g_array_append_val(index, i);
+    /* One message per target to take back, in one sendmsg() per run of
+     * consecutive targets (the run_links() seam takes a range). */
+    for (guint a = 0; a < index->len;) {
+        guint from = g_array_index(index, guint, a), b = a + 1;
+        while (b < index->len && g_array_index(index, guint, b) == from + (b - a))
+            b++;
+        guint n = b - a;
+        g_autofree GdNlAck *acks = g_new0(GdNlAck, n);
+        const GdNlLinkChange *values = &g_array_index(op->before, GdNlLinkChange, from);
+        send_chunk(executor, op, from, n, values, acks);
+        for (guint i = 0; i < n; i++) {
+            op->undone++;
+            if (acks[i].error < 0 && acks[i].error != -ENODEV)
+                op->undo_failed++;
+            gd_nl_ack_clear(&acks[i]);
+        }
+        a = b;
+    }
+}
+
+/* Per-link messages, chunk after chunk, the answers read in between. */
+static void run_chunked(GdExecutor *executor, GdOp *op)
+{
+    guint n = op->targets->len;
+    guint chunk = op->chunk ? op->chunk : GD_KPATH_CHUNK_MAX;
+    gboolean stop_at_refusal = op->kind == GD_OP_GROUP_CHANGE;
+    op->acks = g_new0(GdNlAck, n);
+    op->sent = 0;
+    for (guint first = 0; first < n; first += chunk) {
+        guint count = MIN(chunk, n - first);
+        int r = send_chunk(executor, op, first, count, NULL, &op->acks[first]);
+        op->sent = first + count;
+        if (r < 0 && !answer_lost(r)) {
+            /* The socket failed: what was not answered shares the error. */
+            op->error = r;
+            for (guint i = first + count; i < n; i++)
+                op->acks[i].error = r;
+            return;
+        }
+        if (r < 0)
+            op->error = r; /* answers lost: the runner reads the links back */
+        if (!stop_at_refusal)
+            continue;
+        for (guint i = first; i < first + count; i++) {
+            if (!stops(&op->acks[i]))
+                continue;
+            op->stopped = i;
+            op->error = op->acks[i].error;
+            g_free(op->extack);
+            op->extack = g_strdup(op->acks[i].extack);
+            if (op->before)
+                undo_tail(executor, op, i, first + count);
+            op->sent = i + 1;
+            return;
+        }
+    }
 }
 
 static void run_job(Job *job)
 {
     GdOp *op = job->op;
+    GdExecutor *executor = job->executor;
     op->started_at = g_get_monotonic_time();
-    job->executor->backend.run(op, job->executor->backend_data);
+    gint64 cpu = thread_cpu_usec();
+    if (op->path == GD_KPATH_AUTO) /* not chosen: what the kind has always been */
+        op->path = op->kind == GD_OP_GROUP_CHANGE ? GD_KPATH_GROUP : GD_KPATH_PER_LINK;
+    if (op->path == GD_KPATH_GROUP) {
+        executor->backend.run_group(op, executor->backend_data);
+        op->sends = 1;
+        op->requests = 1;
+    } else {
+        run_chunked(executor, op);
+    }
+    op->cpu_usec = thread_cpu_usec() - cpu;
     op->finished_at = g_get_monotonic_time();
     op->kernel_usec = op->finished_at - op->started_at;
+    if (op->path == GD_KPATH_GROUP)
+        op->longest_send_usec = op->kernel_usec;
 }
 
 static void worker(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
@@ -188,15 +293,17 @@ static void job_finished_cb(GObject *source, GAsyncResult *result, gpointer user
     }
     executor->running = FALSE;
     GdOp *op = job->op;
-    executor->sends++;
-    executor->requests += op->kind == GD_OP_GROUP_CHANGE || op->group_scoped ? 1 : op->targets->len;
-    gd_log_about(
-        G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, &(GdLogAbout){.has_group = TRUE, .group = op->group},
-        "%s on group %s: %s; queued %.2f ms, kernel %.2f ms, back on the loop after %.2f ms",
-        gd_op_kind_name(op->kind), GD_LOG_GROUP(op->group),
-        op->error < 0 ? g_strerror(-op->error) : "done",
-        (op->started_at - op->submitted_at) / 1000.0, op->kernel_usec / 1000.0,
-        (g_get_monotonic_time() - op->finished_at) / 1000.0);
+    executor->sends += op->sends;
+    executor->requests += op->requests;
+    gd_log_about(G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG,
+                 &(GdLogAbout){.has_group = TRUE, .group = op->group},
+                 "%s on group %s (%s): %s; queued %.2f ms, kernel %.2f ms (%u sends, longest "
+                 "%.2f ms, CPU %.2f ms), back on the loop after %.2f ms",
+                 gd_op_kind_name(op->kind), GD_LOG_GROUP(op->group), gd_kpath_name(op->path),
+                 op->error < 0 ? g_strerror(-op->error) : "done",
+                 (op->started_at - op->submitted_at) / 1000.0, op->kernel_usec / 1000.0, op->sends,
+                 op->longest_send_usec / 1000.0, op->cpu_usec / 1000.0,
+                 (g_get_monotonic_time() - op->finished_at) / 1000.0);
     job->done(job->op, job->user_data);
     g_free(job);
     run_next(executor);
@@ -218,6 +325,8 @@ static void run_next(GdExecutor *executor)
     if (!job)
         return;
     executor->running = TRUE;
+    if (job->prepare)
+        job->prepare(job->op, job->user_data);
     if (!executor->backend.threaded) {
         g_idle_add(run_on_loop_cb, job);
         return;
@@ -229,10 +338,17 @@ static void run_next(GdExecutor *executor)
 
 void gd_executor_submit(GdExecutor *executor, GdOp *op, GdOpDoneFunc done, gpointer user_data)
 {
+    gd_executor_submit_prepared(executor, op, NULL, done, user_data);
+}
+
+void gd_executor_submit_prepared(GdExecutor *executor, GdOp *op, GdOpPrepareFunc prepare,
+                                 GdOpDoneFunc done, gpointer user_data)
+{
     Job *job = g_new0(Job, 1);
     op->submitted_at = g_get_monotonic_time();
     job->executor = executor;
     job->op = op;
+    job->prepare = prepare;
     job->done = done;
     job->user_data = user_data;
     g_queue_push_tail(&executor->queue, job);

@@ -13,6 +13,8 @@ GdOp *gd_op_new(GdOpKind kind, uint32_t group)
     op->kind = kind;
     op->group = group;
     op->targets = g_array_new(FALSE, FALSE, sizeof(int));
+    op->path = GD_KPATH_AUTO;
+    op->stopped = G_MAXUINT;
     return op;
 }
 
@@ -27,6 +29,8 @@ void gd_op_free(GdOp *op)
     g_array_unref(op->targets);
     if (op->addrs)
         g_array_unref(op->addrs);
+    if (op->before)
+        g_array_unref(op->before);
     g_free(op->extack);
     g_free(op);
 }

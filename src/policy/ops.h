@@ -9,14 +9,16 @@
 
 #include "cache/cache.h"
 #include "netlink/nl.h"
+#include "policy/kpath.h"
 
 #include <glib.h>
 
 typedef enum {
-    GD_OP_GROUP_CHANGE,   /* one group-scoped RTM_NEWLINK */
-    GD_OP_SET_LINK_GROUP, /* one RTM_NEWLINK per link, one sendmsg() */
-    GD_OP_ADDR_ADD,       /* one RTM_NEWADDR per link, one sendmsg() */
-    GD_OP_ADDR_DEL,       /* one RTM_DELADDR per link, one sendmsg() */
+    GD_OP_GROUP_CHANGE,   /* a change of a group's members: one group-scoped
+                           * RTM_NEWLINK, or one per member (kpath.h) */
+    GD_OP_SET_LINK_GROUP, /* one RTM_NEWLINK per link */
+    GD_OP_ADDR_ADD,       /* one RTM_NEWADDR per link */
+    GD_OP_ADDR_DEL,       /* one RTM_DELADDR per link */
 } GdOpKind;
 
 typedef struct {
@@ -24,19 +26,41 @@ typedef struct {
     uint32_t group;        /* the group changed, or the target group */
     GdNlLinkChange change; /* GD_OP_GROUP_CHANGE */
     GdNlAddr addr;         /* address ops; ifindex is set per target */
-    /* Address ops on group-addr kernels: ONE group-scoped message instead
-     * of one per target; its answer is copied to every target's ack. */
-    gboolean group_scoped;
-    GArray *targets; /* int ifindexes for per-link ops */
+    /* int ifindexes. A group change: its members, in the kernel's order
+     * (ascending ifindex, the order of the device list for links that
+     * were created here with an index the kernel picked). */
+    GArray *targets;
     /* Address ops carrying several addresses: one GdNlAddr per target
      * (ifindex set), in the same order. NULL: addr for every target. */
     GArray *addrs;
+    /* A group change for only some of the group's members (a hot-plugged
+     * link): never a group message, which would reach them all. */
+    gboolean subset;
+
+    /* Set by the runner before the executor runs it. */
+    GdKpath path; /* GD_KPATH_GROUP: one group-scoped message; else per-link */
+    guint chunk;  /* per-link messages per sendmsg() */
+    /* A group change on the per-link path: per target, its values of the
+     * changed attributes before (what the undo of a stopped chunk sends). */
+    GArray *before; /* GdNlLinkChange */
 
     /* Filled by the executor. */
     int error;     /* transport error or the group message's error */
     char *extack;  /* the kernel's message for error */
     GdNlAck *acks; /* per target, for per-link ops */
+    /* Per-link messages: targets [0, sent) were sent and are kept; the
+     * others never reached the kernel or were taken back (undone). */
+    guint sent;
+    /* A group change on the per-link path stopped at this target (the
+     * first that refused, as the group message stops), or G_MAXUINT. */
+    guint stopped;
+    guint undone;      /* targets after it whose change was taken back */
+    guint undo_failed; /* …of them, those whose undo the kernel refused */
+    guint sends;       /* sendmsg() calls */
+    guint requests;    /* rtnetlink requests */
     gint64 kernel_usec;
+    gint64 cpu_usec;          /* the worker's CPU time in the kernel request */
+    gint64 longest_send_usec; /* the longest sendmsg()-to-answers (a chunk) */
     /* Monotonic times, for the log: queued, started, answered. */
     gint64 submitted_at;
     gint64 started_at;
@@ -80,11 +104,21 @@ typedef void (*GdOpDoneFunc)(GdOp *op, gpointer user_data);
 int gd_executor_new(int rcvbuf, GdExecutor **out);
 
 /* What the executor sends operations to: the kernel (above), or a fake in
- * the unit tests. run() carries op out and fills its answer (error, extack,
- * acks), on a worker thread when threaded, else on the main loop from an
- * idle callback. */
+ * the unit tests. Called on a worker thread when threaded, else on the
+ * main loop from an idle callback. The executor itself splits per-link
+ * operations into chunks, stops a group change at its first refusal and
+ * takes back what the rest of that chunk changed. */
 typedef struct {
-    void (*run)(GdOp *op, gpointer data);
+    /* One group-scoped message, for a group change: fills op->error and
+     * op->extack. */
+    void (*run_group)(GdOp *op, gpointer data);
+    /* Targets [first, first + n) of op, one message each, in one
+     * sendmsg(), the answers in acks[0..n). A group change's messages
+     * carry op->change, or values[0..n) when values is not NULL (an
+     * undo). Returns 0, or a negative errno of the transport (answers not
+     * received keep -ETIMEDOUT or -ENOBUFS). */
+    int (*run_links)(GdOp *op, guint first, guint n, const GdNlLinkChange *values, GdNlAck *acks,
+                     gpointer data);
     gboolean threaded;
 } GdExecutorBackend;
 GdExecutor *gd_executor_new_with_backend(const GdExecutorBackend *backend, gpointer data);
@@ -94,6 +128,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(GdExecutor, gd_executor_free)
  * answered, and owns op from then on. Operations run one at a time, in
  * order. */
 void gd_executor_submit(GdExecutor *executor, GdOp *op, GdOpDoneFunc done, gpointer user_data);
+/* The same, and prepare runs on the main loop right before op goes to the
+ * kernel (after every operation queued before it was answered): the last
+ * moment to decide what it sends. An operation cancelled while queued is
+ * answered without it. */
+typedef void (*GdOpPrepareFunc)(GdOp *op, gpointer user_data);
+void gd_executor_submit_prepared(GdExecutor *executor, GdOp *op, GdOpPrepareFunc prepare,
+                                 GdOpDoneFunc done, gpointer user_data);
 /* On exit: answers queued operations with -ECANCELED and waits (running
  * the main loop) for the one in the kernel to finish and be answered. */
 void gd_executor_shutdown(GdExecutor *executor);

@@ -465,7 +465,76 @@ static void add_change(JsonBuilder *b, const GdPlanGroup *group)
     json_builder_end_object(b);
 }
 
-static void add_group(JsonBuilder *b, const GdPlan *plan, const GdPlanGroup *group)
+/* How one operation would reach the kernel. */
+static void add_path(JsonBuilder *b, const GdOp *op, GdPlanPathFunc choose, gpointer user_data)
+{
+    GdKpathChoice c;
+    choose(op, &c, user_data);
+    gboolean group = c.path == GD_KPATH_GROUP;
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "path");
+    json_builder_add_string_value(b, gd_kpath_name(c.path));
+    json_builder_set_member_name(b, "messages");
+    json_builder_add_int_value(b, group ? 1 : (gint64)c.messages);
+    json_builder_set_member_name(b, "chunk");
+    if (group)
+        json_builder_add_null_value(b);
+    else
+        json_builder_add_int_value(b, c.chunk);
+    json_builder_set_member_name(b, "expected_ms");
+    json_builder_add_double_value(b, (group ? c.group_ns : c.per_link_ns) / 1e6);
+    json_builder_set_member_name(b, "hold_ms");
+    json_builder_add_double_value(b, c.hold_ns / 1e6);
+    json_builder_set_member_name(b, "group_ms");
+    if (c.group_possible)
+        json_builder_add_double_value(b, c.group_ns / 1e6);
+    else
+        json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "per_link_ms");
+    json_builder_add_double_value(b, c.per_link_ns / 1e6);
+    json_builder_set_member_name(b, "reason");
+    json_builder_add_string_value(b, c.reason);
+    json_builder_end_object(b);
+}
+
+/* "kernel": the paths of the group's operations (ops: the plan's). */
+static void add_kernel(JsonBuilder *b, const GdPlanGroup *group, GPtrArray *ops,
+                       GdPlanPathFunc choose, gpointer user_data)
+{
+    const GdOp *moves = NULL, *change = NULL;
+    g_autoptr(GPtrArray) addresses = g_ptr_array_new();
+    for (guint i = 0; i < ops->len; i++) {
+        const GdOp *op = ops->pdata[i];
+        if (op->group != group->id)
+            continue;
+        if (op->kind == GD_OP_SET_LINK_GROUP)
+            moves = op;
+        else if (op->kind == GD_OP_GROUP_CHANGE)
+            change = op;
+        else
+            g_ptr_array_add(addresses, (gpointer)op);
+    }
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "moves");
+    if (moves)
+        add_path(b, moves, choose, user_data);
+    else
+        json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "change");
+    if (change)
+        add_path(b, change, choose, user_data);
+    else
+        json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "addresses");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < addresses->len; i++)
+        add_path(b, addresses->pdata[i], choose, user_data);
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+}
+
+static void add_group(JsonBuilder *b, const GdPlan *plan, const GdPlanGroup *group, GPtrArray *ops,
+                      GdPlanPathFunc choose, gpointer user_data)
 {
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "id");
@@ -513,17 +582,27 @@ static void add_group(JsonBuilder *b, const GdPlan *plan, const GdPlanGroup *gro
     add_names(b, group->problems);
     json_builder_set_member_name(b, "conflicts");
     gd_conflicts_to_json(b, plan->conflicts, group->id);
+    if (choose) {
+        json_builder_set_member_name(b, "kernel");
+        add_kernel(b, group, ops, choose, user_data);
+    }
     json_builder_end_object(b);
 }
 
 char *gd_plan_to_json(const GdPlan *plan)
 {
+    return gd_plan_to_json_with_paths(plan, NULL, NULL);
+}
+
+char *gd_plan_to_json_with_paths(const GdPlan *plan, GdPlanPathFunc choose, gpointer user_data)
+{
+    g_autoptr(GPtrArray) ops = choose ? gd_plan_to_ops(plan) : NULL;
     g_autoptr(JsonBuilder) b = json_builder_new();
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "groups");
     json_builder_begin_array(b);
     for (guint i = 0; i < plan->groups->len; i++)
-        add_group(b, plan, plan->groups->pdata[i]);
+        add_group(b, plan, plan->groups->pdata[i], ops, choose, user_data);
     json_builder_end_array(b);
     json_builder_end_object(b);
     g_autoptr(JsonNode) root = json_builder_get_root(b);

@@ -29,11 +29,11 @@
  *     "Group=0 Name=eth*" moves eth0 once, after which it matches nothing
  *     and stays where it is.
  *
- * Hot-plug: there is no separate entry point. Planning again with the new
- * link in the snapshot yields only what the new link needs (its move, its
- * addresses, and a group change only when it differs from the policy)
- * as long as the other members match; if some drifted meanwhile, their
- * repair comes along, which is what drift repair would do anyway.
+ * Hot-plug: the engine plans the links that appeared alone (a snapshot
+ * of just them): their moves, the attributes they lack (a group change
+ * whose members are only they, which the runner sends per link) and their
+ * addresses. The other members and their drift are left to the whole
+ * plan.
  */
 #pragma once
 
@@ -152,3 +152,20 @@ GPtrArray *gd_plan_to_ops(const GdPlan *plan);
  * of first appearance; "members" counts the future members. "conflicts":
  * plan->conflicts of the group (gd_conflicts_to_json()). */
 char *gd_plan_to_json(const GdPlan *plan);
+
+/* Chooses the kernel path of one of the plan's operations (the runner's
+ * gd_runner_choose()). */
+typedef void (*GdPlanPathFunc)(const GdOp *op, GdKpathChoice *choice, gpointer user_data);
+/* gd_plan_to_json() with, per group, how its operations would reach the
+ * kernel now ("kernel"; null members for operations the plan has not):
+ *   "kernel":{"moves":{"path":"per-link","messages":2,"chunk":1024,
+ *     "expected_ms":0.1,"hold_ms":0.1,"group_ms":null,"per_link_ms":0.1,
+ *     "reason":"no group message does only this"},
+ *    "change":{"path":"group",…},"addresses":[{…},…]}
+ * "path" is "group" (one group-scoped message: one RTNL hold for all) or
+ * "per-link" (one message per link, "chunk" per sendmsg()); "messages" the
+ * rtnetlink requests it sends; "expected_ms" its expected kernel time;
+ * "hold_ms" the longest RTNL hold expected; "group_ms" and "per_link_ms"
+ * what each path is expected to cost (group_ms null where no group message
+ * can do it); "reason" why. */
+char *gd_plan_to_json_with_paths(const GdPlan *plan, GdPlanPathFunc choose, gpointer user_data);

@@ -7,7 +7,21 @@
  * the moves it acknowledged, reads back what a refusal or a lost answer
  * left, classifies the outcome, and hands the caller one GdOpResult. The
  * caller only decides what to make of it: the bus formats a reply, the
- * engine backs off. May call: cache, netlink, the executor (ops.h).
+ * engine backs off. May call: cache, netlink, the executor (ops.h), the
+ * cost model (kpath.h).
+ *
+ * The runner also chooses each operation's kernel path (kpath.h), right
+ * before it goes to the kernel, from what the cache shows then: one group
+ * message, or per-link messages in chunks. Both give the same result: a
+ * group change on the per-link path goes to the members in the kernel's
+ * order (ascending ifindex) and stops at the first that refuses, as the
+ * group message stops there; what the kernel did to the members after it
+ * in the same chunk is taken back (their earlier values sent again), so
+ * the members before it keep the change and the others do not. Members
+ * that show the change already get no message (an MTU, state or queue
+ * length at its value is a no-op that cannot fail); for a MAC change every
+ * member gets one, since a member that cannot change its address refuses
+ * whatever it is. The measured kernel times calibrate the cost model.
  */
 #pragma once
 
@@ -48,11 +62,12 @@ typedef struct {
      * (the one its message names on validating kernels, else the first
      * unchanged member), or NULL. */
     const char *stopped_at;
-    /* One group-scoped message refused as a whole: nothing changed, and
-     * the kernel's text names the member. */
-    gboolean whole_group;
     /* Address adds the kernel acknowledged that the links do not show. */
     guint silent;
+    /* Targets that were deleted before the kernel reached them: neither
+     * applied nor refused. */
+    guint gone;
+    GdKpath path; /* the kernel path taken (GD_KPATH_AUTO: never sent) */
 
     /* private */
     GdRunner *runner;
@@ -76,6 +91,17 @@ void gd_runner_submit(GdRunner *runner, GdOp *op, GdOpResultFunc done, gpointer 
 
 /* Operations queued or running. */
 guint gd_runner_pending(GdRunner *runner);
+
+/* Every operation takes this path where it can (tests, working around a
+ * kernel); GD_KPATH_AUTO (the default) lets the cost model choose. */
+void gd_runner_force_path(GdRunner *runner, GdKpath path);
+/* The path op would take now, and why (for the plan): a group change is
+ * taken to be for its targets, the members after the plan's moves. */
+void gd_runner_choose(GdRunner *runner, const GdOp *op, GdKpathChoice *choice);
+/* Operations sent by each path, indexed by GdKpath (AUTO: none). */
+void gd_runner_path_counts(GdRunner *runner, guint64 counts[GD_KPATH_N]);
+/* The cost model as calibrated so far. */
+const GdKpathModel *gd_runner_model(GdRunner *runner);
 GdExecutor *gd_runner_executor(GdRunner *runner);
 
 /* Releases the operation's hold on the cache now: what the kernel queued is

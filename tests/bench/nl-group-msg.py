@@ -6,7 +6,8 @@ Run inside the benchmark's namespace (ip netns exec NS nl-group-msg.py GROUP).
 For each MTU read from stdin, sends the message `ip link set group GROUP mtu M`
 sends (ifi_index 0, no name, IFLA_GROUP, IFLA_MTU, no NLM_F_CREATE), waits for
 the kernel's ACK and prints the seconds between sendmsg() and the ACK, or
-"error ERRNO". This is the kernel's floor without a process start.
+"error ERRNO". A line "up" or "down" sends `ip link set group GROUP up|down`
+instead. This is the kernel's floor without a process start.
 """
 import os
 import socket
@@ -21,6 +22,7 @@ NLM_F_REQUEST = 0x1
 NLM_F_ACK = 0x4
 IFLA_MTU = 4
 IFLA_GROUP = 27
+IFF_UP = 0x1
 
 
 def attr_u32(kind, value):
@@ -37,10 +39,14 @@ def main():
         line = line.strip()
         if not line:
             continue
-        mtu = int(line)
         seq += 1
-        ifinfo = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, 0, 0, 0)
-        attrs = attr_u32(IFLA_MTU, mtu) + attr_u32(IFLA_GROUP, group)
+        if line in ("up", "down"):
+            flags = IFF_UP if line == "up" else 0
+            ifinfo = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, 0, flags, IFF_UP)
+            attrs = attr_u32(IFLA_GROUP, group)
+        else:
+            ifinfo = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, 0, 0, 0)
+            attrs = attr_u32(IFLA_MTU, int(line)) + attr_u32(IFLA_GROUP, group)
         length = 16 + len(ifinfo) + len(attrs)
         msg = struct.pack("=IHHII", length, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq, 0)
         msg += ifinfo + attrs

@@ -738,6 +738,11 @@ def netlink_counters(client):
     return (client.manager_property("NetlinkRequests"), client.manager_property("NetlinkSends"))
 
 
+def kernel_paths(client):
+    """Operations groupd sent, per kernel path: {"group": n, "per-link": m}."""
+    return dict(client.manager_property("KernelPaths"))
+
+
 def group_object_paths(client):
     return {p for p, ifaces in client.managed_objects().items() if GROUP_IFACE in ifaces}
 

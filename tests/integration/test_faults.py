@@ -266,9 +266,7 @@ def test_kernel_refusal_reported_per_member(netns, workdir, groupd_factory, caps
     for name in refusing:
         gdlib.run(["ip", "netns", "exec", netns.name, "sysctl", "-q", "-w",
                    f"net.ipv6.conf.{name}.disable_ipv6=1"])
-    # Per member also on a patched kernel, whose group-addr refuses the whole group at
-    # once (test_kernel_features.py checks that path).
-    client = groupd_factory("--ignore-kernel-features=group-addr").client
+    client = groupd_factory().client
     message = client.expect_error("PartiallyApplied", "AddGroupAddress", "'100'",
                                   "'fd00:7::1/64'", "@a{sv} {}")
     for name in refusing:

@@ -24,6 +24,8 @@ struct FakeKernel {
     gboolean silent_adds;
     gboolean announce_down_moves;
     guint ops;
+    guint group_messages;
+    guint link_messages;
 };
 
 static void fake_link_free(gpointer data)
@@ -151,6 +153,13 @@ const GdNlLink *fake_kernel_link(FakeKernel *fk, int ifindex)
     return l ? &l->nl : NULL;
 }
 
+void fake_kernel_rename(FakeKernel *fk, int ifindex, const char *name)
+{
+    FakeLink *l = lookup(fk, ifindex);
+    g_strlcpy(l->nl.name, name, sizeof(l->nl.name));
+    announce(fk, l, RTM_NEWLINK);
+}
+
 void fake_kernel_set_mtu(FakeKernel *fk, int ifindex, uint32_t mtu)
 {
     FakeLink *l = lookup(fk, ifindex);
@@ -240,7 +249,7 @@ static void run_group_change(FakeKernel *fk, GdOp *op)
     op->error = fk->lose ? -ENOBUFS : 0;
 }
 
-static int run_one(FakeKernel *fk, GdOp *op, guint i)
+static int run_one(FakeKernel *fk, GdOp *op, guint i, const GdNlLinkChange *value)
 {
     int ifindex = g_array_index(op->targets, int, i);
     FakeLink *l = lookup(fk, ifindex);
@@ -248,6 +257,10 @@ static int run_one(FakeKernel *fk, GdOp *op, guint i)
         return -ENODEV;
     if (l->refuse)
         return l->refuse;
+    if (op->kind == GD_OP_GROUP_CHANGE) {
+        change_link(fk, l, value);
+        return 0;
+    }
     if (op->kind == GD_OP_SET_LINK_GROUP) {
         l->nl.group = op->group;
         if ((l->nl.flags & IFF_UP) || fk->announce_down_moves)
@@ -273,40 +286,50 @@ static int run_one(FakeKernel *fk, GdOp *op, guint i)
     return 0;
 }
 
-static void run(GdOp *op, gpointer data)
+/* One group-scoped message: a group change. */
+static void run_group(GdOp *op, gpointer data)
 {
     FakeKernel *fk = data;
     fk->ops++;
-    if (op->kind == GD_OP_GROUP_CHANGE) {
-        run_group_change(fk, op);
-        return;
-    }
-    op->acks = g_new0(GdNlAck, op->targets->len);
-    if (op->group_scoped) {
-        /* One message for the group: checked first, all or nothing, and
-         * every target shares its one answer. */
-        for (guint i = 0; i < op->targets->len; i++) {
-            FakeLink *l = lookup(fk, g_array_index(op->targets, int, i));
-            if (l && l->refuse) {
-                for (guint k = 0; k < op->targets->len; k++) {
-                    op->acks[k].error = l->refuse;
-                    op->acks[k].extack = g_strdup(l->refuse_text);
-                }
-                return;
-            }
-        }
-    }
-    for (guint i = 0; i < op->targets->len; i++) {
-        int error = run_one(fk, op, i);
-        FakeLink *l = lookup(fk, g_array_index(op->targets, int, i));
-        op->acks[i].error = fk->lose ? -ENOBUFS : error;
+    fk->group_messages++;
+    g_assert_cmpint(op->kind, ==, GD_OP_GROUP_CHANGE);
+    run_group_change(fk, op);
+}
+
+/* One message per target, each with its own answer. */
+static int run_links(GdOp *op, guint first, guint n, const GdNlLinkChange *values, GdNlAck *acks,
+                     gpointer data)
+{
+    FakeKernel *fk = data;
+    if (first == 0 && !values)
+        fk->ops++;
+    fk->link_messages += n;
+    for (guint i = 0; i < n; i++) {
+        int error = run_one(fk, op, first + i, values ? &values[i] : &op->change);
+        FakeLink *l = lookup(fk, g_array_index(op->targets, int, first + i));
+        acks[i].error = fk->lose ? -ENOBUFS : error;
         if (error < 0 && !fk->lose && l && l->refuse_text)
-            op->acks[i].extack = g_strdup(l->refuse_text);
+            acks[i].extack = g_strdup(l->refuse_text);
     }
+    return fk->lose ? -ENOBUFS : 0;
 }
 
 GdExecutor *fake_kernel_executor(FakeKernel *fk)
 {
-    static const GdExecutorBackend backend = {.run = run, .threaded = FALSE};
+    static const GdExecutorBackend backend = {
+        .run_group = run_group,
+        .run_links = run_links,
+        .threaded = FALSE,
+    };
     return gd_executor_new_with_backend(&backend, fk);
+}
+
+guint fake_kernel_group_messages(FakeKernel *fk)
+{
+    return fk->group_messages;
+}
+
+guint fake_kernel_link_messages(FakeKernel *fk)
+{
+    return fk->link_messages;
 }

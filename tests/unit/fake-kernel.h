@@ -30,6 +30,8 @@ void fake_kernel_add_link(FakeKernel *fk, int ifindex, const char *name, uint32_
 void fake_kernel_del_link(FakeKernel *fk, int ifindex);
 void fake_kernel_add_addr(FakeKernel *fk, int ifindex, const char *cidr);
 const GdNlLink *fake_kernel_link(FakeKernel *fk, int ifindex);
+/* Someone else renames ifindex (announced). */
+void fake_kernel_rename(FakeKernel *fk, int ifindex, const char *name);
 /* Someone else sets the MTU of ifindex (announced). */
 void fake_kernel_set_mtu(FakeKernel *fk, int ifindex, uint32_t mtu);
 gboolean fake_kernel_has_addr(FakeKernel *fk, int ifindex, const char *cidr);
@@ -49,3 +51,6 @@ void fake_kernel_announce_down_moves(FakeKernel *fk, gboolean announce);
 GdExecutor *fake_kernel_executor(FakeKernel *fk);
 /* Operations fk has run. */
 guint fake_kernel_ops(FakeKernel *fk);
+/* Group-scoped messages, and per-link messages (undos included). */
+guint fake_kernel_group_messages(FakeKernel *fk);
+guint fake_kernel_link_messages(FakeKernel *fk);

@@ -452,19 +452,6 @@ static void test_group_address(BusFx *fx, gconstpointer data)
           "group 200 (ppp): address add acknowledged on all 4 links but done on none (*");
     bus_fx_assert_warnings(fx);
     fake_kernel_silent_adds(fx->fk, FALSE);
-
-    /* A kernel with group-scoped addresses: one message, all or nothing. */
-    gd_cache_set_kernel_features(fx->cache, GD_KF_GROUP_ADDR);
-    guint64 requests = netlink_requests(fx);
-    call_ok(fx, "AddGroupAddress", address_args("ppp", "10.8.0.1/24"));
-    g_assert_cmpuint(netlink_requests(fx), ==, requests + 1);
-    fake_kernel_refuse(fx->fk, PPP0 + 1, -EINVAL, "ppp1: no");
-    bus_fx_expect_warning(fx, "group 200 (ppp): the kernel *");
-    fails(fx, "AddGroupAddress", address_args("ppp", "10.7.0.1/24"), "Kernel",
-          "group 200 (ppp): the kernel refused the address add for the whole group (4 "
-          "members); nothing changed: Invalid argument (errno 22): ppp1: no");
-    bus_fx_assert_warnings(fx);
-    g_assert_false(fake_kernel_has_addr(fx->fk, PPP0, "10.7.0.1/24"));
 }
 
 /* ---- Reload ---- */

@@ -401,6 +401,70 @@ static void test_rename(void)
     assert_name(cache, "ten", -1);
 }
 
+static void appeared_cb(GdCache *cache, int ifindex, gpointer user_data)
+{
+    g_array_append_val((GArray *)user_data, ifindex);
+}
+
+/* Hot-plug hears of a link at once when it appears or takes another name;
+ * not for other changes, nor for its removal. */
+static void test_link_appeared(void)
+{
+    g_autoptr(GdCache) cache = four_links();
+    g_autoptr(GArray) seen = g_array_new(FALSE, FALSE, sizeof(int));
+    gd_cache_set_link_appeared(cache, appeared_cb, seen);
+    new_link(cache, 10, "ppp0", 0);
+    g_assert_cmpuint(seen->len, ==, 1);
+    g_assert_cmpint(g_array_index(seen, int, 0), ==, 10);
+    /* Another group, the same name: not new. */
+    new_link(cache, 10, "ppp0", 5);
+    LinkSpec up = {.ifindex = 10, .name = "ppp0", .group = 5, .mtu = 1400, .flags = IFF_UP};
+    apply_link(cache, RTM_NEWLINK, &up);
+    g_assert_cmpuint(seen->len, ==, 1);
+    /* Renamed: what a [Match] Name= sees changed. */
+    up.name = "ppp9";
+    apply_link(cache, RTM_NEWLINK, &up);
+    g_assert_cmpuint(seen->len, ==, 2);
+    g_assert_cmpint(g_array_index(seen, int, 1), ==, 10);
+    del_link(cache, 10, "ppp9", 5);
+    g_assert_cmpuint(seen->len, ==, 2);
+    /* Called before the change is published: no publication needed. */
+    gd_cache_hold(cache);
+    new_link(cache, 11, "ppp1", 0);
+    g_assert_cmpuint(seen->len, ==, 3);
+    gd_cache_release(cache);
+    gd_cache_set_link_appeared(cache, NULL, NULL);
+    new_link(cache, 12, "ppp2", 0);
+    g_assert_cmpuint(seen->len, ==, 3);
+}
+
+static void count_cb(GdCache *cache, gpointer user_data)
+{
+    (*(guint *)user_data)++;
+    g_autoptr(GdChangeSet) set = gd_cache_take_changes(cache);
+}
+
+/* Releasing a batch's holds together publishes once. */
+static void test_release_n(void)
+{
+    g_autoptr(GdCache) cache = four_links();
+    guint published = 0;
+    gd_cache_set_changed(cache, count_cb, &published);
+    for (int i = 0; i < 3; i++)
+        gd_cache_hold(cache);
+    new_link(cache, 10, "ppp0", 0);
+    new_link(cache, 11, "ppp1", 0);
+    gd_cache_release_n(cache, 3);
+    g_assert_cmpuint(published, ==, 1);
+    gd_cache_release_n(cache, 0);
+    g_assert_cmpuint(published, ==, 1);
+    /* All three were released: one more hold and release balance. */
+    gd_cache_hold(cache);
+    new_link(cache, 12, "ppp2", 0);
+    gd_cache_release_n(cache, 1);
+    g_assert_cmpuint(published, ==, 2);
+}
+
 static void test_stale_name(void)
 {
     g_autoptr(GdCache) cache = gd_cache_new_detached();
@@ -870,6 +934,8 @@ int main(int argc, char **argv)
     g_test_add_func("/cache/link/group-change", test_group_change);
     g_test_add_func("/cache/link/identical", test_identical_message);
     g_test_add_func("/cache/link/rename", test_rename);
+    g_test_add_func("/cache/link/appeared", test_link_appeared);
+    g_test_add_func("/cache/hold/release-n", test_release_n);
     g_test_add_func("/cache/link/stale-name", test_stale_name);
     g_test_add_func("/cache/link/dellink", test_dellink);
     g_test_add_func("/cache/addr/add-remove-flags", test_addresses);

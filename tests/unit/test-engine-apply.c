@@ -231,6 +231,97 @@ static void test_drift_and_hotplug(Fx *fx, gconstpointer data)
     g_assert_true(fake_kernel_has_addr(fx->fk, 4, "10.7.0.1/24"));
 }
 
+/* groupd.conf again (the file fx_set_up() wrote). */
+static void rewrite_daemon_conf(Fx *fx, const char *text)
+{
+    g_autofree char *path = g_build_filename(fx->root, "etc/groupd/groupd.conf", NULL);
+    g_autoptr(GError) error = NULL;
+    g_assert_true(g_file_set_contents(path, text, -1, &error));
+}
+
+/* Until the kernel shows link ifindex in the web policy, or a bound. */
+static gboolean wait_configured(Fx *fx, int ifindex, guint msec)
+{
+    gint64 until = g_get_monotonic_time() + msec * 1000;
+    while (g_get_monotonic_time() < until) {
+        const GdNlLink *l = fake_kernel_link(fx->fk, ifindex);
+        if (l && l->group == 100 && l->mtu == 1400 &&
+            fake_kernel_has_addr(fx->fk, ifindex, "10.7.0.1/24"))
+            return TRUE;
+        g_main_context_iteration(NULL, FALSE);
+    }
+    return FALSE;
+}
+
+static void test_hotplug_without_the_debounce(Fx *fx, gconstpointer data)
+{
+    /* A drift debounce of a minute: the new link does not wait for it, and
+     * the drift of another member is left to it. */
+    rewrite_daemon_conf(fx, "[Daemon]\nDriftDebounceSec=60\n");
+    start(fx);
+    fake_kernel_set_mtu(fx->fk, 1, 9000);
+    gd_engine_links_changed(fx->engine);
+    guint ops = fake_kernel_ops(fx->fk);
+    guint link_messages = fake_kernel_link_messages(fx->fk);
+    guint group_messages = fake_kernel_group_messages(fx->fk);
+    fake_kernel_add_link(fx->fk, 4, "web3", 0, FALSE);
+    g_assert_true(wait_configured(fx, 4, 1000));
+    /* Its move, its MTU (one per-link message, for it alone), its address. */
+    g_assert_cmpuint(fake_kernel_ops(fx->fk), ==, ops + 3);
+    g_assert_cmpuint(fake_kernel_link_messages(fx->fk), ==, link_messages + 3);
+    g_assert_cmpuint(fake_kernel_group_messages(fx->fk), ==, group_messages);
+    spin(100);
+    g_assert_cmpuint(fake_kernel_link(fx->fk, 1)->mtu, ==, 9000);
+    g_assert_cmpuint(fake_kernel_link(fx->fk, 3)->group, ==, 0);
+    g_assert_cmpstr(last_error(fx, 100), ==, "");
+}
+
+static void test_hotplug_burst_in_one_batch(Fx *fx, gconstpointer data)
+{
+    rewrite_daemon_conf(fx, "[Daemon]\nDriftDebounceSec=60\n");
+    start(fx);
+    guint ops = fake_kernel_ops(fx->fk);
+    /* Announced together (one read of the event socket): one batch. */
+    for (int i = 0; i < 50; i++) {
+        g_autofree char *name = g_strdup_printf("web%d", 10 + i);
+        fake_kernel_add_link(fx->fk, 10 + i, name, 0, FALSE);
+    }
+    fake_kernel_add_link(fx->fk, 99, "db9", 0, FALSE);
+    for (int i = 0; i < 50; i++)
+        g_assert_true(wait_configured(fx, 10 + i, 1000));
+    g_assert_cmpuint(fake_kernel_ops(fx->fk), ==, ops + 3);
+    g_assert_cmpuint(fake_kernel_link(fx->fk, 99)->group, ==, 0);
+    g_assert_cmpuint(fake_kernel_link(fx->fk, 99)->mtu, ==, 1500);
+}
+
+static void test_hotplug_link_gone(Fx *fx, gconstpointer data)
+{
+    /* Deleted before its batch ran: nothing sent, nothing said. */
+    rewrite_daemon_conf(fx, "[Daemon]\nDriftDebounceSec=60\n");
+    start(fx);
+    guint ops = fake_kernel_ops(fx->fk);
+    g_ptr_array_set_size(warnings, 0);
+    fake_kernel_add_link(fx->fk, 4, "web3", 0, FALSE);
+    fake_kernel_del_link(fx->fk, 4);
+    spin(100);
+    g_assert_cmpuint(fake_kernel_ops(fx->fk), ==, ops);
+    g_assert_cmpuint(warnings->len, ==, 0);
+    g_assert_cmpstr(last_error(fx, 100), ==, "");
+}
+
+static void test_hotplug_renamed(Fx *fx, gconstpointer data)
+{
+    /* A link that takes a matching name (udev renames links) is new to the
+     * policy. */
+    rewrite_daemon_conf(fx, "[Daemon]\nDriftDebounceSec=60\n");
+    start(fx);
+    fake_kernel_add_link(fx->fk, 4, "eth9", 0, FALSE);
+    spin(50);
+    g_assert_cmpuint(fake_kernel_link(fx->fk, 4)->group, ==, 0);
+    fake_kernel_rename(fx->fk, 4, "web9");
+    g_assert_true(wait_configured(fx, 4, 1000));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -242,5 +333,9 @@ int main(int argc, char **argv)
     ADD("/engine-apply/refusal-backs-off", test_refusal_backs_off);
     ADD("/engine-apply/lost-answer-applied", test_lost_answer_applied);
     ADD("/engine-apply/drift-and-hotplug", test_drift_and_hotplug);
+    ADD("/engine-apply/hotplug/without-the-debounce", test_hotplug_without_the_debounce);
+    ADD("/engine-apply/hotplug/burst-in-one-batch", test_hotplug_burst_in_one_batch);
+    ADD("/engine-apply/hotplug/link-gone", test_hotplug_link_gone);
+    ADD("/engine-apply/hotplug/renamed", test_hotplug_renamed);
     return g_test_run();
 }

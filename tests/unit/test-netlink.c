@@ -417,6 +417,81 @@ static void test_parse_link_minimal(void)
     g_assert_cmpint(link.carrier, ==, -1);
     g_assert_cmpuint(link.hwaddr_len, ==, 0);
     g_assert_cmpstr(link.kind, ==, "");
+    g_assert_false(link.inet6);
+    g_assert_false(link.ipv6_disabled);
+}
+
+/* Appends an attribute at *len of buf; returns its offset (for nests). */
+static size_t put_attr(MsgBuf *buf, size_t *len, uint16_t type, const void *data, uint16_t size)
+{
+    size_t at = *len;
+    struct nlattr attr = {.nla_len = (uint16_t)(sizeof(attr) + size), .nla_type = type};
+    memcpy(buf->bytes + at, &attr, sizeof(attr));
+    if (size)
+        memcpy(buf->bytes + at + sizeof(attr), data, size);
+    *len = at + ((attr.nla_len + 3u) & ~3u);
+    return at;
+}
+
+static void end_nest(MsgBuf *buf, size_t len, size_t nest)
+{
+    uint16_t nla_len = (uint16_t)(len - nest);
+    memcpy(buf->bytes + nest, &nla_len, sizeof(nla_len));
+}
+
+/* tun0 with IFLA_AF_SPEC: AF_INET, then AF_INET6 (unless without_inet6)
+ * with a devconf of conf_entries whose disable_ipv6 (index 26) is set. */
+static const struct nlmsghdr *link_with_af_spec(MsgBuf *buf, gboolean with_inet6,
+                                                guint conf_entries, int32_t disable_ipv6)
+{
+    memset(buf, 0, sizeof(*buf));
+    struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = 3, .ifi_flags = 0x1};
+    memcpy(buf->bytes + sizeof(struct nlmsghdr), &ifi, sizeof(ifi));
+    size_t len = sizeof(struct nlmsghdr) + sizeof(ifi);
+    put_attr(buf, &len, IFLA_IFNAME, "tun0", 5);
+    size_t af_spec = put_attr(buf, &len, IFLA_AF_SPEC, NULL, 0);
+    size_t inet = put_attr(buf, &len, AF_INET, NULL, 0);
+    const uint32_t inet_conf[4] = {1, 0, 0, 1};
+    put_attr(buf, &len, 1 /* IFLA_INET_CONF */, inet_conf, sizeof(inet_conf));
+    end_nest(buf, len, inet);
+    if (with_inet6) {
+        size_t inet6 = put_attr(buf, &len, AF_INET6, NULL, 0);
+        const uint32_t flags = 0x80000000; /* IF_READY */
+        put_attr(buf, &len, IFLA_INET6_FLAGS, &flags, sizeof(flags));
+        int32_t conf[64] = {0};
+        conf[2] = 1500; /* DEVCONF_MTU6 */
+        conf[26] = disable_ipv6;
+        put_attr(buf, &len, IFLA_INET6_CONF, conf, (uint16_t)(conf_entries * sizeof(int32_t)));
+        end_nest(buf, len, inet6);
+    }
+    end_nest(buf, len, af_spec);
+    buf->nlh.nlmsg_len = (uint32_t)len;
+    buf->nlh.nlmsg_type = RTM_NEWLINK;
+    return &buf->nlh;
+}
+
+/* IPv6 state and disable_ipv6 from IFLA_AF_SPEC: what a change of the link
+ * costs the kernel under RTNL. */
+static void test_parse_link_inet6(void)
+{
+    MsgBuf buf;
+    GdNlLink link;
+    g_assert_cmpint(gd_nl_parse_link(link_with_af_spec(&buf, TRUE, 64, 0), &link), ==, 0);
+    g_assert_true(link.inet6);
+    g_assert_false(link.ipv6_disabled);
+    g_assert_cmpint(gd_nl_parse_link(link_with_af_spec(&buf, TRUE, 64, 1), &link), ==, 0);
+    g_assert_true(link.inet6);
+    g_assert_true(link.ipv6_disabled);
+    /* A devconf too short to reach disable_ipv6 (an older kernel): IPv6
+     * state, taken as enabled. */
+    g_assert_cmpint(gd_nl_parse_link(link_with_af_spec(&buf, TRUE, 26, 1), &link), ==, 0);
+    g_assert_true(link.inet6);
+    g_assert_false(link.ipv6_disabled);
+    /* No AF_INET6: no IPv6 state (an MTU below 1280, or no IPv6). */
+    g_assert_cmpint(gd_nl_parse_link(link_with_af_spec(&buf, FALSE, 0, 0), &link), ==, 0);
+    g_assert_false(link.inet6);
+    g_assert_false(link.ipv6_disabled);
+    g_assert_cmpstr(link.name, ==, "tun0");
 }
 
 static void test_parse_link_carrier_down(void)
@@ -1123,6 +1198,7 @@ int main(int argc, char **argv)
     g_test_add_func("/netlink/parse/link/full", test_parse_link);
     g_test_add_func("/netlink/parse/link/minimal", test_parse_link_minimal);
     g_test_add_func("/netlink/parse/link/carrier-down", test_parse_link_carrier_down);
+    g_test_add_func("/netlink/parse/link/inet6", test_parse_link_inet6);
     g_test_add_func("/netlink/parse/link/truncated", test_parse_link_truncated);
     g_test_add_func("/netlink/parse/link/no-ifname", test_parse_link_no_ifname);
     g_test_add_func("/netlink/parse/link/bad-index", test_parse_link_bad_index);

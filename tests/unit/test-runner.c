@@ -19,23 +19,25 @@ typedef struct {
     /* The last result, copied out of the callback. */
     gboolean done;
     GdOpOutcome outcome;
-    guint applied, lost, silent;
+    guint applied, lost, silent, gone;
+    GdKpath path;
     int error;
     char *extack;
     char *stopped_at;
-    gboolean whole_group;
     char *applied_names;
     char *refused;
     char *described;
     gboolean take_hold;
 } Fx;
 
+/* data: the kernel path to force (GD_KPATH_AUTO: the cost model's). */
 static void fx_set_up(Fx *fx, gconstpointer data)
 {
     fx->cache = gd_cache_new_detached();
     fx->fk = fake_kernel_new(fx->cache);
     fx->executor = fake_kernel_executor(fx->fk);
     fx->runner = gd_runner_new(fx->cache, fx->executor);
+    gd_runner_force_path(fx->runner, (GdKpath)GPOINTER_TO_INT(data));
     /* Group 100: a1..a4, DOWN; a5 in group 200. */
     const char *names[] = {"a1", "a2", "a3", "a4"};
     for (int i = 0; i < 4; i++)
@@ -78,10 +80,11 @@ static void done_cb(GdOpResult *result, gpointer user_data)
     fx->applied = result->applied;
     fx->lost = result->lost;
     fx->silent = result->silent;
+    fx->gone = result->gone;
+    fx->path = result->path;
     fx->error = result->error;
     fx->extack = g_strdup(result->extack);
     fx->stopped_at = g_strdup(result->stopped_at);
-    fx->whole_group = result->whole_group;
     fx->applied_names = join(result->applied_names);
     fx->refused = join(result->refused);
     fx->described = gd_op_result_describe(result, 8);
@@ -194,6 +197,10 @@ static void test_group_change_already_matching(Fx *fx, gconstpointer data)
 static void test_group_change_lost_answer(Fx *fx, gconstpointer data)
 {
     fake_kernel_lose_answers(fx->fk, TRUE);
+    g_test_expect_message("groupd-policy", G_LOG_LEVEL_MESSAGE,
+                          GPOINTER_TO_INT(data) == GD_KPATH_PER_LINK
+                              ? "group 100: group change of 4 links by per-link messages*"
+                              : "group 100: group change of 4 links by one group message*");
     g_test_expect_message("groupd-policy", G_LOG_LEVEL_WARNING,
                           "group 100: group change: the kernel's answers for 4 links were lost*");
     run(fx, mtu_op(fx, 100, 1400));
@@ -244,6 +251,8 @@ static void test_moves_lost_answers(Fx *fx, gconstpointer data)
     /* Lost, but done: applied. Lost and not done (the link refused): not. */
     fake_kernel_lose_answers(fx->fk, TRUE);
     fake_kernel_refuse(fx->fk, 2, -EOPNOTSUPP, NULL);
+    g_test_expect_message("groupd-policy", G_LOG_LEVEL_MESSAGE,
+                          "group 200: membership change of 2 links by per-link messages*");
     g_test_expect_message("groupd-policy", G_LOG_LEVEL_WARNING,
                           "group 200: membership change: the kernel's answers for 1 links*");
     run(fx, per_link_op(GD_OP_SET_LINK_GROUP, 200, (const int[]){1, 2, 0}, NULL));
@@ -283,31 +292,20 @@ static void test_address_add_silent(Fx *fx, gconstpointer data)
                     "but not added");
 }
 
-static void test_address_group_scoped_refused(Fx *fx, gconstpointer data)
-{
-    fake_kernel_refuse(fx->fk, 3, -ENOSPC, "a3: too many addresses");
-    GdOp *op = per_link_op(GD_OP_ADDR_ADD, 100, (const int[]){1, 2, 3, 4, 0}, "10.9.0.1/24");
-    op->group_scoped = TRUE;
-    run(fx, op);
-    g_assert_cmpint(fx->outcome, ==, GD_OP_REFUSED);
-    g_assert_true(fx->whole_group);
-    g_assert_cmpstr(fx->extack, ==, "a3: too many addresses");
-    g_assert_false(fake_kernel_has_addr(fx->fk, 1, "10.9.0.1/24"));
-    g_assert_cmpstr(fx->described, ==,
-                    "address add refused: No space left on device (errno 28): a3: too many "
-                    "addresses");
-}
-
 static void test_link_gone_before_the_kernel(Fx *fx, gconstpointer data)
 {
-    /* Deleted between the call and the kernel: refused with ENODEV, named. */
+    /* Deleted between the call and the kernel: the kernel answers ENODEV,
+     * and a link that is gone is neither applied nor refused (no error for
+     * what nobody can change any more). */
     GdOp *op = per_link_op(GD_OP_SET_LINK_GROUP, 200, (const int[]){1, 2, 0}, NULL);
     gd_runner_submit(fx->runner, op, done_cb, fx);
     fake_kernel_del_link(fx->fk, 2);
     while (!fx->done)
         g_main_context_iteration(NULL, TRUE);
-    g_assert_cmpint(fx->outcome, ==, GD_OP_PARTIAL);
-    g_assert_cmpstr(fx->refused, ==, "a2: No such device");
+    g_assert_cmpint(fx->outcome, ==, GD_OP_APPLIED);
+    g_assert_cmpuint(fx->applied, ==, 1);
+    g_assert_cmpuint(fx->gone, ==, 1);
+    g_assert_cmpstr(fx->refused, ==, "");
 }
 
 /* ---- the executor's queue ---- */
@@ -367,23 +365,157 @@ static void test_hold_taken_over(Fx *fx, gconstpointer data)
     g_assert_cmpuint(cached_mtu(fx, 1), ==, 1400);
 }
 
+/* ---- the per-link path of a group change ---- */
+
+static void test_per_link_undoes_the_tail(Fx *fx, gconstpointer data)
+{
+    /* a2 refuses: the group message would stop there, with a1 changed and
+     * a3, a4 untouched. The per-link messages reached a3 and a4 in the same
+     * sendmsg(); they are set back. */
+    fake_kernel_refuse(fx->fk, 2, -EBUSY, "busy");
+    run(fx, mtu_op(fx, 100, 1400));
+    g_assert_cmpint(fx->path, ==, GD_KPATH_PER_LINK);
+    g_assert_cmpint(fx->outcome, ==, GD_OP_PARTIAL);
+    g_assert_cmpstr(fx->applied_names, ==, "a1");
+    g_assert_cmpstr(fx->refused, ==, "a2,a3,a4");
+    g_assert_cmpstr(fx->stopped_at, ==, "a2");
+    g_assert_cmpint(fx->error, ==, -EBUSY);
+    g_assert_cmpstr(fx->extack, ==, "busy");
+    const uint32_t want[] = {0, 1400, 1500, 1500, 1500, 1500};
+    for (int i = 1; i <= 5; i++) {
+        g_assert_cmpuint(fake_kernel_link(fx->fk, i)->mtu, ==, want[i]);
+        g_assert_cmpuint(cached_mtu(fx, i), ==, want[i]);
+    }
+    /* a1..a4 once each, then a3 and a4 back. */
+    g_assert_cmpuint(fake_kernel_link_messages(fx->fk), ==, 6);
+    g_assert_cmpuint(fake_kernel_group_messages(fx->fk), ==, 0);
+}
+
+static void test_per_link_skips_members_that_have_it(Fx *fx, gconstpointer data)
+{
+    fake_kernel_set_mtu(fx->fk, 1, 1400);
+    fake_kernel_set_mtu(fx->fk, 3, 1400);
+    run(fx, mtu_op(fx, 100, 1400));
+    g_assert_cmpint(fx->outcome, ==, GD_OP_APPLIED);
+    g_assert_cmpuint(fx->applied, ==, 2);
+    g_assert_cmpuint(fake_kernel_link_messages(fx->fk), ==, 2);
+    for (int i = 1; i <= 4; i++)
+        g_assert_cmpuint(cached_mtu(fx, i), ==, 1400);
+}
+
+static void test_per_link_nothing_to_send(Fx *fx, gconstpointer data)
+{
+    /* Every member has it: the cost model sends nothing at all. */
+    gd_runner_force_path(fx->runner, GD_KPATH_AUTO);
+    for (int i = 1; i <= 4; i++)
+        fake_kernel_set_mtu(fx->fk, i, 1400);
+    run(fx, mtu_op(fx, 100, 1400));
+    g_assert_cmpint(fx->outcome, ==, GD_OP_APPLIED);
+    g_assert_cmpuint(fx->applied, ==, 0);
+    g_assert_cmpuint(fake_kernel_link_messages(fx->fk) + fake_kernel_group_messages(fx->fk), ==, 0);
+}
+
+static void test_per_link_mac_to_every_member(Fx *fx, gconstpointer data)
+{
+    /* A member with the address already still gets the message: one that
+     * cannot change its address refuses it whatever it is, and would stop
+     * the group message. */
+    GdOp *op = gd_op_new(GD_OP_GROUP_CHANGE, 100);
+    op->change.set_hwaddr = true;
+    op->change.hwaddr_len = 6;
+    memcpy(op->change.hwaddr, fake_kernel_link(fx->fk, 1)->hwaddr, 6);
+    fake_kernel_refuse(fx->fk, 1, -EOPNOTSUPP, NULL);
+    run(fx, op);
+    g_assert_cmpint(fx->outcome, ==, GD_OP_REFUSED);
+    g_assert_cmpstr(fx->stopped_at, ==, "a1");
+    g_assert_cmpint(fx->error, ==, -EOPNOTSUPP);
+    g_assert_cmpstr(fx->refused, ==, "a2,a3,a4");
+    g_assert_cmpmem(fake_kernel_link(fx->fk, 2)->hwaddr, 6,
+                    ((const uint8_t[]){0x02, 0, 0, 0, 0, 2}), 6);
+}
+
+static void test_per_link_subset(Fx *fx, gconstpointer data)
+{
+    /* A change for some members only (a hot-plugged link): never a group
+     * message, even when forced, and targets outside the group are left
+     * alone. */
+    GdOp *op = mtu_op(fx, 100, 1400);
+    g_array_set_size(op->targets, 0);
+    g_array_append_vals(op->targets, (const int[]){2, 5}, 2);
+    op->subset = TRUE;
+    run(fx, op);
+    g_assert_cmpint(fx->path, ==, GD_KPATH_PER_LINK);
+    g_assert_cmpint(fx->outcome, ==, GD_OP_APPLIED);
+    g_assert_cmpuint(fx->applied, ==, 1);
+    const uint32_t want[] = {0, 1500, 1400, 1500, 1500, 1500};
+    for (int i = 1; i <= 5; i++)
+        g_assert_cmpuint(fake_kernel_link(fx->fk, i)->mtu, ==, want[i]);
+}
+
+static void test_per_link_member_gone(Fx *fx, gconstpointer data)
+{
+    /* a3 is deleted after the path was chosen, before the kernel got its
+     * message: not a refusal, and the others go on. */
+    gd_runner_submit(fx->runner, mtu_op(fx, 100, 1400), done_cb, fx);
+    fake_kernel_del_link(fx->fk, 3);
+    while (!fx->done)
+        g_main_context_iteration(NULL, TRUE);
+    g_assert_cmpint(fx->outcome, ==, GD_OP_APPLIED);
+    g_assert_cmpuint(fx->applied, ==, 3);
+    g_assert_cmpuint(fx->gone, ==, 1);
+    g_assert_cmpint(fx->error, ==, 0);
+    g_assert_cmpuint(cached_mtu(fx, 4), ==, 1400);
+}
+
+static void test_paths_counted(Fx *fx, gconstpointer data)
+{
+    guint64 counts[GD_KPATH_N];
+    run(fx, mtu_op(fx, 100, 1400));
+    gd_runner_force_path(fx->runner, GD_KPATH_PER_LINK);
+    run(fx, mtu_op(fx, 100, 1450));
+    run(fx, per_link_op(GD_OP_SET_LINK_GROUP, 200, (const int[]){1, 0}, NULL));
+    gd_runner_path_counts(fx->runner, counts);
+    g_assert_cmpuint(counts[GD_KPATH_AUTO], ==, 0);
+    g_assert_cmpuint(counts[GD_KPATH_GROUP], ==, 1);
+    g_assert_cmpuint(counts[GD_KPATH_PER_LINK], ==, 2);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add(path, Fx, NULL, fx_set_up, fn, fx_tear_down)
-    ADD("/runner/group-change/applied", test_group_change_applied);
-    ADD("/runner/group-change/stopped-part-way", test_group_change_stopped_part_way);
-    ADD("/runner/group-change/named-member", test_group_change_named_member);
-    ADD("/runner/group-change/refused", test_group_change_refused);
-    ADD("/runner/group-change/already-matching", test_group_change_already_matching);
-    ADD("/runner/group-change/lost-answer", test_group_change_lost_answer);
+/* Both kernel paths of a group change give the same result. */
+#define ADD_BOTH(path, fn)                                                                         \
+    do {                                                                                           \
+        g_test_add(path "/group", Fx, GINT_TO_POINTER(GD_KPATH_GROUP), fx_set_up, fn,              \
+                   fx_tear_down);                                                                  \
+        g_test_add(path "/per-link", Fx, GINT_TO_POINTER(GD_KPATH_PER_LINK), fx_set_up, fn,        \
+                   fx_tear_down);                                                                  \
+    } while (0)
+#define ADD_PER_LINK(path, fn)                                                                     \
+    g_test_add(path, Fx, GINT_TO_POINTER(GD_KPATH_PER_LINK), fx_set_up, fn, fx_tear_down)
+    ADD_BOTH("/runner/group-change/applied", test_group_change_applied);
+    ADD_BOTH("/runner/group-change/stopped-part-way", test_group_change_stopped_part_way);
+    g_test_add("/runner/group-change/named-member", Fx, GINT_TO_POINTER(GD_KPATH_GROUP), fx_set_up,
+               test_group_change_named_member, fx_tear_down);
+    ADD_BOTH("/runner/group-change/refused", test_group_change_refused);
+    ADD_BOTH("/runner/group-change/already-matching", test_group_change_already_matching);
+    ADD_BOTH("/runner/group-change/lost-answer", test_group_change_lost_answer);
+    ADD_PER_LINK("/runner/per-link/undoes-the-tail", test_per_link_undoes_the_tail);
+    ADD_PER_LINK("/runner/per-link/skips-members-that-have-it",
+                 test_per_link_skips_members_that_have_it);
+    ADD_PER_LINK("/runner/per-link/nothing-to-send", test_per_link_nothing_to_send);
+    ADD_PER_LINK("/runner/per-link/mac-to-every-member", test_per_link_mac_to_every_member);
+    g_test_add("/runner/per-link/subset", Fx, GINT_TO_POINTER(GD_KPATH_GROUP), fx_set_up,
+               test_per_link_subset, fx_tear_down);
+    ADD_PER_LINK("/runner/per-link/member-gone", test_per_link_member_gone);
+    ADD("/runner/paths-counted", test_paths_counted);
     ADD("/runner/moves/applied", test_moves_applied);
     ADD("/runner/moves/unannounced", test_moves_unannounced);
     ADD("/runner/moves/partial", test_moves_partial);
     ADD("/runner/moves/lost-answers", test_moves_lost_answers);
     ADD("/runner/address/add-and-remove", test_address_add_and_remove);
     ADD("/runner/address/silent-add", test_address_add_silent);
-    ADD("/runner/address/group-scoped-refused", test_address_group_scoped_refused);
     ADD("/runner/link-gone", test_link_gone_before_the_kernel);
     ADD("/runner/in-order", test_in_order);
     ADD("/runner/shutdown", test_shutdown_answers_queued);

@@ -1,0 +1,663 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""groupd on UP links with IPv6, on a stock kernel: time and RTNL hold.
+
+For each N, a fresh network namespace with N ifb links in group 100 (IPv6 on,
+or disable_ipv6 set before the links exist), brought UP, a private bus and
+groupd. A probe in another namespace of its own (rtnl-probe.py) sends the
+request of `ip link set lo mtu M` about every millisecond and reports the
+longest wait while each operation runs: RTNL is one lock for the machine.
+
+Series, each method in turn in every run, every result checked (every member
+in `ip -j link`, groupd's Group object) before the next:
+  mtu       a group-wide MTU change (alternating 1400/1450)
+  up        State=up after the group was taken down (unmeasured)
+  down-mtu  the MTU change with the links DOWN (up to 32768)
+Methods:
+  group     `ip link set group 100 mtu M` / `… up`: one group message
+  batch     `ip -batch` with one line per link
+  setgroup  `busctl call … SetGroup 100 {MTU|State}`
+  group-nl, setgroup-conn   the two group ways without a process start
+            (an open netlink socket, nl-group-msg.py; an open D-Bus
+            connection), in the UP series
+For SetGroup the kernel path groupd chose is read from its log.
+
+Markdown on stdout and in results/PREFIX.md, CSV in PREFIX.csv (every sample
+in PREFIX-runs.csv), the plot (gnuplot) in PREFIX.png.
+
+Run as root: bash tests/bench/bench-up.sh [--sizes 128,...,8192] [--runs 3] ...
+Nothing touches the host's links: every command names a namespace the
+benchmark created, and both namespaces are removed on exit.
+"""
+import argparse
+import csv
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+GROUP = "100"
+MTUS = (1400, 1450)
+UP_SIZES = (128, 256, 512, 1024, 2048, 4096, 8192)
+DOWN_SIZES = (128, 1024, 8192, 32768)
+METHODS = ("group", "batch", "setgroup")
+OPEN_METHODS = ("group-nl", "setgroup-conn")
+TITLES = {
+    "group": "group message (`ip link set group`)",
+    "batch": "`ip -batch`, one line per link",
+    "setgroup": "SetGroup (busctl)",
+    "group-nl": "group message, open netlink socket",
+    "setgroup-conn": "SetGroup, open D-Bus connection",
+}
+
+
+class BenchError(Exception):
+    pass
+
+
+def run(cmd, check=True, **kw):
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, **kw)
+    if check and r.returncode != 0:
+        raise BenchError(f"{' '.join(map(str, cmd))[:200]}: exit {r.returncode}: "
+                         f"{r.stderr.strip()[:500]}")
+    return r
+
+
+def make_netns(name):
+    run(["ip", "netns", "add", name])
+    host = os.readlink("/proc/self/ns/net")
+    inner = run(["ip", "netns", "exec", name, "readlink", "/proc/self/ns/net"]).stdout.strip()
+    if not inner or inner == host:
+        run(["ip", "netns", "del", name], check=False)
+        raise BenchError(f"namespace {name} is the host's; refusing to go on")
+    run(["ip", "-n", name, "link", "set", "lo", "up"])
+
+
+class Probe:
+    """rtnl-probe.py in a namespace of its own."""
+
+    def __init__(self, tag):
+        self.ns = f"gd-probe-{tag}"
+        make_netns(self.ns)
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns, "/usr/bin/python3", str(HERE / "rtnl-probe.py")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise BenchError("rtnl-probe.py did not start")
+
+    def _say(self, cmd):
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline().strip()
+        if not line:
+            raise BenchError("rtnl-probe.py stopped")
+        return line
+
+    def mark(self):
+        self._say("mark")
+
+    def report(self):
+        """Longest wait in ms since the mark."""
+        longest, _count = self._say("report").split()
+        return float(longest)
+
+    def quiet(self, log, threshold_ms=10.0, window=0.3, timeout=120):
+        """Waits until no request waited more than threshold_ms for a whole
+        window: the teardown of the last namespace (cleanup_net unregisters
+        its links under RTNL, in the background) and other processes'
+        requests are over. Returns the seconds waited."""
+        t0 = time.monotonic()
+        while True:
+            self.mark()
+            time.sleep(window)
+            if self.report() < threshold_ms:
+                return time.monotonic() - t0
+            if time.monotonic() - t0 > timeout:
+                log(f"  RTNL not quiet for {timeout} s; measuring anyway")
+                return time.monotonic() - t0
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.terminate()
+            self.proc.wait()
+        run(["ip", "netns", "del", self.ns], check=False)
+
+
+def stop_processes(procs, timeout):
+    """Ends procs (Popen) in reverse order: stdin closed, SIGTERM, SIGKILL
+    after timeout seconds."""
+    for p in reversed(procs):
+        if p.poll() is None:
+            if p.stdin:
+                try:
+                    p.stdin.close()
+                except OSError:
+                    pass
+            p.terminate()
+            try:
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+class Env:
+    """N ifb links in group 100 in a fresh namespace, a private bus, groupd."""
+
+    def __init__(self, groupd, n, ipv6, up, groupd_args, tag):
+        self.groupd, self.n, self.ipv6, self.up = groupd, n, ipv6, up
+        self.groupd_args = list(groupd_args)
+        self.ns = f"gd-up-{tag}"
+        self.tmp = Path(tempfile.mkdtemp(prefix="gd-bench-up."))
+        self.procs = []
+        self.names = [f"ifb{i}" for i in range(n)]
+        self.conn = None
+        self.log_offset = 0
+
+    def start(self, probe, log):
+        make_netns(self.ns)
+        if not self.ipv6:
+            run(["ip", "netns", "exec", self.ns, "sysctl", "-qw",
+                 "net.ipv6.conf.default.disable_ipv6=1", "net.ipv6.conf.all.disable_ipv6=1"])
+        links = self.tmp / "links.batch"
+        links.write_text("".join(f"link add {n} group {GROUP} type ifb\n" for n in self.names))
+        run(["ip", "-n", self.ns, "-batch", str(links)], timeout=3600)
+        if self.up:
+            self.ip("link", "set", "group", GROUP, "up", timeout=3600)
+        # The kernel's tail (DAD work on thousands of links) keeps changing
+        # links and addresses for a while, each in a short RTNL hold: a link
+        # dump meanwhile is interrupted again and again. groupd starts once
+        # no address is tentative any more and RTNL is quiet.
+        if self.up and self.ipv6:
+            deadline = time.monotonic() + 600
+            while self.ip("-6", "addr", "show", "tentative").stdout.strip():
+                if time.monotonic() > deadline:
+                    raise BenchError("IPv6 addresses still tentative after 600 s")
+                time.sleep(0.5)
+        probe.quiet(log)
+        for m in MTUS:
+            (self.tmp / f"mtu-{m}").write_text(
+                "".join(f"link set dev {n} mtu {m}\n" for n in self.names))
+        (self.tmp / "up").write_text("".join(f"link set dev {n} up\n" for n in self.names))
+        self.start_bus()
+        self.start_groupd()
+        self.nl = self.spawn(["ip", "netns", "exec", self.ns, "/usr/bin/python3",
+                              str(HERE / "nl-group-msg.py"), GROUP],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        from gi.repository import Gio
+        self.conn = Gio.DBusConnection.new_for_address_sync(
+            self.bus_addr, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        self.settle()
+
+    def spawn(self, cmd, **kw):
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        p = subprocess.Popen(cmd, **kw)
+        self.procs.append(p)
+        return p
+
+    def start_bus(self):
+        sock = self.tmp / "bus.sock"
+        self.bus_addr = f"unix:path={sock}"
+        conf = self.tmp / "bus.conf"
+        conf.write_text(f"""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>{self.bus_addr}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+  </policy>
+</busconfig>
+""")
+        log = open(self.tmp / "dbus.log", "w")
+        self.spawn(["dbus-daemon", f"--config-file={conf}", "--nofork", "--nopidfile"],
+                   stdout=log, stderr=log)
+        for _ in range(200):
+            if sock.exists():
+                return
+            time.sleep(0.02)
+        raise BenchError("dbus-daemon did not start")
+
+    def start_groupd(self):
+        if not Path(f"/run/netns/{self.ns}").exists():
+            raise BenchError("no namespace: refusing to start groupd")
+        (self.tmp / "root").mkdir()
+        self.log_path = self.tmp / "groupd.log"
+        log = open(self.log_path, "w")
+        self.spawn(["ip", "netns", "exec", self.ns, str(self.groupd),
+                    f"--config-root={self.tmp}/root", f"--bus-address={self.bus_addr}",
+                    *self.groupd_args], stdout=log, stderr=log)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.busctl("call", "net.groupd1", "/net/groupd1", "net.groupd1.Manager",
+                           "ListGroups", check=False).returncode == 0:
+                return
+            time.sleep(0.05)
+        raise BenchError("groupd did not come up: " + self.log_path.read_text()[-2000:])
+
+    def stop(self):
+        if self.conn is not None:
+            try:
+                self.conn.close_sync(None)
+            except Exception:
+                pass
+            self.conn = None
+        stop_processes(self.procs, 30)
+        self.procs = []
+        run(["ip", "netns", "del", self.ns], check=False)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -- helpers ---------------------------------------------------------
+    def ip(self, *args, timeout=600):
+        return run(["ip", "-n", self.ns, *args], timeout=timeout)
+
+    def busctl(self, *args, check=True):
+        return run(["busctl", f"--address={self.bus_addr}", "--timeout=3600", *args], check=check)
+
+    def group_prop(self, name):
+        out = self.busctl("get-property", "net.groupd1", f"/net/groupd1/group/{GROUP}",
+                          "net.groupd1.Group", name).stdout.split(None, 1)
+        return out[1].strip().strip('"')
+
+    def settle(self):
+        """Let the kernel's tail (DAD work, linkwatch) and groupd go quiet."""
+        time.sleep(0.5 + self.n / 8192)
+
+    def check(self, mtu, up):
+        members = [d for d in json.loads(self.ip("-j", "link", "show", "group", GROUP).stdout)
+                   if d.get("ifname")]
+        bad = [d["ifname"] for d in members
+               if (mtu is not None and d["mtu"] != mtu) or (("UP" in d["flags"]) != up)]
+        if len(members) != self.n or bad:
+            raise BenchError(f"kernel: {len(members)} members, {len(bad)} wrong: {bad[:5]}")
+        want = (str(mtu) if mtu is not None else None, "up" if up else "down")
+        deadline = time.monotonic() + 60
+        while True:
+            got = (self.group_prop("MTU") if mtu is not None else None, self.group_prop("State"))
+            if got == want:
+                return
+            if time.monotonic() > deadline:
+                raise BenchError(f"groupd says {got}, the kernel {want}")
+            time.sleep(0.02)
+
+    def chosen_path(self):
+        """The kernel path of groupd's last group change, from its log."""
+        text = self.log_path.read_text(errors="replace")
+        new, self.log_offset = text[self.log_offset:], len(text)
+        found = re.findall(r"group change of \d+ links by (one group message|per-link messages)"
+                           r"(?: \(\d+ in (\d+) sends, the longest ([0-9.]+) ms[^)]*\))?: "
+                           r"([0-9.]+) ms", new)
+        if not found:
+            return "?"
+        kind, sends, longest, total = found[-1]
+        # The longest sendmsg() groupd made: each of its RTNL holds was shorter.
+        if kind.startswith("one"):
+            return f"group/{float(total):.1f}"
+        return f"per-link/{sends}/{float(longest):.1f}"
+
+    # -- the measured operations -----------------------------------------
+    def timed(self, cmd):
+        t0 = time.perf_counter()
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+        t = time.perf_counter() - t0
+        if r.returncode != 0:
+            raise BenchError(f"{' '.join(cmd)[:200]}: exit {r.returncode}: {r.stderr[:500]}")
+        return t
+
+    def setgroup_cmd(self, key, sig, value):
+        return ["busctl", f"--address={self.bus_addr}", "--timeout=3600", "call", "net.groupd1",
+                "/net/groupd1", "net.groupd1.Manager", "SetGroup", "sa{sv}a{sv}", GROUP, "1",
+                key, sig, str(value), "0"]
+
+    def do_mtu(self, method, mtu):
+        if method == "group":
+            return self.timed(["ip", "-n", self.ns, "link", "set", "group", GROUP,
+                               "mtu", str(mtu)])
+        if method == "batch":
+            return self.timed(["ip", "-n", self.ns, "-batch", str(self.tmp / f"mtu-{mtu}")])
+        if method == "setgroup":
+            return self.timed(self.setgroup_cmd("MTU", "u", mtu))
+        if method == "group-nl":
+            self.nl.stdin.write(f"{mtu}\n")
+            self.nl.stdin.flush()
+            line = self.nl.stdout.readline().strip()
+            if not line or line.startswith("error"):
+                raise BenchError(f"nl-group-msg.py: {line or 'no answer'}")
+            return float(line)
+        if method == "setgroup-conn":
+            from gi.repository import Gio, GLib
+            args = GLib.Variant("(sa{sv}a{sv})", (GROUP, {"MTU": GLib.Variant("u", mtu)}, {}))
+            t0 = time.perf_counter()
+            self.conn.call_sync("net.groupd1", "/net/groupd1", "net.groupd1.Manager",
+                                "SetGroup", args, None, Gio.DBusCallFlags.NONE, 3600000, None)
+            return time.perf_counter() - t0
+        raise ValueError(method)
+
+    def do_up(self, method):
+        if method == "group":
+            return self.timed(["ip", "-n", self.ns, "link", "set", "group", GROUP, "up"])
+        if method == "batch":
+            return self.timed(["ip", "-n", self.ns, "-batch", str(self.tmp / "up")])
+        if method == "setgroup":
+            return self.timed(self.setgroup_cmd("State", "s", "up"))
+        if method == "group-nl":
+            self.nl.stdin.write("up\n")
+            self.nl.stdin.flush()
+            line = self.nl.stdout.readline().strip()
+            if not line or line.startswith("error"):
+                raise BenchError(f"nl-group-msg.py: {line or 'no answer'}")
+            return float(line)
+        if method == "setgroup-conn":
+            from gi.repository import Gio, GLib
+            args = GLib.Variant("(sa{sv}a{sv})", (GROUP, {"State": GLib.Variant("s", "up")}, {}))
+            t0 = time.perf_counter()
+            self.conn.call_sync("net.groupd1", "/net/groupd1", "net.groupd1.Manager",
+                                "SetGroup", args, None, Gio.DBusCallFlags.NONE, 3600000, None)
+            return time.perf_counter() - t0
+        raise ValueError(method)
+
+
+def rotated(methods, r):
+    """Each run starts with another method: none always goes first."""
+    k = r % len(methods)
+    return methods[k:] + methods[:k]
+
+
+def measure_mtu(env, probe, runs, methods, samples, key, log):
+    mtu_i = 0
+    for r in range(runs):
+        for method in rotated(methods, r):
+            mtu_i += 1
+            mtu = MTUS[mtu_i % 2]
+            probe.quiet(log)
+            probe.mark()
+            t = env.do_mtu(method, mtu)
+            wait = probe.report()
+            path = env.chosen_path() if method.startswith("setgroup") else ""
+            env.check(mtu, env.up)
+            samples.append((*key, method, r, t, wait, path))
+            log(f"  {key} {method} run {r}: {t:.4f} s, probe waited {wait:.1f} ms {path}")
+            env.settle()
+
+
+def measure_up(env, probe, runs, methods, samples, key, log):
+    for r in range(runs):
+        for method in rotated(methods, r):
+            env.ip("link", "set", "group", GROUP, "down", timeout=3600)  # setup, not timed
+            env.check(None, False)
+            env.settle()
+            env.chosen_path()
+            probe.quiet(log)
+            probe.mark()
+            t = env.do_up(method)
+            wait = probe.report()
+            path = env.chosen_path() if method.startswith("setgroup") else ""
+            env.check(None, True)
+            samples.append((*key, method, r, t, wait, path))
+            log(f"  {key} {method} run {r}: {t:.4f} s, probe waited {wait:.1f} ms {path}")
+            env.settle()
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def summarise(samples):
+    """{(series, ipv6, n, method): (median t, min, max, median wait, max wait, paths)}"""
+    groups = {}
+    for series, ipv6, n, method, _r, t, wait, path in samples:
+        groups.setdefault((series, ipv6, n, method), []).append((t, wait, path))
+    out = {}
+    for k, v in groups.items():
+        ts = [x[0] for x in v]
+        ws = [x[1] for x in v]
+        paths = [x[2] for x in v if x[2]]
+        out[k] = (median(ts), min(ts), max(ts), median(ws), max(ws), paths)
+    return out
+
+
+def describe_paths(paths):
+    """"per-link, 48-57 sends, longest 9.7 ms" from "per-link/48/9.7", …"""
+    if not paths:
+        return "?"
+    kinds = sorted({p.split("/")[0] for p in paths})
+    parts = []
+    for kind in kinds:
+        mine = [p.split("/") for p in paths if p.split("/")[0] == kind]
+        if kind == "group":
+            parts.append(f"group ({len(mine)}×), its hold ≤ {max(float(m[1]) for m in mine):.1f}")
+        elif kind == "per-link" and all(len(m) == 3 for m in mine):
+            sends = sorted(int(m[1]) for m in mine)
+            parts.append(f"per-link ({len(mine)}×), {sends[0]}–{sends[-1]} sends, longest "
+                         f"{max(float(m[2]) for m in mine):.1f}")
+        else:
+            parts.append(f"{kind} ({len(mine)}×)")
+    return "; ".join(parts)
+
+
+def fmt_t(x):
+    return "–" if x is None else (f"{x:.3f}" if x < 10 else f"{x:.1f}")
+
+
+def table(summary, series, ipv6, sizes, with_open):
+    cols = METHODS + (OPEN_METHODS if with_open else ())
+    head = ["N"]
+    for m in cols:
+        head += [f"{TITLES[m]} (s)", "probe wait (ms)"]
+    head += ["SetGroup / faster raw way", "SetGroup's longest probe wait (ms)",
+             "SetGroup's path (sends, its longest sendmsg in ms)"]
+    if with_open:
+        head.append("SetGroup open / group msg open")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
+    for n in sizes:
+        row = [str(n)]
+        s = {m: summary.get((series, ipv6, n, m)) for m in cols}
+        if not s["setgroup"]:
+            continue
+        for m in cols:
+            v = s[m]
+            if v is None:
+                row += ["–", "–"]
+            else:
+                row += [f"{fmt_t(v[0])} ({fmt_t(v[1])}–{fmt_t(v[2])})", f"{v[3]:.1f} (max {v[4]:.1f})"]
+        raw = [s[m][0] for m in ("group", "batch") if s[m]]
+        row.append(f"**{s['setgroup'][0] / min(raw):.2f}**" if raw else "–")
+        row.append(f"{s['setgroup'][4]:.1f}")
+        row.append(describe_paths(s["setgroup"][5]))
+        if with_open:
+            a, b = s.get("setgroup-conn"), s.get("group-nl")
+            row.append(f"{a[0] / b[0]:.2f}" if a and b else "–")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def plot(results, prefix, summary, keys):
+    dat = results / f"{prefix}-plot.dat"
+    plots, idx = [], 0
+    with open(dat, "w") as f:
+        for series, ipv6, sizes in keys:
+            for m in METHODS:
+                pts = [(n, summary[(series, ipv6, n, m)]) for n in sizes
+                       if (series, ipv6, n, m) in summary]
+                if not pts:
+                    continue
+                title = f"{series}, IPv6 {ipv6}: {TITLES[m].split(' (')[0]}".replace("`", "")
+                f.write(f"# {title}\n")
+                for n, v in pts:
+                    f.write(f"{n} {v[0]:.6f} {v[1]:.6f} {v[2]:.6f} {max(v[4], 0.01) / 1000:.6f}\n")
+                f.write("\n\n")
+                plots.append((idx, title))
+                idx += 1
+    script = results / f"{prefix}-plot.gp"
+    lines = [
+        f"set terminal pngcairo size 1200,860 font ',9'",
+        f"set output '{prefix}.png'",
+        "set logscale xy",
+        "set key left top font ',8'",
+        "set grid",
+        "set multiplot layout 2,1",
+        "set title 'time of the operation (s), median with min-max'",
+        "set xlabel 'ifb links in the group'",
+        "plot " + ", \\\n     ".join(
+            f"'{dat.name}' index {i} using 1:2:3:4 with yerrorlines title '{t}'"
+            for i, t in plots),
+        "set title 'longest wait of a probe in another namespace (s): the RTNL hold'",
+        "plot " + ", \\\n     ".join(
+            f"'{dat.name}' index {i} using 1:5 with linespoints title '{t}'" for i, t in plots)
+        + ", 0.1 with lines dashtype 2 lw 2 title '100 ms'",
+        "unset multiplot",
+    ]
+    script.write_text("\n".join(lines) + "\n")
+    r = subprocess.run(["gnuplot", script.name], cwd=results, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        raise BenchError(f"gnuplot: {r.stderr[:500]}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default=",".join(map(str, UP_SIZES)), help="UP series")
+    ap.add_argument("--down-sizes", default=",".join(map(str, DOWN_SIZES)))
+    ap.add_argument("--ipv6", default="on,off")
+    ap.add_argument("--series", default="mtu,up,down-mtu")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--big-runs", type=int, default=3, help="runs above 2048 links")
+    ap.add_argument("--groupd", default=str(REPO / "build" / "src" / "groupd"))
+    ap.add_argument("--groupd-arg", action="append", default=[])
+    ap.add_argument("--results", default=str(HERE / "results"))
+    ap.add_argument("--prefix", default="up")
+    ap.add_argument("--quiet", action="store_true")
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench-up: run as root (it creates network namespaces)")
+    for tool in ("ip", "busctl", "dbus-daemon", "gnuplot", "sysctl"):
+        if not shutil.which(tool):
+            sys.exit(f"bench-up: {tool} is missing (bash tools/install-deps.sh)")
+    sizes = [int(x) for x in a.sizes.split(",") if x]
+    down_sizes = [int(x) for x in a.down_sizes.split(",") if x]
+    ipv6s = [x for x in a.ipv6.split(",") if x]
+    series = [x for x in a.series.split(",") if x]
+    results = Path(a.results)
+    results.mkdir(parents=True, exist_ok=True)
+
+    def log(msg):
+        if not a.quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    envs = []
+    probe = None
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    load_start = os.getloadavg()[0]
+    samples = []
+    failures = []
+    try:
+        probe = Probe(os.getpid())
+        plan = []
+        for ipv6 in ipv6s:
+            for n in sizes:
+                if "mtu" in series or "up" in series:
+                    plan.append((ipv6, n, True))
+        if "down-mtu" in series:
+            for n in down_sizes:
+                plan.append(("on", n, False))
+        for ipv6, n, up in plan:
+            waited = probe.quiet(log)  # the last namespace's teardown
+            log(f"{n} ifb links, IPv6 {ipv6}, {'UP' if up else 'DOWN'}: setting up "
+                f"(RTNL quiet after {waited:.1f} s)")
+            env = Env(a.groupd, n, ipv6 == "on", up, a.groupd_arg, os.getpid())
+            envs.append(env)
+            try:
+                env.start(probe, log)
+                runs = a.runs if n <= 2048 else a.big_runs
+                if up and "mtu" in series:
+                    measure_mtu(env, probe, runs, METHODS + OPEN_METHODS, samples,
+                                ("mtu", ipv6, n), log)
+                if up and "up" in series:
+                    measure_up(env, probe, runs, METHODS + OPEN_METHODS, samples,
+                               ("up", ipv6, n), log)
+                if not up:
+                    measure_mtu(env, probe, runs, METHODS + OPEN_METHODS, samples,
+                                ("down-mtu", ipv6, n), log)
+            except BenchError as e:
+                # Said in the results; the other sizes still run.
+                failures.append(f"{n} links, IPv6 {ipv6}, {'UP' if up else 'DOWN'}: {e}"[:600])
+                log("FAILED: " + failures[-1])
+            env.stop()
+            envs.remove(env)
+    except KeyboardInterrupt:
+        log("interrupted")
+        raise
+    finally:
+        for env in envs:
+            env.stop()
+        if probe:
+            probe.stop()
+
+    summary = summarise(samples)
+    commit = run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], check=False).stdout.strip()
+    kernel = platform.release()
+    out = [f"### groupd on UP links: time and RTNL hold (bench-up)\n",
+           f"Started {started:%Y-%m-%d %H:%M} UTC; Linux {kernel}, {os.cpu_count()} CPUs; groupd at "
+           f"{commit}; load {load_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end; "
+           f"{a.runs} runs per figure up to 2048 links, {a.big_runs} above, median (min–max); "
+           f"probe wait: median (max) of the runs' "
+           f"longest waits. Command: `bash tests/bench/bench-up.sh "
+           + " ".join(sys.argv[1:]) + "`\n"]
+    for s, label in (("mtu", "Group-wide MTU change, links UP"),
+                     ("up", "State=up (the links were taken down first)"),
+                     ("down-mtu", "Group-wide MTU change, links DOWN")):
+        for ipv6 in (ipv6s if s != "down-mtu" else ["on"]):
+            sz = sizes if s != "down-mtu" else down_sizes
+            if not any((s, ipv6, n, "setgroup") in summary for n in sz):
+                continue
+            out.append(f"\n#### {label}, IPv6 {ipv6}\n")
+            out.append(table(summary, s, ipv6, sz, True))
+    for f in failures:
+        out.append(f"\n- not measured: {f}")
+    text = "\n".join(out) + "\n"
+    print(text)
+    (results / f"{a.prefix}.md").write_text(text)
+    with open(results / f"{a.prefix}-runs.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["series", "ipv6", "links", "method", "run", "seconds", "probe_wait_ms",
+                    "path"])
+        w.writerows(samples)
+    with open(results / f"{a.prefix}.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["series", "ipv6", "links", "method", "median_s", "min_s", "max_s",
+                    "median_wait_ms", "max_wait_ms", "paths"])
+        for k in sorted(summary):
+            v = summary[k]
+            w.writerow([*k, f"{v[0]:.6f}", f"{v[1]:.6f}", f"{v[2]:.6f}", f"{v[3]:.3f}",
+                        f"{v[4]:.3f}", " ".join(v[5])])
+    keys = [(s, ipv6, sizes) for s in ("mtu", "up") if s in series for ipv6 in ipv6s]
+    if "down-mtu" in series:
+        keys.append(("down-mtu", "on", down_sizes))
+    plot(results, a.prefix, summary, keys)
+
+
+if __name__ == "__main__":
+    main()
