@@ -411,7 +411,11 @@ static int dump_all(GdCache *cache)
                        restart_addrs_cb, cache, &extack);
     if (r < 0) {
         /* Keep what we had; the caller retries later. */
-        g_warning("dump failed: %s%s%s", g_strerror(-r), extack ? ": " : "", extack ? extack : "");
+        if (r == -EAGAIN)
+            g_message("links or addresses kept changing while they were read; read again later");
+        else
+            g_warning("dump failed: %s%s%s", g_strerror(-r), extack ? ": " : "",
+                      extack ? extack : "");
         GHashTableIter iter;
         gpointer key, value;
         g_hash_table_iter_init(&iter, cache->old_addrs);
@@ -595,6 +599,28 @@ GdChangeSet *gd_cache_take_changes(GdCache *cache)
     return set;
 }
 
+/* A dump is interrupted (NLM_F_DUMP_INTR) whenever a link or an address
+ * changes while it runs, and gd_nl_dump() gives up after a few immediate
+ * restarts. While thousands of links that just came up finish IPv6
+ * duplicate address detection that goes on for seconds, so at start the
+ * cache waits and reads again, up to a deadline well inside the unit's
+ * watchdog; the events queued meanwhile are read after the dump. */
+#define OPEN_DUMP_PATIENCE_USEC (20 * G_USEC_PER_SEC)
+#define OPEN_DUMP_MAX_WAIT_MS   1000
+
+static int dump_all_patiently(GdCache *cache)
+{
+    gint64 deadline = g_get_monotonic_time() + OPEN_DUMP_PATIENCE_USEC;
+    guint wait_ms = 20;
+    for (;;) {
+        int r = dump_all(cache);
+        if (r != -EAGAIN || g_get_monotonic_time() + wait_ms * 1000 > deadline)
+            return r;
+        g_usleep(wait_ms * 1000);
+        wait_ms = MIN(wait_ms * 2, OPEN_DUMP_MAX_WAIT_MS);
+    }
+}
+
 int gd_cache_open(int rcvbuf, GdCacheChangedFunc on_changed, gpointer user_data, GdCache **out)
 {
     g_autoptr(GdCache) cache = gd_cache_new_detached();
@@ -609,7 +635,7 @@ int gd_cache_open(int rcvbuf, GdCacheChangedFunc on_changed, gpointer user_data,
     r = gd_nl_socket_open(NULL, 0, DUMP_SOCKET_RCVBUF, 0, &cache->requests);
     if (r < 0)
         return r;
-    r = dump_all(cache);
+    r = dump_all_patiently(cache);
     if (r < 0)
         return r;
     gd_cache_process_events(cache);

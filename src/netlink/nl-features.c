@@ -95,7 +95,8 @@ static int read_probe_links(GdNlSocket *sock, ProbeLinks *links)
     uint8_t buf[GD_NL_MSG_MAX];
     g_autofree char *extack = NULL;
     int r = gd_nl_dump(sock, gd_nl_put_getlink_dump(buf, 0), probe_links_cb, NULL, links, &extack);
-    if (r < 0)
+    /* Links that changed meanwhile do not matter: any lo and DOWN link do. */
+    if (r < 0 && !(r == -EAGAIN && links->found_lo))
         return r;
     return links->found_lo ? 0 : -ENODEV;
 }

@@ -2,6 +2,7 @@
 """Start-up notification and a clean exit on SIGTERM."""
 
 import subprocess
+import time
 
 import gdlib
 
@@ -63,3 +64,39 @@ def test_restart_reads_state(netns, groupd_factory):
     assert second.client.group_property(100, "MTU") == 1400
     assert second.client.list_groups() == [(0, "default", 4 + len(netns.base)),
                                            (100, "", 4)]
+
+
+def test_start_while_addresses_change(netns, groupd_factory):
+    """Dumps that other changes keep interrupting (NLM_F_DUMP_INTR), as while
+    thousands of links that just came up finish IPv6 address setup: groupd
+    waits and reads again instead of exiting, and its cache ends equal to
+    the kernel's."""
+    names = netns.add_ifbs(2048)
+    netns.batch([f"addr add fd80::{i:x}:{j}/128 dev {n}"
+                 for i, n in enumerate(names) for j in (1, 2, 3, 4)])
+    # Bounded: for at most 4 s, three processes add and delete addresses in
+    # the test's namespace (each ~8000 changes a second).
+    churns = []
+    for k in range(3):
+        path = netns.workdir / f"churn-{k}.txt"
+        path.write_text(f"addr add fd99::{k + 1}/128 dev ifb{k}\naddr del fd99::{k + 1}/128 "
+                        f"dev ifb{k}\n" * 100000)
+        churns.append(subprocess.Popen(["timeout", "4", "ip", "-n", netns.name, "-batch", str(path)],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        time.sleep(0.3)
+        assert all(c.poll() is None for c in churns), "the churn ended before groupd started"
+        daemon = groupd_factory()
+        log = daemon.log_path.read_text(errors="replace")
+        assert "kept changing while they were read" in log, (
+            "no dump was interrupted often enough: the test did not make the case it is for\n"
+            + daemon.log_tail())
+    finally:
+        for c in churns:
+            c.wait(timeout=30)
+    gdlib.wait_for(lambda: daemon.client.list_links() == netns.kernel_list_links(), 10,
+                   what="the cache to match the kernel after the churn")
+    gdlib.assert_cache_matches_kernel(netns, daemon.client)
+    addrs = netns.addrs()
+    for name in ("ifb0", "ifb1", names[-1]):
+        assert sorted(daemon.client.get_link(name)["Addresses"]) == addrs[name], name
