@@ -440,9 +440,10 @@ static void classify_per_link(Run *run, GdOpResult *result)
     for (guint i = 0; i < n; i++) {
         const GdNlAck *ack = &op->acks[i];
         const char *name = run->names->pdata[i];
-        if (ack->error == -ENODEV &&
+        if ((ack->error == -ENODEV || ack->error == 0) &&
             !gd_cache_link_by_index(cache, g_array_index(op->targets, int, i))) {
-            /* Deleted before the kernel got to it: nothing to report. */
+            /* Deleted before the kernel got to it, or right after: nothing
+             * to report. */
             gone++;
             continue;
         }

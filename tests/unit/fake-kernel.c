@@ -23,6 +23,7 @@ struct FakeKernel {
     gboolean lose;
     gboolean silent_adds;
     gboolean announce_down_moves;
+    int delete_after; /* ifindex deleted once the next per-link batch ran */
     guint ops;
     guint group_messages;
     guint link_messages;
@@ -191,6 +192,11 @@ void fake_kernel_silent_adds(FakeKernel *fk, gboolean silent)
     fk->silent_adds = silent;
 }
 
+void fake_kernel_delete_after_next(FakeKernel *fk, int ifindex)
+{
+    fk->delete_after = ifindex;
+}
+
 void fake_kernel_announce_down_moves(FakeKernel *fk, gboolean announce_moves)
 {
     fk->announce_down_moves = announce_moves;
@@ -310,6 +316,10 @@ static int run_links(GdOp *op, guint first, guint n, const GdNlLinkChange *value
         acks[i].error = fk->lose ? -ENOBUFS : error;
         if (error < 0 && !fk->lose && l && l->refuse_text)
             acks[i].extack = g_strdup(l->refuse_text);
+    }
+    if (fk->delete_after) {
+        fake_kernel_del_link(fk, fk->delete_after);
+        fk->delete_after = 0;
     }
     return fk->lose ? -ENOBUFS : 0;
 }

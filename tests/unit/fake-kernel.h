@@ -44,6 +44,9 @@ void fake_kernel_refuse(FakeKernel *fk, int ifindex, int error, const char *text
 void fake_kernel_lose_answers(FakeKernel *fk, gboolean lose);
 /* Address adds are acknowledged and not made. */
 void fake_kernel_silent_adds(FakeKernel *fk, gboolean silent);
+/* Someone else deletes ifindex right after the kernel answered the next
+ * per-link messages (announced before the runner reads the answers). */
+void fake_kernel_delete_after_next(FakeKernel *fk, int ifindex);
 /* Whether a DOWN link's group change is announced (stock kernels: no). */
 void fake_kernel_announce_down_moves(FakeKernel *fk, gboolean announce);
 

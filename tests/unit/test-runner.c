@@ -308,6 +308,19 @@ static void test_link_gone_before_the_kernel(Fx *fx, gconstpointer data)
     g_assert_cmpstr(fx->refused, ==, "");
 }
 
+static void test_link_gone_after_the_kernel(Fx *fx, gconstpointer data)
+{
+    /* Added, acknowledged, then the link deleted before the answers are
+     * read: gone, not "acknowledged but not added". */
+    fake_kernel_delete_after_next(fx->fk, 2);
+    run(fx, per_link_op(GD_OP_ADDR_ADD, 100, (const int[]){1, 2, 0}, "10.9.0.1/24"));
+    g_assert_cmpint(fx->outcome, ==, GD_OP_APPLIED);
+    g_assert_cmpuint(fx->applied, ==, 1);
+    g_assert_cmpuint(fx->silent, ==, 0);
+    g_assert_cmpuint(fx->gone, ==, 1);
+    g_assert_cmpstr(fx->refused, ==, "");
+}
+
 /* ---- the executor's queue ---- */
 
 static void count_cb(GdOpResult *result, gpointer user_data)
@@ -517,6 +530,7 @@ int main(int argc, char **argv)
     ADD("/runner/address/add-and-remove", test_address_add_and_remove);
     ADD("/runner/address/silent-add", test_address_add_silent);
     ADD("/runner/link-gone", test_link_gone_before_the_kernel);
+    ADD("/runner/link-gone-after-the-answer", test_link_gone_after_the_kernel);
     ADD("/runner/in-order", test_in_order);
     ADD("/runner/shutdown", test_shutdown_answers_queued);
     ADD("/runner/hold-taken-over", test_hold_taken_over);
