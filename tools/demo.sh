@@ -526,7 +526,7 @@ show ip -n "$GD_NS" link set wlan0p down
 t0=$(now_ns)
 ip -n "$GD_NS" link set wlan0p down
 wait_endpoints "failed over" "$t0" 2 "10.61.2.2@wwan0"
-grep 'active group wifi → cellular' "$GD_TMP/groupd.log" | tail -n 1 | sed 's/^/   groupd: /'
+grep -E 'active group ([0-9]+ \()?wifi\)? → ([0-9]+ \()?cellular' "$GD_TMP/groupd.log" | tail -n 1 | sed 's/^/   groupd: /'
 mptcp_state
 
 step "MPTCP return: wlan0's carrier is back; traffic returns after HoldDownSec=1, not before"
@@ -542,7 +542,7 @@ else
     echo "   0.3 s after: still $have (held down)"
 fi
 wait_endpoints "back on wifi" "$t0" 4 "10.61.1.2@wlan0 10.61.2.2@wwan0+backup"
-grep 'active group cellular → wifi' "$GD_TMP/groupd.log" | tail -n 1 | sed 's/^/   groupd: /'
+grep -E 'active group ([0-9]+ \()?cellular\)? → ([0-9]+ \()?wifi' "$GD_TMP/groupd.log" | tail -n 1 | sed 's/^/   groupd: /'
 
 step "MPTCP power-save (SetMode): no endpoint on cellular while wifi is healthy; Failover() moves to it on demand"
 bus ok call net.groupd1 /net/groupd1/mptcp net.groupd1.Mptcp SetMode s power-save
