@@ -339,6 +339,9 @@ def main():
     p.add_argument("--refusals", type=float, default=0,
                    help="instead: S s of a refused endpoint (two members share an address): "
                         "its back-off and what is logged")
+    p.add_argument("--fill", type=int, default=0,
+                   help="repeat runs disturbed by the RTNL lock (or failed), at most N "
+                        "extra per row, until a row has --runs undisturbed ones")
     p.add_argument("--csv", default=None)
     p.add_argument("--keep", default=None,
                    help="directory for every run's raw data and logs (setup-kind-run/)")
@@ -360,7 +363,13 @@ def main():
             for setup in setups:
                 post = max(setup.hold_down, 0) + 4.0
                 runs = []
-                for i in range(args.runs):
+                # --fill: a run disturbed by the RTNL lock is repeated, at most
+                # --fill extra times per row, so the row still has --runs.
+                attempts = args.runs + args.fill
+                for i in range(attempts):
+                    if sum(1 for r in runs if "error" not in r and not r["disturbed"]) \
+                            >= args.runs:
+                        break
                     label = f"{setup.key}-{workload}-{kind}-{i + 1}"
                     try:
                         r = one_run(setup, kind, post, workload, args.keep, label)
@@ -382,7 +391,8 @@ def main():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
-    print(f"MPTCP failover, {args.runs} runs per row, {stamp}, commit {commit}, "
+    fill = f" (disturbed runs repeated, at most {args.fill} more per row)" if args.fill else ""
+    print(f"MPTCP failover, {args.runs} runs per row{fill}, {stamp}, commit {commit}, "
           f"kernel {os.uname().release}. Seconds as min / median / max; backup bytes = "
           "tx+rx on wwan0 in the healthy second before the fault (median). Traffic: both = "
           "the laptop sends and receives, up = only sends, down = a download (only "
