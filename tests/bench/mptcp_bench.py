@@ -244,8 +244,9 @@ def fmt(st, unit_ms=False):
     return " / ".join(f"{v:.2f}" for v in st)
 
 
-def healthy_run(seconds, wlan_rate, hold_down):
-    """groupd on a healthy wlan0 for seconds: bursty download and SSH output."""
+def healthy_run(seconds, wlan_rate, hold_down, keep_dir=None):
+    """groupd on a healthy wlan0 for seconds: bursty download and SSH output.
+    With keep_dir, groupd's whole log is kept there (to see why it switched)."""
     import groupd_mptcp as G
     with R.Rig(wlan_rate=wlan_rate) as rig:
         g = G.GroupdInRig(rig, conf=G.mptcp_conf("failover", hold_down))
@@ -257,6 +258,9 @@ def healthy_run(seconds, wlan_rate, hold_down):
                             extra_wait=seconds)
         results = [download.wait(), ssh.wait()]
         log = g.log(limit=1 << 40)
+        if keep_dir is not None:
+            Path(keep_dir).mkdir(parents=True, exist_ok=True)
+            (Path(keep_dir) / f"healthy-{wlan_rate}-groupd.log").write_text(log)
         return {
             "wlan_rate": wlan_rate, "seconds": seconds,
             "failovers": g.prop("FailoverCount") - before,
@@ -276,8 +280,8 @@ def run_healthy(args):
     print("| wlan0 | failovers | stalls reported | echoes sent / answered "
           "| records received | longest idle gap (s) | lost/dup/reorder/reset |")
     print("|---|---:|---:|---|---:|---:|---|")
-    for rate in ("20mbit", "2mbit"):
-        r = healthy_run(args.healthy, rate, args.hold_down)
+    for rate in args.rates.split(","):
+        r = healthy_run(args.healthy, rate, args.hold_down, args.keep)
         print(f"# healthy {rate}: {r}", file=sys.stderr, flush=True)
         print(f"| {rate} | {r['failovers']} | {r['stalls']} | {r['echoes']} / {r['answered']} "
               f"| {r['records']} | {r['max_gap']:.2f} "
@@ -336,12 +340,17 @@ def main():
     p.add_argument("--hold-down", type=float, default=2.0)
     p.add_argument("--healthy", type=float, default=0,
                    help="instead: S s of healthy bursty traffic under groupd, failovers counted")
+    p.add_argument("--rates", default="20mbit,2mbit", help="of wlan0, for --healthy")
     p.add_argument("--refusals", type=float, default=0,
                    help="instead: S s of a refused endpoint (two members share an address): "
                         "its back-off and what is logged")
+    p.add_argument("--fill", type=int, default=0,
+                   help="repeat runs disturbed by the RTNL lock (or failed), at most N "
+                        "extra per row, until a row has --runs undisturbed ones")
     p.add_argument("--csv", default=None)
     p.add_argument("--keep", default=None,
-                   help="directory for every run's raw data and logs (setup-kind-run/)")
+                   help="directory for every run's raw data and logs (setup-kind-run/; "
+                        "--healthy: groupd's log)")
     args = p.parse_args()
     if args.healthy:
         return run_healthy(args)
@@ -360,7 +369,13 @@ def main():
             for setup in setups:
                 post = max(setup.hold_down, 0) + 4.0
                 runs = []
-                for i in range(args.runs):
+                # --fill: a run disturbed by the RTNL lock is repeated, at most
+                # --fill extra times per row, so the row still has --runs.
+                attempts = args.runs + args.fill
+                for i in range(attempts):
+                    if sum(1 for r in runs if "error" not in r and not r["disturbed"]) \
+                            >= args.runs:
+                        break
                     label = f"{setup.key}-{workload}-{kind}-{i + 1}"
                     try:
                         r = one_run(setup, kind, post, workload, args.keep, label)
@@ -382,7 +397,8 @@ def main():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
-    print(f"MPTCP failover, {args.runs} runs per row, {stamp}, commit {commit}, "
+    fill = f" (disturbed runs repeated, at most {args.fill} more per row)" if args.fill else ""
+    print(f"MPTCP failover, {args.runs} runs per row{fill}, {stamp}, commit {commit}, "
           f"kernel {os.uname().release}. Seconds as min / median / max; backup bytes = "
           "tx+rx on wwan0 in the healthy second before the fault (median). Traffic: both = "
           "the laptop sends and receives, up = only sends, down = a download (only "
