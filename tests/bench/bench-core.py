@@ -42,12 +42,11 @@ import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 
-from bench_harness import GROUP, MTUS, BenchError, Harness, ask, run, timed
+from bench_harness import BUS_NAME, GROUP, MTUS, BenchError, Harness, ask, run, timed
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -138,36 +137,7 @@ class Env(Harness):
 
     def count_signals(self, mtu):
         """D-Bus signals groupd sends for one SetGroup, seen by dbus-monitor."""
-        owner = self.busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                            "org.freedesktop.DBus", "GetNameOwner", "s",
-                            "net.groupd1").stdout.split()[1].strip('"')
-        mon = self.spawn(["dbus-monitor", "--address", self.bus_addr, "--profile"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        lines = []
-        ready = threading.Event()
-
-        def reader():
-            for line in mon.stdout:
-                lines.append(line.rstrip("\n"))
-                ready.set()
-
-        th = threading.Thread(target=reader, daemon=True)
-        th.start()
-        if not ready.wait(10):
-            raise BenchError("dbus-monitor did not start")
-        time.sleep(0.3)
-        start = len(lines)
-        self.do("setgroup", mtu)
-        time.sleep(1.0)  # signals flushed after the reply arrive within this
-        mon.terminate()
-        mon.wait()
-        th.join(5)
-        sigs = []
-        for line in lines[start:]:
-            f = line.split("\t")
-            if len(f) >= 8 and f[0] == "sig" and f[3] == owner:
-                sigs.append(f"{f[6]}.{f[7]}")
-        return sigs
+        return self.signals_during(BUS_NAME, lambda: self.do("setgroup", mtu))[1]
 
 
 def quietness():

@@ -150,12 +150,7 @@ class ScaleEnv(core.Env):
 
     def count_signals_of(self, action):
         """Signals groupd sends for action(), seen by dbus-monitor."""
-        saved = self.do
-        self.do = lambda method, mtu: action()
-        try:
-            return core.Env.count_signals(self, None)
-        finally:
-            self.do = saved
+        return self.signals_during("net.groupd1", action)[1]
 
 
 class Recorder:

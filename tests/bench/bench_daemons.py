@@ -24,7 +24,6 @@ private dbus-daemon as their system bus: never the host's bus or links.
 import json
 import os
 import subprocess
-import threading
 import time
 
 from bench_harness import GROUP, BenchError, Harness, run
@@ -308,42 +307,6 @@ def nm_reapply(env, mtu):
     return t0, t
 
 
-def count_all_signals(env, sender_name, action):
-    """Signals from sender_name's owner while action() runs and 1 s after."""
-    owner = env.busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                       "org.freedesktop.DBus", "GetNameOwner", "s",
-                       sender_name).stdout.split()[1].strip('"')
-    mon = env.spawn(["dbus-monitor", "--address", env.bus_addr, "--profile"],
-                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    lines = []
-    ready = threading.Event()
-
-    def reader():
-        for line in mon.stdout:
-            lines.append(line)
-            ready.set()
-
-    th = threading.Thread(target=reader, daemon=True)
-    th.start()
-    if not ready.wait(10):
-        raise BenchError("dbus-monitor did not start")
-    time.sleep(0.3)
-    start = len(lines)
-    result = action()
-    last = len(lines)
-    quiet_since = time.monotonic()
-    while time.monotonic() - quiet_since < 1.0:  # until NM is quiet for 1 s
-        time.sleep(0.1)
-        if len(lines) != last:
-            last, quiet_since = len(lines), time.monotonic()
-    mon.terminate()
-    mon.wait()
-    th.join(5)
-    n = sum(1 for ln in lines[start:] if ln.split("\t")[0] == "sig"
-            and len(ln.split("\t")) > 3 and ln.split("\t")[3] == owner)
-    return result, n
-
-
 def bench_nm(n, runs, rec, log):
     import uuid
     env = DaemonEnv(n, "veth")
@@ -382,12 +345,12 @@ def bench_nm(n, runs, rec, log):
                 t0, t_calls = nm_reapply(env, m)
                 return t_calls, env.wait_mtu(m, t0)
 
-            (t_calls, t_all), sigs = count_all_signals(env, "org.freedesktop.NetworkManager",
-                                                       action)
+            (t_calls, t_all), sigs = env.signals_during("org.freedesktop.NetworkManager",
+                                                        action, until_quiet=True)
             cur = m
             rec.add("daemon", n, "nm-reapply", r + 1, t_all)
             rec.add("daemon", n, "nm-reapply-replies", r + 1, t_calls)
-            rec.add("daemon", n, "nm-signals", r + 1, sigs, "signals")
+            rec.add("daemon", n, "nm-signals", r + 1, len(sigs), "signals")
         env.stop_daemon()
     finally:
         env.stop_daemon()

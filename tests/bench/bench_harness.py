@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -284,6 +285,49 @@ class Harness:
         r = self.busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
                         "org.freedesktop.DBus", "NameHasOwner", "s", name, check=False)
         return r.returncode == 0 and r.stdout.split()[1] == "true"
+
+    def signals_during(self, sender_name, action, until_quiet=False):
+        """The signals ("interface.member") the owner of sender_name sends
+        while action() runs and 1 s after it (until_quiet: until 1 s passed
+        without any message on the bus), seen by dbus-monitor; returns
+        (action's result, signals)."""
+        owner = self.busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                            "org.freedesktop.DBus", "GetNameOwner", "s",
+                            sender_name).stdout.split()[1].strip('"')
+        mon = self.spawn(["dbus-monitor", "--address", self.bus_addr, "--profile"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        lines = []
+        ready = threading.Event()
+
+        def reader():
+            for line in mon.stdout:
+                lines.append(line.rstrip("\n"))
+                ready.set()
+
+        th = threading.Thread(target=reader, daemon=True)
+        th.start()
+        if not ready.wait(10):
+            raise BenchError("dbus-monitor did not start")
+        time.sleep(0.3)
+        start = len(lines)
+        result = action()
+        if until_quiet:
+            last, quiet_since = len(lines), time.monotonic()
+            while time.monotonic() - quiet_since < 1.0:
+                time.sleep(0.1)
+                if len(lines) != last:
+                    last, quiet_since = len(lines), time.monotonic()
+        else:
+            time.sleep(1.0)  # signals flushed after the reply arrive within this
+        mon.terminate()
+        mon.wait()
+        th.join(5)
+        sigs = []
+        for line in lines[start:]:
+            f = line.split("\t")
+            if len(f) >= 8 and f[0] == "sig" and f[3] == owner:
+                sigs.append(f"{f[6]}.{f[7]}")
+        return result, sigs
 
     def group_prop(self, name):
         out = self.busctl("get-property", BUS_NAME, f"{MANAGER_PATH}/group/{GROUP}",
