@@ -36,24 +36,20 @@ benchmark's namespace, groupd runs inside it, all is removed on exit.
 import argparse
 import csv
 import datetime
-import json
 import os
 import platform
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 
+from bench_harness import BUS_NAME, GROUP, MTUS, BenchError, Harness, ask, run, timed
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-GROUP = "100"
-MTUS = (1400, 1450)
 
 METHODS = {
     "group": "`ip link set group 100 mtu M` (one group message)",
@@ -65,44 +61,20 @@ METHODS = {
 }
 
 
-class BenchError(Exception):
-    pass
-
-
-def run(cmd, check=True, **kw):
-    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, **kw)
-    if check and r.returncode != 0:
-        raise BenchError(f"{' '.join(cmd)[:200]}: exit {r.returncode}: {r.stderr.strip()[:500]}")
-    return r
-
-
-class Env:
+class Env(Harness):
     """A namespace with N ifb links in group 100, a private bus, groupd."""
 
+    stop_timeout = 10
+
     def __init__(self, groupd, links, groupd_args=()):
-        self.groupd = groupd
-        self.groupd_args = list(groupd_args)
+        super().__init__(f"gd-bench-{os.getpid()}", "gd-bench.", groupd, groupd_args)
         self.links = links
-        self.ns = None
-        self.tmp = None
-        self.procs = []  # every process we started, to end by pid
-        self.groupd_proc = None
         self.nl = None
-        self.conn = None
         self.names = [f"ifb{i}" for i in range(links)]
 
-    # -- set-up and tear-down ------------------------------------------------
     def start(self):
-        self.tmp = Path(tempfile.mkdtemp(prefix="gd-bench."))
-        ns = f"gd-bench-{os.getpid()}"
-        run(["ip", "netns", "add", ns])
-        self.ns = ns
-        host = os.readlink("/proc/self/ns/net")
-        inner = run(["ip", "netns", "exec", ns, "readlink", "/proc/self/ns/net"]).stdout.strip()
-        if not inner or inner == host:
-            raise BenchError(f"namespace {ns} is the host's ({inner}); refusing to go on")
-        self.ip("link", "set", "lo", "up")
+        self.make_netns()
+        ns = self.ns
         batch = self.tmp / "links.batch"
         with open(batch, "w") as f:
             for n in self.names:
@@ -123,106 +95,7 @@ class Env:
         self.nl = self.spawn(["ip", "netns", "exec", ns, "/usr/bin/python3",
                               str(HERE / "nl-group-msg.py"), GROUP],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        from gi.repository import Gio
-        self.conn = Gio.DBusConnection.new_for_address_sync(
-            self.bus_addr,
-            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
-            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
-
-    def spawn(self, cmd, **kw):
-        kw.setdefault("stdin", subprocess.DEVNULL)
-        p = subprocess.Popen(cmd, **kw)
-        self.procs.append(p)
-        return p
-
-    def start_bus(self):
-        sock = self.tmp / "bus.sock"
-        self.bus_addr = f"unix:path={sock}"
-        conf = self.tmp / "bus.conf"
-        conf.write_text(f"""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>{self.bus_addr}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-  </policy>
-</busconfig>
-""")
-        log = open(self.tmp / "dbus.log", "w")
-        self.spawn(["dbus-daemon", f"--config-file={conf}", "--nofork", "--nopidfile"],
-                   stdout=log, stderr=log)
-        for _ in range(200):
-            if sock.exists():
-                return
-            time.sleep(0.02)
-        raise BenchError("dbus-daemon did not start: " + (self.tmp / "dbus.log").read_text())
-
-    def start_groupd(self):
-        if not Path(f"/run/netns/{self.ns}").exists():
-            raise BenchError("no namespace: refusing to start groupd")
-        (self.tmp / "root").mkdir()
-        log = open(self.tmp / "groupd.log", "w")
-        self.groupd_proc = self.spawn(
-            ["ip", "netns", "exec", self.ns, str(self.groupd), f"--config-root={self.tmp}/root",
-             f"--bus-address={self.bus_addr}", *self.groupd_args], stdout=log, stderr=log)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.groupd_proc.poll() is not None:
-                break
-            if self.busctl("call", "net.groupd1", "/net/groupd1", "net.groupd1.Manager",
-                           "ListGroups", check=False).returncode == 0:
-                return
-            time.sleep(0.05)
-        raise BenchError("groupd did not come up: " + (self.tmp / "groupd.log").read_text())
-
-    def stop(self):
-        if self.conn is not None:
-            try:
-                self.conn.close_sync(None)
-            except Exception:
-                pass
-            self.conn = None
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                if p.stdin:
-                    try:
-                        p.stdin.close()
-                    except OSError:
-                        pass
-                p.terminate()
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-        self.procs = []
-        if self.ns:
-            subprocess.run(["ip", "netns", "del", self.ns], stderr=subprocess.DEVNULL)
-            self.ns = None
-        if self.tmp:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
-
-    # -- helpers -------------------------------------------------------------
-    def ip(self, *args, check=True):
-        return run(["ip", "-n", self.ns, *args], check=check)
-
-    def busctl(self, *args, check=True):
-        return run(["busctl", f"--address={self.bus_addr}", *args], check=check)
-
-    def group_prop(self, name):
-        out = self.busctl("get-property", "net.groupd1", f"/net/groupd1/group/{GROUP}",
-                          "net.groupd1.Group", name).stdout.split(None, 1)
-        return out[1].strip().strip('"')
-
-    def kernel_members(self):
-        data = json.loads(self.ip("-j", "link", "show", "group", GROUP).stdout)
-        return [d for d in data if d.get("ifname")]  # iproute2 6.1 prints {} for the others
+        self.connect()
 
     def check(self, mtu, up):
         """Every member has the MTU in the kernel, and groupd's cache says so."""
@@ -247,76 +120,24 @@ class Env:
         time.sleep(0.1)  # let groupd go idle before the next measurement
 
     # -- the measured operations ----------------------------------------------
-    def timed(self, cmd):
-        t0 = time.perf_counter()
-        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True)
-        t = time.perf_counter() - t0
-        if r.returncode != 0:
-            raise BenchError(f"{' '.join(cmd)[:200]}: exit {r.returncode}: {r.stderr[:500]}")
-        return t
-
     def do(self, method, mtu):
         if method == "group":
-            return self.timed(["ip", "-n", self.ns, "link", "set", "group", GROUP,
-                               "mtu", str(mtu)])
+            return timed(["ip", "-n", self.ns, "link", "set", "group", GROUP, "mtu", str(mtu)])
         if method == "setgroup":
-            return self.timed(["busctl", f"--address={self.bus_addr}", "--timeout=600", "call",
-                               "net.groupd1",
-                               "/net/groupd1", "net.groupd1.Manager", "SetGroup",
-                               "sa{sv}a{sv}", GROUP, "1", "MTU", "u", str(mtu), "0"])
+            return timed(self.setgroup_cmd("MTU", "u", mtu, 600))
         if method == "batch":
-            return self.timed(["ip", "-n", self.ns, "-batch", str(self.tmp / f"batch-{mtu}")])
+            return timed(["ip", "-n", self.ns, "-batch", str(self.tmp / f"batch-{mtu}")])
         if method == "perlink":
-            return self.timed(["bash", str(self.tmp / f"perlink-{mtu}.sh")])
+            return timed(["bash", str(self.tmp / f"perlink-{mtu}.sh")])
         if method == "group-nl":
-            self.nl.stdin.write(f"{mtu}\n")
-            self.nl.stdin.flush()
-            line = self.nl.stdout.readline().strip()
-            if not line or line.startswith("error"):
-                raise BenchError(f"nl-group-msg.py: {line or 'no answer'}")
-            return float(line)
+            return float(ask(self.nl, str(mtu), "nl-group-msg.py"))
         if method == "setgroup-conn":
-            from gi.repository import Gio, GLib
-            args = GLib.Variant("(sa{sv}a{sv})", (GROUP, {"MTU": GLib.Variant("u", mtu)}, {}))
-            t0 = time.perf_counter()
-            self.conn.call_sync("net.groupd1", "/net/groupd1", "net.groupd1.Manager",
-                                "SetGroup", args, None, Gio.DBusCallFlags.NONE, 600000, None)
-            return time.perf_counter() - t0
+            return self.timed_set_group("MTU", "u", mtu, 600000)
         raise ValueError(method)
 
     def count_signals(self, mtu):
         """D-Bus signals groupd sends for one SetGroup, seen by dbus-monitor."""
-        owner = self.busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                            "org.freedesktop.DBus", "GetNameOwner", "s",
-                            "net.groupd1").stdout.split()[1].strip('"')
-        mon = self.spawn(["dbus-monitor", "--address", self.bus_addr, "--profile"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        lines = []
-        ready = threading.Event()
-
-        def reader():
-            for line in mon.stdout:
-                lines.append(line.rstrip("\n"))
-                ready.set()
-
-        th = threading.Thread(target=reader, daemon=True)
-        th.start()
-        if not ready.wait(10):
-            raise BenchError("dbus-monitor did not start")
-        time.sleep(0.3)
-        start = len(lines)
-        self.do("setgroup", mtu)
-        time.sleep(1.0)  # signals flushed after the reply arrive within this
-        mon.terminate()
-        mon.wait()
-        th.join(5)
-        sigs = []
-        for line in lines[start:]:
-            f = line.split("\t")
-            if len(f) >= 8 and f[0] == "sig" and f[3] == owner:
-                sigs.append(f"{f[6]}.{f[7]}")
-        return sigs
+        return self.signals_during(BUS_NAME, lambda: self.do("setgroup", mtu))[1]
 
 
 def quietness():

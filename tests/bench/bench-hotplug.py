@@ -29,32 +29,21 @@ benchmark created, removed on exit; networkd runs only inside it.
 import argparse
 import csv
 import datetime
-import importlib.util
 import json
 import os
 import platform
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+import bench_daemons as daemons
+from bench_harness import BenchError, Harness, Probe, ask, expect_ready, run, \
+    wait_no_tentative
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-
-
-def _load(name, file):
-    spec = importlib.util.spec_from_file_location(name, HERE / file)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-up = _load("bench_up", "bench-up.py")
-daemons = _load("bench_daemons_mod", "bench_daemons.py")
-BenchError, run, make_netns, Probe = up.BenchError, up.run, up.make_netns, up.Probe
 
 MTU = 1492
 SIZES = (128, 1024, 4096, 32768)
@@ -86,20 +75,21 @@ IPv6AcceptRA=no
 """
 
 
-class Env:
+class Env(Harness):
     """N ifb links in a fresh namespace, a private bus, one manager."""
 
+    stop_timeout = 120
+    busctl_timeout = 600
+
     def __init__(self, manager, n, up_links, groupd, tag):
+        super().__init__(f"gd-hp-{tag}", "gd-bench-hp.", groupd)
+        os.chmod(self.tmp, 0o755)  # networkd drops root and still reaches the bus
         self.manager, self.n, self.up = manager, n, up_links
-        self.groupd = groupd
-        self.ns = f"gd-hp-{tag}"
-        self.tmp = Path(tempfile.mkdtemp(prefix="gd-bench-hp."))
-        os.chmod(self.tmp, 0o755)
-        self.procs = []
+        self.log_path = self.tmp / "daemon.log"
         self.batches = 0
 
     def start(self):
-        make_netns(self.ns)
+        self.make_netns()
         base = self.tmp / "base.batch"
         base.write_text("".join(f"link add b{i} type ifb\n" for i in range(self.n)))
         run(["ip", "-n", self.ns, "-batch", str(base)], timeout=3600)
@@ -107,84 +97,41 @@ class Env:
             # One group message: setup, not measured.
             run(["ip", "-n", self.ns, "link", "set", "group", "0", "up"], timeout=7200)
             run(["ip", "-n", self.ns, "link", "set", "lo", "up"])
-            # The DAD tail changes addresses for a while (a dump meanwhile is
-            # interrupted again and again): start the manager after it.
-            deadline = time.monotonic() + 1200
-            while run(["ip", "-n", self.ns, "-6", "addr", "show", "tentative"]).stdout.strip():
-                if time.monotonic() > deadline:
-                    raise BenchError("IPv6 addresses still tentative after 1200 s")
-                time.sleep(0.5)
+            wait_no_tentative(self.ns, 1200)  # start the manager after the DAD tail
         self.start_bus()
-        if self.manager == "groupd":
-            self.start_groupd()
-        else:
-            self.start_networkd()
+        self.start_manager()
         self.monitor = self.spawn(
             ["ip", "netns", "exec", self.ns, "/usr/bin/python3", str(HERE / "link-monitor.py"),
              "ppp", str(MTU)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        if self.monitor.stdout.readline().strip() != "ready":
-            raise BenchError("link-monitor.py did not start")
-
-    # The private bus and the process list, as bench-up.py's Env has them.
-    spawn = up.Env.spawn
-    start_bus = up.Env.start_bus
-
-    def busctl(self, *args, check=True):
-        return run(["busctl", f"--address={self.bus_addr}", "--timeout=600", *args], check=check)
-
-    def on_bus(self, name):
-        r = self.busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                        "org.freedesktop.DBus", "NameHasOwner", "s", name, check=False)
-        return r.returncode == 0 and r.stdout.split()[1] == "true"
+        expect_ready(self.monitor, "link-monitor.py")
 
     def wait_bus_name(self, name, proc, limit=300):
         deadline = time.monotonic() + limit
         while not self.on_bus(name):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise BenchError(f"{self.manager} did not come up: "
-                                 + (self.tmp / "daemon.log").read_text()[-2000:])
+                                 + self.log_path.read_text()[-2000:])
             time.sleep(0.05)
 
-    def start_groupd(self):
-        root = self.tmp / "root"
-        (root / "etc/groupd/groups.d").mkdir(parents=True)
-        (root / "etc/groupd/groups.d/50-ppp.group").write_text(POLICY.format(mtu=MTU))
-        log = open(self.tmp / "daemon.log", "w")
-        self.daemon = self.spawn(["ip", "netns", "exec", self.ns, str(self.groupd),
-                                  f"--config-root={root}", f"--bus-address={self.bus_addr}"],
-                                 stdout=log, stderr=log)
-        self.wait_bus_name("net.groupd1", self.daemon)
-
-    def start_networkd(self):
-        (self.tmp / "network").mkdir()
-        os.chmod(self.tmp / "network", 0o755)
-        nf = self.tmp / "network" / "50-ppp.network"
-        nf.write_text(NETWORK.format(mtu=MTU))
-        os.chmod(nf, 0o644)
-        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus_addr)
-        for k in ("NOTIFY_SOCKET", "DBUS_SESSION_BUS_ADDRESS", "WATCHDOG_USEC", "WATCHDOG_PID"):
-            env.pop(k, None)
-        log = open(self.tmp / "daemon.log", "a")
-        self.daemon = self.spawn(["ip", "netns", "exec", self.ns, "unshare", "-m",
-                                  "--propagation", "private", "sh", "-euc",
-                                  daemons.networkd_script(self.tmp)],
-                                 stdout=log, stderr=log, env=env)
-        self.wait_bus_name("org.freedesktop.network1", self.daemon)
-        time.sleep(1.0 + self.n / 4096)  # let it go through the existing links
-
-    def stop(self):
-        up.stop_processes(self.procs, 120)
-        self.procs = []
-        run(["ip", "netns", "del", self.ns], check=False)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    def start_manager(self):
+        if self.manager == "groupd":
+            root = self.tmp / "root"
+            (root / "etc/groupd/groups.d").mkdir(parents=True)
+            (root / "etc/groupd/groups.d/50-ppp.group").write_text(POLICY.format(mtu=MTU))
+            self.daemon = self.exec_groupd(root, open(self.log_path, "w"))
+            self.wait_bus_name("net.groupd1", self.daemon)
+        else:
+            (self.tmp / "network").mkdir()
+            os.chmod(self.tmp / "network", 0o755)
+            nf = self.tmp / "network" / "50-ppp.network"
+            nf.write_text(NETWORK.format(mtu=MTU))
+            os.chmod(nf, 0o644)
+            self.wait_bus_name("org.freedesktop.network1",
+                               self.spawn_daemon(daemons.networkd_script(self.tmp)))
+            time.sleep(1.0 + self.n / 4096)  # let it go through the existing links
 
     def say(self, line):
-        self.monitor.stdin.write(line + "\n")
-        self.monitor.stdin.flush()
-        out = self.monitor.stdout.readline().strip()
-        if not out:
-            raise BenchError("link-monitor.py stopped")
-        return out
+        return ask(self.monitor, line, "link-monitor.py")
 
     def batch(self, lines):
         self.batches += 1

@@ -14,11 +14,7 @@
 #
 # Markdown on stdout, every run in tests/bench/results/mptcp.csv. Run as root.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${GD_BUILD_DIR:-build}
-if [ ! -f "$BUILD/build.ninja" ]; then
-    meson setup "$BUILD" >&2
-fi
-meson compile -C "$BUILD" >&2
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 export GROUPD_BIN=${GROUPD_BIN:-$PWD/$BUILD/src/groupd}
 exec nice -n 10 /usr/bin/python3 tests/bench/mptcp_bench.py "$@"

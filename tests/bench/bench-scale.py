@@ -43,13 +43,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench_harness import GROUP, MTUS, BenchError, ask, expect_ready, run, timed
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 _spec = importlib.util.spec_from_file_location("bench_core", HERE / "bench-core.py")
 core = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(core)
-BenchError, run, median = core.BenchError, core.run, core.median
-GROUP = core.GROUP
+median = core.median
 SIZES = (128, 256, 512, 1024, 2048, 8192, 32768)
 PERLINK_MAX = 2048
 SETTLE_WINDOW_S = 3.2
@@ -69,8 +70,6 @@ class ScaleEnv(core.Env):
     notify socket so READY=1 can be timed."""
 
     def start_groupd(self):
-        if not Path(f"/run/netns/{self.ns}").exists():
-            raise BenchError("no namespace: refusing to start groupd")
         root = self.tmp / "root"
         root.mkdir(exist_ok=True)
         self.starts = getattr(self, "starts", 0) + 1
@@ -81,11 +80,8 @@ class ScaleEnv(core.Env):
         env = dict(os.environ, NOTIFY_SOCKET=str(npath))
         for k in ("WATCHDOG_USEC", "WATCHDOG_PID", "DBUS_SESSION_BUS_ADDRESS"):
             env.pop(k, None)
-        log = open(self.tmp / "groupd.log", "a")
         t0 = time.perf_counter()
-        self.groupd_proc = self.spawn(
-            ["ip", "netns", "exec", self.ns, str(self.groupd), f"--config-root={root}",
-             f"--bus-address={self.bus_addr}", *self.groupd_args], stdout=log, stderr=log, env=env)
+        self.exec_groupd(root, open(self.log_path, "a"), env=env)
         deadline = time.monotonic() + 300
         try:
             while True:
@@ -114,16 +110,9 @@ class ScaleEnv(core.Env):
 
     def log_tail(self):
         try:
-            return "\n  ".join((self.tmp / "groupd.log").read_text().splitlines()[-25:])
+            return "\n  ".join(self.log_path.read_text().splitlines()[-25:])
         except OSError:
             return "(no log)"
-
-    def call(self, method, sig, args, timeout_ms=600000):
-        from gi.repository import Gio, GLib
-        r = self.conn.call_sync("net.groupd1", "/net/groupd1", "net.groupd1.Manager", method,
-                                GLib.Variant(sig, args) if sig else None, None,
-                                Gio.DBusCallFlags.NONE, timeout_ms, None)
-        return r.unpack()
 
     def check_cache(self):
         """ListLinks (groupd's cache) equals `ip -j link` for every link."""
@@ -161,22 +150,7 @@ class ScaleEnv(core.Env):
 
     def count_signals_of(self, action):
         """Signals groupd sends for action(), seen by dbus-monitor."""
-        saved = self.do
-        self.do = lambda method, mtu: action()
-        try:
-            return core.Env.count_signals(self, None)
-        finally:
-            self.do = saved
-
-
-def timed(cmd):
-    t0 = time.perf_counter()
-    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, text=True)
-    t = time.perf_counter() - t0
-    if r.returncode != 0:
-        raise BenchError(f"{' '.join(cmd)[:200]}: exit {r.returncode}: {r.stderr[:500]}")
-    return t
+        return self.signals_during("net.groupd1", action)[1]
 
 
 class Recorder:
@@ -216,8 +190,7 @@ def measure_size(a, n, rec, sigs, log):
         mover = env.spawn(["ip", "netns", "exec", env.ns, "/usr/bin/python3",
                            str(HERE / "nl-move-links.py"), str(env.tmp / "names")],
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        if mover.stdout.readline().strip() != "ready":
-            raise BenchError("nl-move-links.py did not start")
+        expect_ready(mover, "nl-move-links.py")
         for r in range(runs):
             gs, gb, gc, gn = 110 + r, 120 + r, 130 + r, 140 + r
             batch = env.tmp / f"move-{gb}"
@@ -227,13 +200,7 @@ def measure_size(a, n, rec, sigs, log):
                 order.reverse()
             for method in order:
                 if method == "setlinkgroup-conn":
-                    from gi.repository import Gio, GLib
-                    args = GLib.Variant("(ass)", (names, str(gc)))  # off the clock
-                    t0 = time.perf_counter()
-                    env.conn.call_sync("net.groupd1", "/net/groupd1", "net.groupd1.Manager",
-                                       "SetLinkGroup", args, None, Gio.DBusCallFlags.NONE,
-                                       600000, None)
-                    t = time.perf_counter() - t0
+                    t = env.timed_call("SetLinkGroup", "(ass)", (names, str(gc)))
                     if env.kernel_group_count(gc) != n or env.group_members(gc) != n:
                         raise BenchError(f"SetLinkGroup (open connection) to {gc}: kernel "
                                          f"{env.kernel_group_count(gc)}, groupd "
@@ -241,11 +208,7 @@ def measure_size(a, n, rec, sigs, log):
                     rec.add("-", n, method, r + 1, t)
                     continue
                 if method == "move-nl":
-                    mover.stdin.write(f"{gn}\n")
-                    mover.stdin.flush()
-                    line = mover.stdout.readline().strip()
-                    if not line or line.startswith("error"):
-                        raise BenchError(f"nl-move-links.py: {line or 'no answer'}")
+                    line = ask(mover, str(gn), "nl-move-links.py")
                     if env.kernel_group_count(gn) != n:
                         raise BenchError(f"netlink moves to {gn}: {env.kernel_group_count(gn)}")
                     rec.add("-", n, method, r + 1, float(line))
@@ -294,18 +257,13 @@ def measure_size(a, n, rec, sigs, log):
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             cur = env.kernel_members()[0]["mtu"]
             for r in range(sruns):
-                m = core.MTUS[0] if cur != core.MTUS[0] else core.MTUS[1]
+                m = MTUS[0] if cur != MTUS[0] else MTUS[1]
                 cur = m
                 # After an operation of its own groupd gathers the kernel's
                 # tail for SETTLE_WINDOW_MS (src/cache/cache.c) with a longer
                 # quiet period: measure a foreign change outside that window.
                 time.sleep(SETTLE_WINDOW_S)
-                probe.stdin.write(f"{m}\n")
-                probe.stdin.flush()
-                line = probe.stdout.readline().strip()
-                if not line or line.startswith("error"):
-                    raise BenchError(f"agree-probe: {line or 'no answer'}")
-                ack, agree, nsig = line.split()
+                ack, agree, nsig = ask(probe, str(m), "agree-probe").split()
                 env.check(m, up)
                 env.check_cache()
                 rec.add(state, n, "probe-ack", r + 1, float(ack))
@@ -313,7 +271,7 @@ def measure_size(a, n, rec, sigs, log):
                 rec.add(state, n, "agree-signals", r + 1, int(nsig), "signals")
             probe.stdin.close()
             probe.wait(timeout=30)
-            m = core.MTUS[0] if cur != core.MTUS[0] else core.MTUS[1]
+            m = MTUS[0] if cur != MTUS[0] else MTUS[1]
             got = env.count_signals(m)
             env.check(m, up)
             sigs[(state, n, "setgroup")] = got
@@ -670,11 +628,8 @@ def main():
                 log(f"bench-scale: {failures[-1]}")
         wanted = [d for d in a.daemons.split(",") if d and d != "none"]
         if wanted:
-            spec = importlib.util.spec_from_file_location("bench_daemons",
-                                                          HERE / "bench_daemons.py")
-            bd = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(bd)
-            daemons_md = bd.run_all(a, wanted, sizes, rec, log, failures)
+            import bench_daemons
+            daemons_md = bench_daemons.run_all(a, wanted, sizes, rec, log, failures)
     except KeyboardInterrupt:
         print("bench-scale: interrupted", file=sys.stderr)
         return 130

@@ -14,11 +14,7 @@
 # NetworkManager comes from `bash tools/install-deps.sh`;
 # without it, pass --daemons networkd.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${GD_BUILD_DIR:-build}
-if [ ! -f "$BUILD/build.ninja" ]; then
-    meson setup "$BUILD" >&2
-fi
-meson compile -C "$BUILD" >&2
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 exec nice -n "${GD_BENCH_NICE:-0}" /usr/bin/python3 tests/bench/bench-scale.py \
     --groupd "$BUILD/src/groupd" "$@"

@@ -32,7 +32,6 @@ benchmark created, and both namespaces are removed on exit.
 import argparse
 import csv
 import datetime
-import json
 import os
 import platform
 import re
@@ -41,14 +40,14 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from bench_harness import GROUP, MTUS, BenchError, Harness, Probe, ask, run, timed, \
+    wait_no_tentative
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-GROUP = "100"
-MTUS = (1400, 1450)
 UP_SIZES = (128, 256, 512, 1024, 2048, 4096, 8192)
 DOWN_SIZES = (128, 1024, 8192, 32768)
 METHODS = ("group", "batch", "setgroup")
@@ -62,113 +61,21 @@ TITLES = {
 }
 
 
-class BenchError(Exception):
-    pass
-
-
-def run(cmd, check=True, **kw):
-    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, **kw)
-    if check and r.returncode != 0:
-        raise BenchError(f"{' '.join(map(str, cmd))[:200]}: exit {r.returncode}: "
-                         f"{r.stderr.strip()[:500]}")
-    return r
-
-
-def make_netns(name):
-    run(["ip", "netns", "add", name])
-    host = os.readlink("/proc/self/ns/net")
-    inner = run(["ip", "netns", "exec", name, "readlink", "/proc/self/ns/net"]).stdout.strip()
-    if not inner or inner == host:
-        run(["ip", "netns", "del", name], check=False)
-        raise BenchError(f"namespace {name} is the host's; refusing to go on")
-    run(["ip", "-n", name, "link", "set", "lo", "up"])
-
-
-class Probe:
-    """rtnl-probe.py in a namespace of its own."""
-
-    def __init__(self, tag):
-        self.ns = f"gd-probe-{tag}"
-        make_netns(self.ns)
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns, "/usr/bin/python3", str(HERE / "rtnl-probe.py")],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        if self.proc.stdout.readline().strip() != "ready":
-            raise BenchError("rtnl-probe.py did not start")
-
-    def _say(self, cmd):
-        self.proc.stdin.write(cmd + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline().strip()
-        if not line:
-            raise BenchError("rtnl-probe.py stopped")
-        return line
-
-    def mark(self):
-        self._say("mark")
-
-    def report(self):
-        """Longest wait in ms since the mark."""
-        longest, _count = self._say("report").split()
-        return float(longest)
-
-    def quiet(self, log, threshold_ms=10.0, window=0.3, timeout=120):
-        """Waits until no request waited more than threshold_ms for a whole
-        window: the teardown of the last namespace (cleanup_net unregisters
-        its links under RTNL, in the background) and other processes'
-        requests are over. Returns the seconds waited."""
-        t0 = time.monotonic()
-        while True:
-            self.mark()
-            time.sleep(window)
-            if self.report() < threshold_ms:
-                return time.monotonic() - t0
-            if time.monotonic() - t0 > timeout:
-                log(f"  RTNL not quiet for {timeout} s; measuring anyway")
-                return time.monotonic() - t0
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            self.proc.terminate()
-            self.proc.wait()
-        run(["ip", "netns", "del", self.ns], check=False)
-
-
-def stop_processes(procs, timeout):
-    """Ends procs (Popen) in reverse order: stdin closed, SIGTERM, SIGKILL
-    after timeout seconds."""
-    for p in reversed(procs):
-        if p.poll() is None:
-            if p.stdin:
-                try:
-                    p.stdin.close()
-                except OSError:
-                    pass
-            p.terminate()
-            try:
-                p.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-
-
-class Env:
+class Env(Harness):
     """N ifb links in group 100 in a fresh namespace, a private bus, groupd."""
 
+    busctl_timeout = 3600
+    ip_timeout = 600
+    groupd_timeout = 120
+
     def __init__(self, groupd, n, ipv6, up, groupd_args, tag):
-        self.groupd, self.n, self.ipv6, self.up = groupd, n, ipv6, up
-        self.groupd_args = list(groupd_args)
-        self.ns = f"gd-up-{tag}"
-        self.tmp = Path(tempfile.mkdtemp(prefix="gd-bench-up."))
-        self.procs = []
+        super().__init__(f"gd-up-{tag}", "gd-bench-up.", groupd, groupd_args)
+        self.n, self.ipv6, self.up = n, ipv6, up
         self.names = [f"ifb{i}" for i in range(n)]
-        self.conn = None
         self.log_offset = 0
 
     def start(self, probe, log):
-        make_netns(self.ns)
+        self.make_netns()
         if not self.ipv6:
             run(["ip", "netns", "exec", self.ns, "sysctl", "-qw",
                  "net.ipv6.conf.default.disable_ipv6=1", "net.ipv6.conf.all.disable_ipv6=1"])
@@ -177,16 +84,10 @@ class Env:
         run(["ip", "-n", self.ns, "-batch", str(links)], timeout=3600)
         if self.up:
             self.ip("link", "set", "group", GROUP, "up", timeout=3600)
-        # The kernel's tail (DAD work on thousands of links) keeps changing
-        # links and addresses for a while, each in a short RTNL hold: a link
-        # dump meanwhile is interrupted again and again. groupd starts once
-        # no address is tentative any more and RTNL is quiet.
+        # groupd starts once no address is tentative any more and RTNL is
+        # quiet: a link dump meanwhile would be interrupted again and again.
         if self.up and self.ipv6:
-            deadline = time.monotonic() + 600
-            while self.ip("-6", "addr", "show", "tentative").stdout.strip():
-                if time.monotonic() > deadline:
-                    raise BenchError("IPv6 addresses still tentative after 600 s")
-                time.sleep(0.5)
+            wait_no_tentative(self.ns, 600)
         probe.quiet(log)
         for m in MTUS:
             (self.tmp / f"mtu-{m}").write_text(
@@ -197,93 +98,16 @@ class Env:
         self.nl = self.spawn(["ip", "netns", "exec", self.ns, "/usr/bin/python3",
                               str(HERE / "nl-group-msg.py"), GROUP],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        from gi.repository import Gio
-        self.conn = Gio.DBusConnection.new_for_address_sync(
-            self.bus_addr, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
-            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        self.connect()
         self.settle()
 
-    def spawn(self, cmd, **kw):
-        kw.setdefault("stdin", subprocess.DEVNULL)
-        p = subprocess.Popen(cmd, **kw)
-        self.procs.append(p)
-        return p
-
-    def start_bus(self):
-        sock = self.tmp / "bus.sock"
-        self.bus_addr = f"unix:path={sock}"
-        conf = self.tmp / "bus.conf"
-        conf.write_text(f"""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>{self.bus_addr}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-  </policy>
-</busconfig>
-""")
-        log = open(self.tmp / "dbus.log", "w")
-        self.spawn(["dbus-daemon", f"--config-file={conf}", "--nofork", "--nopidfile"],
-                   stdout=log, stderr=log)
-        for _ in range(200):
-            if sock.exists():
-                return
-            time.sleep(0.02)
-        raise BenchError("dbus-daemon did not start")
-
-    def start_groupd(self):
-        if not Path(f"/run/netns/{self.ns}").exists():
-            raise BenchError("no namespace: refusing to start groupd")
-        (self.tmp / "root").mkdir()
-        self.log_path = self.tmp / "groupd.log"
-        log = open(self.log_path, "w")
-        self.spawn(["ip", "netns", "exec", self.ns, str(self.groupd),
-                    f"--config-root={self.tmp}/root", f"--bus-address={self.bus_addr}",
-                    *self.groupd_args], stdout=log, stderr=log)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.busctl("call", "net.groupd1", "/net/groupd1", "net.groupd1.Manager",
-                           "ListGroups", check=False).returncode == 0:
-                return
-            time.sleep(0.05)
-        raise BenchError("groupd did not come up: " + self.log_path.read_text()[-2000:])
-
-    def stop(self):
-        if self.conn is not None:
-            try:
-                self.conn.close_sync(None)
-            except Exception:
-                pass
-            self.conn = None
-        stop_processes(self.procs, 30)
-        self.procs = []
-        run(["ip", "netns", "del", self.ns], check=False)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
     # -- helpers ---------------------------------------------------------
-    def ip(self, *args, timeout=600):
-        return run(["ip", "-n", self.ns, *args], timeout=timeout)
-
-    def busctl(self, *args, check=True):
-        return run(["busctl", f"--address={self.bus_addr}", "--timeout=3600", *args], check=check)
-
-    def group_prop(self, name):
-        out = self.busctl("get-property", "net.groupd1", f"/net/groupd1/group/{GROUP}",
-                          "net.groupd1.Group", name).stdout.split(None, 1)
-        return out[1].strip().strip('"')
-
     def settle(self):
         """Let the kernel's tail (DAD work, linkwatch) and groupd go quiet."""
         time.sleep(0.5 + self.n / 8192)
 
     def check(self, mtu, up):
-        members = [d for d in json.loads(self.ip("-j", "link", "show", "group", GROUP).stdout)
-                   if d.get("ifname")]
+        members = self.kernel_members()
         bad = [d["ifname"] for d in members
                if (mtu is not None and d["mtu"] != mtu) or (("UP" in d["flags"]) != up)]
         if len(members) != self.n or bad:
@@ -314,66 +138,25 @@ class Env:
         return f"per-link/{sends}/{float(longest):.1f}"
 
     # -- the measured operations -----------------------------------------
-    def timed(self, cmd):
-        t0 = time.perf_counter()
-        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True)
-        t = time.perf_counter() - t0
-        if r.returncode != 0:
-            raise BenchError(f"{' '.join(cmd)[:200]}: exit {r.returncode}: {r.stderr[:500]}")
-        return t
-
-    def setgroup_cmd(self, key, sig, value):
-        return ["busctl", f"--address={self.bus_addr}", "--timeout=3600", "call", "net.groupd1",
-                "/net/groupd1", "net.groupd1.Manager", "SetGroup", "sa{sv}a{sv}", GROUP, "1",
-                key, sig, str(value), "0"]
+    def do(self, method, key, sig, value, batch, group_args, nl_request):
+        """One measured group change, the same change (key: value) each way."""
+        if method == "group":
+            return timed(["ip", "-n", self.ns, "link", "set", "group", GROUP, *group_args])
+        if method == "batch":
+            return timed(["ip", "-n", self.ns, "-batch", str(self.tmp / batch)])
+        if method == "setgroup":
+            return timed(self.setgroup_cmd(key, sig, value, 3600))
+        if method == "group-nl":
+            return float(ask(self.nl, nl_request, "nl-group-msg.py"))
+        if method == "setgroup-conn":
+            return self.timed_set_group(key, sig, value, 3600000)
+        raise ValueError(method)
 
     def do_mtu(self, method, mtu):
-        if method == "group":
-            return self.timed(["ip", "-n", self.ns, "link", "set", "group", GROUP,
-                               "mtu", str(mtu)])
-        if method == "batch":
-            return self.timed(["ip", "-n", self.ns, "-batch", str(self.tmp / f"mtu-{mtu}")])
-        if method == "setgroup":
-            return self.timed(self.setgroup_cmd("MTU", "u", mtu))
-        if method == "group-nl":
-            self.nl.stdin.write(f"{mtu}\n")
-            self.nl.stdin.flush()
-            line = self.nl.stdout.readline().strip()
-            if not line or line.startswith("error"):
-                raise BenchError(f"nl-group-msg.py: {line or 'no answer'}")
-            return float(line)
-        if method == "setgroup-conn":
-            from gi.repository import Gio, GLib
-            args = GLib.Variant("(sa{sv}a{sv})", (GROUP, {"MTU": GLib.Variant("u", mtu)}, {}))
-            t0 = time.perf_counter()
-            self.conn.call_sync("net.groupd1", "/net/groupd1", "net.groupd1.Manager",
-                                "SetGroup", args, None, Gio.DBusCallFlags.NONE, 3600000, None)
-            return time.perf_counter() - t0
-        raise ValueError(method)
+        return self.do(method, "MTU", "u", mtu, f"mtu-{mtu}", ("mtu", str(mtu)), str(mtu))
 
     def do_up(self, method):
-        if method == "group":
-            return self.timed(["ip", "-n", self.ns, "link", "set", "group", GROUP, "up"])
-        if method == "batch":
-            return self.timed(["ip", "-n", self.ns, "-batch", str(self.tmp / "up")])
-        if method == "setgroup":
-            return self.timed(self.setgroup_cmd("State", "s", "up"))
-        if method == "group-nl":
-            self.nl.stdin.write("up\n")
-            self.nl.stdin.flush()
-            line = self.nl.stdout.readline().strip()
-            if not line or line.startswith("error"):
-                raise BenchError(f"nl-group-msg.py: {line or 'no answer'}")
-            return float(line)
-        if method == "setgroup-conn":
-            from gi.repository import Gio, GLib
-            args = GLib.Variant("(sa{sv}a{sv})", (GROUP, {"State": GLib.Variant("s", "up")}, {}))
-            t0 = time.perf_counter()
-            self.conn.call_sync("net.groupd1", "/net/groupd1", "net.groupd1.Manager",
-                                "SetGroup", args, None, Gio.DBusCallFlags.NONE, 3600000, None)
-            return time.perf_counter() - t0
-        raise ValueError(method)
+        return self.do(method, "State", "s", "up", "up", ("up",), "up")
 
 
 def rotated(methods, r):

@@ -11,10 +11,6 @@
 #
 # Markdown on stdout, CSV and plot in tests/bench/results/up.*. Run as root.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${GD_BUILD_DIR:-build}
-if [ ! -f "$BUILD/build.ninja" ]; then
-    meson setup "$BUILD" >&2
-fi
-meson compile -C "$BUILD" >&2
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 exec nice /usr/bin/python3 tests/bench/bench-up.py --groupd "$BUILD/src/groupd" "$@"

@@ -23,19 +23,10 @@ private dbus-daemon as their system bus: never the host's bus or links.
 """
 import json
 import os
-import shutil
 import subprocess
-import threading
 import time
-from pathlib import Path
 
-import importlib.util
-
-HERE = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("bench_core", HERE / "bench-core.py")
-core = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(core)
-BenchError, run, median = core.BenchError, core.run, core.median
+from bench_harness import GROUP, BenchError, Harness, run
 
 NETWORKD = "/lib/systemd/systemd-networkd"
 NM = "/usr/sbin/NetworkManager"
@@ -44,26 +35,19 @@ POLL_LIMIT = 600.0
 WINDOW = 100
 
 
-class DaemonEnv(core.Env):
+class DaemonEnv(Harness):
     """A namespace with N links and a private bus; no groupd."""
 
+    stop_timeout = 10
+
     def __init__(self, links, kind):
-        super().__init__(None, links)
+        super().__init__(f"gd-bench-d-{os.getpid()}", "gd-bench-d.")
+        os.chmod(self.tmp, 0o755)  # the daemons drop root and still reach the bus
+        self.links = links
         self.kind = kind
-        self.daemon = None
 
     def start(self):
-        import tempfile
-        self.tmp = Path(tempfile.mkdtemp(prefix="gd-bench-d."))
-        os.chmod(self.tmp, 0o755)
-        ns = f"gd-bench-d-{os.getpid()}"
-        run(["ip", "netns", "add", ns])
-        self.ns = ns
-        host = os.readlink("/proc/self/ns/net")
-        inner = run(["ip", "netns", "exec", ns, "readlink", "/proc/self/ns/net"]).stdout.strip()
-        if not inner or inner == host:
-            raise BenchError(f"namespace {ns} is the host's; refusing to go on")
-        self.ip("link", "set", "lo", "up")
+        self.make_netns()
         batch = self.tmp / "links.batch"
         with open(batch, "w") as f:
             if self.kind == "ifb":
@@ -77,13 +61,12 @@ class DaemonEnv(core.Env):
                 for i in range(self.links):
                     f.write(f"link set dev vb{i} up\n")
             for n in self.names:
-                f.write(f"link set dev {n} group {core.GROUP}\n")
-        run(["ip", "-n", ns, "-batch", str(batch)])
+                f.write(f"link set dev {n} group {GROUP}\n")
+        run(["ip", "-n", self.ns, "-batch", str(batch)])
         self.start_bus()
 
     def mtus(self):
-        data = json.loads(self.ip("-j", "link", "show", "group", core.GROUP).stdout)
-        return [d["mtu"] for d in data if d.get("ifname")]
+        return [d["mtu"] for d in self.kernel_members()]
 
     def wait_mtu(self, mtu, t0, limit=POLL_LIMIT):
         """Seconds from t0 until every link has mtu (polled)."""
@@ -106,17 +89,6 @@ class DaemonEnv(core.Env):
         except OSError:
             return "(no log)"
 
-    def spawn_daemon(self, script):
-        """script runs in `ip netns exec NS unshare -m`: private mounts."""
-        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus_addr)
-        for k in ("NOTIFY_SOCKET", "DBUS_SESSION_BUS_ADDRESS", "WATCHDOG_USEC", "WATCHDOG_PID"):
-            env.pop(k, None)
-        log = open(self.tmp / "daemon.log", "a")
-        self.daemon = self.spawn(["ip", "netns", "exec", self.ns, "unshare", "-m",
-                                  "--propagation", "private", "sh", "-euc", script],
-                                 stdout=log, stderr=log, env=env)
-        return self.daemon
-
     def stop_daemon(self):
         p = self.daemon
         if p and p.poll() is None:
@@ -130,12 +102,7 @@ class DaemonEnv(core.Env):
         self.daemon = None
 
     def reset_mtu(self, mtu=1500):
-        self.ip("link", "set", "group", core.GROUP, "mtu", str(mtu))
-
-    def on_bus(self, name):
-        r = self.busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                        "org.freedesktop.DBus", "NameHasOwner", "s", name, check=False)
-        return r.returncode == 0 and r.stdout.split()[1] == "true"
+        self.ip("link", "set", "group", GROUP, "mtu", str(mtu))
 
 
 # -- systemd-networkd ---------------------------------------------------------
@@ -340,42 +307,6 @@ def nm_reapply(env, mtu):
     return t0, t
 
 
-def count_all_signals(env, sender_name, action):
-    """Signals from sender_name's owner while action() runs and 1 s after."""
-    owner = env.busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                       "org.freedesktop.DBus", "GetNameOwner", "s",
-                       sender_name).stdout.split()[1].strip('"')
-    mon = env.spawn(["dbus-monitor", "--address", env.bus_addr, "--profile"],
-                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    lines = []
-    ready = threading.Event()
-
-    def reader():
-        for line in mon.stdout:
-            lines.append(line)
-            ready.set()
-
-    th = threading.Thread(target=reader, daemon=True)
-    th.start()
-    if not ready.wait(10):
-        raise BenchError("dbus-monitor did not start")
-    time.sleep(0.3)
-    start = len(lines)
-    result = action()
-    last = len(lines)
-    quiet_since = time.monotonic()
-    while time.monotonic() - quiet_since < 1.0:  # until NM is quiet for 1 s
-        time.sleep(0.1)
-        if len(lines) != last:
-            last, quiet_since = len(lines), time.monotonic()
-    mon.terminate()
-    mon.wait()
-    th.join(5)
-    n = sum(1 for ln in lines[start:] if ln.split("\t")[0] == "sig"
-            and len(ln.split("\t")) > 3 and ln.split("\t")[3] == owner)
-    return result, n
-
-
 def bench_nm(n, runs, rec, log):
     import uuid
     env = DaemonEnv(n, "veth")
@@ -414,12 +345,12 @@ def bench_nm(n, runs, rec, log):
                 t0, t_calls = nm_reapply(env, m)
                 return t_calls, env.wait_mtu(m, t0)
 
-            (t_calls, t_all), sigs = count_all_signals(env, "org.freedesktop.NetworkManager",
-                                                       action)
+            (t_calls, t_all), sigs = env.signals_during("org.freedesktop.NetworkManager",
+                                                        action, until_quiet=True)
             cur = m
             rec.add("daemon", n, "nm-reapply", r + 1, t_all)
             rec.add("daemon", n, "nm-reapply-replies", r + 1, t_calls)
-            rec.add("daemon", n, "nm-signals", r + 1, sigs, "signals")
+            rec.add("daemon", n, "nm-signals", r + 1, len(sigs), "signals")
         env.stop_daemon()
     finally:
         env.stop_daemon()
