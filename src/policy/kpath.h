@@ -133,6 +133,9 @@ typedef struct {
      * path and kind, the walks. */
     double base_scale[GD_KPATH_N][GD_KPATH_KINDS];
     double walk_scale;
+    /* Group messages' measured / modelled time, its recent maximum (≥ 1,
+     * decaying): their spread, for the bound on one RTNL hold. */
+    double group_overrun;
     guint samples; /* operations folded in */
 } GdKpathModel;
 
@@ -168,7 +171,9 @@ typedef struct {
  * rule: the group message when it is possible, its one hold is expected
  * within GD_KPATH_HOLD_MARGIN of GD_KPATH_HOLD_BUDGET_NS, and it is not
  * expected slower than the per-link messages; else per-link messages,
- * chunked to GD_KPATH_CHUNK_TARGET_NS. */
+ * chunked to GD_KPATH_CHUNK_TARGET_NS. The hold is checked against the
+ * bound pessimistically: never with a calibration faster than the
+ * default costs, and with the group messages' recent overrun. */
 void gd_kpath_choose(const GdKpathModel *model, const GdKpathInput *in, gboolean group_possible,
                      GdKpath forced, GdKpathChoice *out);
 

@@ -379,6 +379,56 @@ static void test_calibration(void)
     g_assert_false(gd_kpath_model_observe(&model, &in, GD_KPATH_AUTO, 1e9));
 }
 
+static void test_hold_bound_pessimistic(void)
+{
+    /* 6144 DOWN links: a group message expected at 68 ms, within the
+     * bound. */
+    GdKpathModel model;
+    gd_kpath_model_init(&model);
+    GdKpathInput in;
+    group_of(&in, 6144, FALSE, TRUE, FALSE, &mtu_1400, 0);
+    GdKpathChoice c;
+    gd_kpath_choose(&model, &in, TRUE, GD_KPATH_AUTO, &c);
+    g_assert_cmpint(c.path, ==, GD_KPATH_GROUP);
+
+    /* A machine that ran group messages at half the default cost: the
+     * cheaper path follows the calibration, the bound does not. 8192
+     * members stay per-link (the default says 90 ms), although the
+     * calibration expects 45 ms. */
+    GdKpathInput big;
+    group_of(&big, 8192, FALSE, TRUE, FALSE, &mtu_1400, 0);
+    for (int i = 0; i < 20; i++) {
+        gd_kpath_choose(&model, &in, TRUE, GD_KPATH_AUTO, &c);
+        gd_kpath_model_observe(&model, &in, GD_KPATH_GROUP, 0.5 * c.group_ns);
+    }
+    g_assert_cmpfloat(model.base_scale[GD_KPATH_GROUP][GD_KPATH_LINKS], <, 0.6);
+    g_assert_cmpfloat(model.group_overrun, <, 1.01);
+    gd_kpath_choose(&model, &big, TRUE, GD_KPATH_AUTO, &c);
+    g_assert_cmpfloat(c.group_ns, <, 0.6 * GD_KPATH_HOLD_BUDGET_NS);
+    g_assert_cmpint(c.path, ==, GD_KPATH_PER_LINK);
+
+    /* One group message 1.4 times slower than expected: the next of the
+     * same size, expected within the bound, is sent per link; the
+     * overrun fades over the following ones. */
+    gd_kpath_model_init(&model);
+    gd_kpath_choose(&model, &in, TRUE, GD_KPATH_AUTO, &c);
+    gd_kpath_model_observe(&model, &in, GD_KPATH_GROUP, 1.4 * c.group_ns);
+    g_assert_cmpfloat(model.group_overrun, ==, 1.4);
+    GdKpathInput mid;
+    group_of(&mid, 5632, FALSE, TRUE, FALSE, &mtu_1400, 0);
+    gd_kpath_choose(&model, &mid, TRUE, GD_KPATH_AUTO, &c);
+    g_assert_cmpfloat(c.group_ns, <, GD_KPATH_HOLD_MARGIN * GD_KPATH_HOLD_BUDGET_NS);
+    g_assert_cmpint(c.path, ==, GD_KPATH_PER_LINK);
+    GdKpathInput small;
+    group_of(&small, 1024, FALSE, TRUE, FALSE, &mtu_1400, 0);
+    for (int i = 0; i < 10; i++) {
+        gd_kpath_choose(&model, &small, TRUE, GD_KPATH_AUTO, &c);
+        g_assert_cmpint(c.path, ==, GD_KPATH_GROUP);
+        gd_kpath_model_observe(&model, &small, GD_KPATH_GROUP, c.group_ns);
+    }
+    g_assert_cmpfloat(model.group_overrun, <, 1.05);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -395,5 +445,6 @@ int main(int argc, char **argv)
     g_test_add_func("/kpath/addresses", test_addresses);
     g_test_add_func("/kpath/chunk-bounds", test_chunk_bounds);
     g_test_add_func("/kpath/calibration", test_calibration);
+    g_test_add_func("/kpath/hold-bound-pessimistic", test_hold_bound_pessimistic);
     return g_test_run();
 }
