@@ -375,7 +375,7 @@ void gd_mp_watch_set_stall_links(GdMpWatch *w, const int *ifindexes, guint n, gu
     if (!interval_ms)
         n = 0;
     gboolean same = n == w->stall_links->len && interval_ms == w->interval_ms &&
-                    memcmp(w->stall_links->data, ifindexes, n * sizeof(int)) == 0;
+                    (n == 0 || memcmp(w->stall_links->data, ifindexes, n * sizeof(int)) == 0);
     if (same && (w->stall_timer || !n))
         return;
     g_array_set_size(w->stall_links, 0);
@@ -408,8 +408,8 @@ static gboolean heal_tick_cb(gpointer user_data)
 
 void gd_mp_watch_set_heal_probes(GdMpWatch *w, const GdMpPathProbe *probes, guint n)
 {
-    gboolean same =
-        n == w->heal_probes->len && memcmp(w->heal_probes->data, probes, n * sizeof(*probes)) == 0;
+    gboolean same = n == w->heal_probes->len &&
+                    (n == 0 || memcmp(w->heal_probes->data, probes, n * sizeof(*probes)) == 0);
     if (same)
         return;
     g_array_set_size(w->heal_probes, 0);

@@ -50,8 +50,8 @@ gboolean gd_peer_link_equal(const GdPeerLink *a, const GdPeerLink *b)
         a->owns_addresses[1] != b->owns_addresses[1] || a->has_mptcp_flags != b->has_mptcp_flags ||
         a->mptcp_flags != b->mptcp_flags || a->addresses->len != b->addresses->len)
         return FALSE;
-    return memcmp(a->addresses->data, b->addresses->data,
-                  (gsize)a->addresses->len * sizeof(GdNlAddr)) == 0;
+    return a->addresses->len == 0 || memcmp(a->addresses->data, b->addresses->data,
+                                            (gsize)a->addresses->len * sizeof(GdNlAddr)) == 0;
 }
 
 char *gd_peer_link_describe(const GdPeerLink *link)
