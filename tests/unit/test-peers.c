@@ -54,8 +54,10 @@ static void fake_call(GDBusConnection *conn, const char *sender, const char *pat
         return;
     }
     if (nm->hold_applied) {
+        /* The handler owns the call: kept unanswered, dropped after the
+         * connection closed (the bus answers NoReply). */
         g_clear_object(&nm->held);
-        nm->held = g_object_ref(invocation);
+        nm->held = invocation;
         return;
     }
     GVariantBuilder settings;
