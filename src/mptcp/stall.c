@@ -59,9 +59,16 @@ gint64 gd_mp_stall_rx_silence(guint rtt_us)
     return MAX(MS(GD_MP_RX_SILENCE_MS), 4 * (gint64)rtt_us);
 }
 
-gint64 gd_mp_stall_rx_probe_time(guint rtt_us)
+gint64 gd_mp_stall_rx_probe_time(guint rtt_us, guint slow_us)
 {
-    return MAX(MS(GD_MP_RX_PROBE_MS), 4 * (gint64)rtt_us);
+    gint64 queued = MIN(GD_MP_RX_SLOW_FACTOR * (gint64)slow_us, MS(GD_MP_RX_SLOW_CAP_MS));
+    return MAX(MAX(MS(GD_MP_RX_PROBE_MS), 4 * (gint64)rtt_us), queued);
+}
+
+guint gd_mp_stall_rx_slow_decayed(guint slow_us, gint64 age_us)
+{
+    gint64 halvings = MAX(age_us, 0) / MS(GD_MP_RX_SLOW_HALF_LIFE_MS);
+    return halvings >= 32 ? 0 : slow_us >> halvings;
 }
 
 typedef enum {
@@ -80,7 +87,8 @@ typedef struct {
     TargetState state;
     guint tries;
     gint64 tried_at;
-    guint rtt_us; /* of its last answer */
+    guint slow_us;  /* the slowest answer lately, */
+    gint64 slow_at; /* seen then */
 } Target;
 
 typedef enum {
@@ -93,12 +101,14 @@ typedef enum {
 typedef struct {
     uint64_t cookie;
     uint64_t bytes;
+    uint32_t segs;
 } Seen;
 
 typedef struct {
     int ifindex;
     RxState state;
-    GArray *seen; /* Seen: its subflows at the last sample */
+    GArray *seen;      /* Seen: its subflows at the last sample, */
+    gint64 sampled_at; /* taken then */
     gint64 last_data_at;
     guint rtt_us;
     gboolean has_peer;
@@ -236,10 +246,10 @@ gboolean gd_mp_paths_target(const GdMpPaths *paths, int ifindex, GdMpAddr *out)
     return best != NULL;
 }
 
-static guint target_rtt(const GdMpPaths *paths, int ifindex, const GdMpAddr *addr)
+static guint target_slow(const GdMpPaths *paths, int ifindex, const GdMpAddr *addr, gint64 now)
 {
     const Target *t = target_of(paths, ifindex, addr);
-    return t ? t->rtt_us : 0;
+    return t ? gd_mp_stall_rx_slow_decayed(t->slow_us, now - t->slow_at) : 0;
 }
 
 static void add_action(GArray *actions, GdMpPathOp op, int ifindex, const GdMpAddr *target,
@@ -272,7 +282,7 @@ static void rx_absorb(RxLink *l, const GArray *samples, gint64 now)
         const GdMpSubflowSample *s = &g_array_index(samples, GdMpSubflowSample, i);
         if (s->ifindex != l->ifindex)
             continue;
-        Seen now_seen = {.cookie = s->cookie, .bytes = s->bytes_received};
+        Seen now_seen = {.cookie = s->cookie, .bytes = s->bytes_received, .segs = s->data_segs_in};
         g_array_append_val(seen, now_seen);
         rtt = MAX(rtt, s->rtt_us);
         /* New data: more bytes than the last sample showed, or a subflow
@@ -283,6 +293,13 @@ static void rx_absorb(RxLink *l, const GArray *samples, gint64 now)
                 before = &g_array_index(l->seen, Seen, k);
         gboolean data = before ? s->bytes_received > before->bytes : s->bytes_received > 0;
         gint64 at = now - MS(s->last_data_recv_ms);
+        /* Segments but no more in-order bytes: data behind a hole arrived
+         * (a burst overflowed a queue), some time after the last sample;
+         * last_data_recv_ms is of in-order data only. The path delivers. */
+        if (before && !data && s->data_segs_in != before->segs) {
+            data = TRUE;
+            at = MAX(at, l->sampled_at + MS(1)); /* the earliest, in the kernel's ms */
+        }
         if (data && at > newest) {
             newest = at;
             l->has_peer = TRUE;
@@ -292,6 +309,7 @@ static void rx_absorb(RxLink *l, const GArray *samples, gint64 now)
     }
     g_array_unref(l->seen);
     l->seen = g_steal_pointer(&seen);
+    l->sampled_at = now;
     l->rtt_us = rtt;
     if (!l->seen->len) {
         l->state = RX_IDLE;
@@ -315,8 +333,8 @@ static void rx_probe(GdMpPaths *paths, RxLink *l, gint64 now, GArray *actions)
         l->state = RX_IDLE;
         return;
     }
-    guint rtt = MAX(l->rtt_us, target_rtt(paths, l->ifindex, &target));
-    gint64 window = gd_mp_stall_rx_probe_time(rtt);
+    gint64 window =
+        gd_mp_stall_rx_probe_time(l->rtt_us, target_slow(paths, l->ifindex, &target, now));
     l->state = RX_PROBING;
     l->probed = target;
     l->probe_started = now;
@@ -431,7 +449,11 @@ void gd_mp_paths_answered(GdMpPaths *paths, int ifindex, const GdMpAddr *from, g
     Target *t = target_of(paths, ifindex, from);
     if (t) {
         t->state = TARGET_ANSWERS;
-        t->rtt_us = (guint)MIN(now - sent_at, (gint64)G_MAXUINT);
+        guint took = (guint)MIN(now - sent_at, (gint64)G_MAXUINT);
+        if (took >= gd_mp_stall_rx_slow_decayed(t->slow_us, now - t->slow_at)) {
+            t->slow_us = took;
+            t->slow_at = now;
+        }
     }
     RxLink *l = link_of(paths, ifindex);
     if (!l || l->state != RX_PROBING || !gd_mp_addr_equal(&l->probed, from) ||

@@ -29,11 +29,23 @@
 /* Receiving: a link that received data and then nothing for this long (or
  * four round trips, if longer) is asked whether it still works. */
 #define GD_MP_RX_SILENCE_MS 100
-/* The answer must come within this (or four round trips, if longer); the
- * echoes of one probe are spread over it, so that one lost echo is not a
- * dead path. */
+/* The answer must come within this (or four of the subflows' round trips,
+ * if longer); the echoes of one probe are spread over it, so that one lost
+ * echo is not a dead path. */
 #define GD_MP_RX_PROBE_MS 120
 #define GD_MP_RX_ECHOES   3
+/* Or within twice the slowest answer seen lately from that address over
+ * that link, up to a second: on a slow link a burst of the download fills
+ * the queue and the answer waits behind it (205 ms at 2 Mbit/s with 64 KiB
+ * of queue), the subflow's round trip time does not show it (a receiver
+ * times few segments of its own), and twice leaves room for a fuller
+ * queue than any seen. The slowest answer counts half as much every
+ * GD_MP_RX_SLOW_HALF_LIFE_MS, so one congested moment does not slow the
+ * detection for good; the cap bounds it (a daemon held up while an answer
+ * waited counts too). A fast link's answers stay far below the base. */
+#define GD_MP_RX_SLOW_FACTOR       2
+#define GD_MP_RX_SLOW_CAP_MS       1000
+#define GD_MP_RX_SLOW_HALF_LIFE_MS 300000
 /* A silence that the path answered is probed again at doubling intervals,
  * this many times at most, then left alone until data flows again (an idle
  * connection on a cellular link must let the modem sleep). */
@@ -77,6 +89,10 @@ typedef struct {
     guint last_ack_recv_ms;
     guint last_data_recv_ms;
     uint64_t bytes_received;
+    /* Segments with data received, in order or not (a wrapping count): data
+     * behind a lost segment shows the path delivers while bytes_received
+     * (in-order data) waits for the retransmission. */
+    uint32_t data_segs_in;
     /* The smoothed round trip time. Not the receiver's estimate: that of an
      * application-limited flow is the time a window's worth of data takes
      * to arrive, seconds at a low rate. */
@@ -93,10 +109,12 @@ gboolean gd_mp_stall_subflow(guint retransmits, guint unacked, guint last_ack_re
  * Samples without a link are ignored. */
 GHashTable *gd_mp_stall_links(const GArray *samples, guint min_silence_ms, guint recent_ms);
 
-/* How long a link may be silent, and how long an echo may take, at a round
- * trip time of rtt_us (µs). */
+/* How long a link may be silent at a round trip time of rtt_us (µs), and
+ * how long an echo may take when the slowest answer lately took slow_us. */
 gint64 gd_mp_stall_rx_silence(guint rtt_us);
-gint64 gd_mp_stall_rx_probe_time(guint rtt_us);
+gint64 gd_mp_stall_rx_probe_time(guint rtt_us, guint slow_us);
+/* What an answer that took slow_us counts for age_us later. */
+guint gd_mp_stall_rx_slow_decayed(guint slow_us, gint64 age_us);
 
 /* ---- the watched links ---- */
 

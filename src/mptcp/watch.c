@@ -270,6 +270,7 @@ int gd_mp_watch_parse_subflow(const struct nlmsghdr *nlh, GdMpSubflowSample *out
         .last_ack_recv_ms = ti.tcpi_last_ack_recv,
         .last_data_recv_ms = ti.tcpi_last_data_recv,
         .bytes_received = ti.tcpi_bytes_received,
+        .data_segs_in = ti.tcpi_data_segs_in,
         .rtt_us = ti.tcpi_rtt,
     };
     G_STATIC_ASSERT(sizeof(out->src) == sizeof(msg->id.idiag_src));

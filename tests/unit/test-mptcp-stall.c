@@ -216,7 +216,8 @@ static GdMpAddr addr_of(const char *text)
  * received, ms since its last data; bytes 0: no subflow), or an answer
  * from whom to the echo sent at sent_ms; then the actions expected
  * ("echo 10.9.0.1; stalled 10.9.0.1 (why)") and the next due time
- * (-1: none). */
+ * (-1: none); last, the subflow's data segments received (in order or
+ * not), 0 unless a script is about them. */
 typedef struct {
     int at_ms;
     enum { SAMPLE, ANSWER, NO_SUBFLOW } input;
@@ -226,6 +227,7 @@ typedef struct {
     int sent_ms;
     const char *expect;
     int due_ms;
+    guint32 segs;
 } Step;
 
 static char *actions_text(const GArray *actions)
@@ -268,6 +270,7 @@ static void play(const char *what, const Step *steps, guint n, guint rtt_us)
                                        .last_data_recv_ms = st->last_data_ms,
                                        .last_ack_recv_ms = st->last_data_ms,
                                        .bytes_received = st->bytes,
+                                       .data_segs_in = st->segs,
                                        .rtt_us = rtt_us};
                 inet_pton(AF_INET, PEER, s.dst);
                 g_array_append_val(samples, s);
@@ -364,6 +367,108 @@ static void test_receiving(void)
     play("a slow path", slow, G_N_ELEMENTS(slow), 60000);
 }
 
+/* A live link whose queue fills with a burst of the download: the echo
+ * answers wait behind it, the subflow's round trip (1 ms) does not show
+ * it. The window is twice the slowest answer lately: a slow answer widens
+ * the next probes, and a dead path is still found, later by that much. */
+static void test_loaded_path(void)
+{
+    const Step loaded[] = {
+        {0, SAMPLE, 1000, 0, NULL, 0, "echo " PEER, 100},
+        {1, ANSWER, 0, 0, PEER, 0, "", 100}, /* 1 ms: the base window, 120 ms */
+        {100, SAMPLE, 1000, 100, NULL, 0, "echo " PEER, 140},
+        {140, SAMPLE, 1000, 140, NULL, 0, "echo " PEER, 180},
+        {180, SAMPLE, 1000, 180, NULL, 0, "echo " PEER, 220},
+        /* A burst is queued: 105 ms, in time. */
+        {205, ANSWER, 0, 0, PEER, 100, "", 405},
+        {300, SAMPLE, 9000, 0, NULL, 0, "", 400},
+        /* Silent again: 210 ms now, echoes 70 ms apart. */
+        {400, SAMPLE, 9000, 100, NULL, 0, "echo " PEER, 470},
+        {470, SAMPLE, 9000, 170, NULL, 0, "echo " PEER, 540},
+        {540, SAMPLE, 9000, 240, NULL, 0, "echo " PEER, 610},
+        /* 210 ms behind a fuller queue: past the base window (the stall
+         * at 520 ms before), within this one. */
+        {610, ANSWER, 0, 0, PEER, 400, "", 810},
+        {700, SAMPLE, 20000, 0, NULL, 0, "", 800},
+        /* Then the path dies: 420 ms for the answer, found 520 ms after
+         * the last data. */
+        {800, SAMPLE, 20000, 100, NULL, 0, "echo " PEER, 940},
+        {940, SAMPLE, 20000, 240, NULL, 0, "echo " PEER, 1080},
+        {1080, SAMPLE, 20000, 380, NULL, 0, "echo " PEER, 1220},
+        {1219, SAMPLE, 20000, 519, NULL, 0, "", 1220},
+        {1220, SAMPLE, 20000, 520, NULL, 0,
+         "stalled " PEER " (no data for 520 ms, no answer from " PEER " in 420 ms)", -1},
+    };
+    play("a loaded path", loaded, G_N_ELEMENTS(loaded), 1000);
+
+    /* The slow answer long ago: counts half every five minutes; after ten,
+     * 52 ms, twice that below the base: 120 ms again. */
+    const Step later[] = {
+        {0, SAMPLE, 1000, 0, NULL, 0, "echo " PEER, 100},
+        {210, ANSWER, 0, 0, PEER, 0, "", 100},
+        {599000, SAMPLE, 2000, 0, NULL, 0, "", 599100},
+        /* Nine minutes and 59 s: 105 ms, twice that is the window. */
+        {599100, SAMPLE, 2000, 100, NULL, 0, "echo " PEER, 599170},
+        {599101, ANSWER, 0, 0, PEER, 599100, "", 599301},
+        {600200, SAMPLE, 3000, 0, NULL, 0, "", 600300},
+        {600300, SAMPLE, 3000, 100, NULL, 0, "echo " PEER, 600340},
+        {600340, SAMPLE, 3000, 140, NULL, 0, "echo " PEER, 600380},
+        {600380, SAMPLE, 3000, 180, NULL, 0, "echo " PEER, 600420},
+        {600420, SAMPLE, 3000, 220, NULL, 0,
+         "stalled " PEER " (no data for 220 ms, no answer from " PEER " in 120 ms)", -1},
+    };
+    play("a slow answer long ago", later, G_N_ELEMENTS(later), 1000);
+
+    /* A burst overflowed the queue: data behind the lost segment arrives
+     * (segments, no in-order bytes, no newer last data) until the
+     * retransmission fills the hole. The link is not silent meanwhile,
+     * and data during a probe ends it. */
+    const Step hole[] = {
+        {0, SAMPLE, 1000, 0, NULL, 0, "echo " PEER, 100, 10},
+        {1, ANSWER, 0, 0, PEER, 0, "", 100, 0},
+        {50, SAMPLE, 5000, 0, NULL, 0, "", 150, 20},
+        /* Received after the last sample: at 51 ms at the earliest. */
+        {100, SAMPLE, 5000, 50, NULL, 0, "", 151, 30},
+        {151, SAMPLE, 5000, 101, NULL, 0, "echo " PEER, 191, 30},
+        {160, SAMPLE, 5000, 110, NULL, 0, "", 252, 40},
+        {200, SAMPLE, 30000, 0, NULL, 0, "", 300, 50},
+        /* The same count: nothing new. */
+        {300, SAMPLE, 30000, 100, NULL, 0, "echo " PEER, 340, 50},
+    };
+    play("data behind a hole", hole, G_N_ELEMENTS(hole), 1000);
+}
+
+static void test_windows(void)
+{
+    const struct {
+        guint rtt_us, slow_us;
+        gint64 window_us;
+    } windows[] = {
+        {1000, 0, 120000},          /* the base */
+        {10000, 50000, 120000},     /* a fast link's answers: below it */
+        {1000, 90000, 180000},      /* twice the slowest answer */
+        {1000, 205000, 410000},     /* behind a full 2 Mbit/s queue */
+        {1000, 3000000, 1000000},   /* a second at most */
+        {60000, 0, 240000},         /* four round trips */
+        {300000, 3000000, 1200000}, /* which the cap does not bound */
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(windows); i++)
+        g_assert_cmpint(gd_mp_stall_rx_probe_time(windows[i].rtt_us, windows[i].slow_us), ==,
+                        windows[i].window_us);
+    const gint64 half = (gint64)GD_MP_RX_SLOW_HALF_LIFE_MS * 1000;
+    const struct {
+        guint slow_us;
+        gint64 age_us;
+        guint decayed_us;
+    } decay[] = {
+        {400000, 0, 400000},        {400000, half - 1, 400000}, {400000, half, 200000},
+        {400000, 2 * half, 100000}, {400000, -5, 400000},       {400000, 40 * half, 0},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(decay); i++)
+        g_assert_cmpuint(gd_mp_stall_rx_slow_decayed(decay[i].slow_us, decay[i].age_us), ==,
+                         decay[i].decayed_us);
+}
+
 static void test_targets(void)
 {
     /* The peer never answers (ICMP filtered): tried three times 300 ms
@@ -441,7 +546,6 @@ static void test_sending_and_links(void)
     g_assert_false(gd_mp_addr_equal(&a6, &c4));
     g_assert_cmpint(gd_mp_stall_rx_silence(0), ==, 100000);
     g_assert_cmpint(gd_mp_stall_rx_silence(50000), ==, 200000);
-    g_assert_cmpint(gd_mp_stall_rx_probe_time(10000), ==, 120000);
 }
 
 static void test_echo_messages(void)
@@ -496,6 +600,7 @@ static void test_parse_subflow(void)
                           .tcpi_last_ack_recv = 640,
                           .tcpi_last_data_recv = 30,
                           .tcpi_bytes_received = 1ull << 33,
+                          .tcpi_data_segs_in = 4242,
                           .tcpi_rtt = 1500,
                           .tcpi_rcv_rtt = 900000};
     GdMpSubflowSample s;
@@ -513,6 +618,7 @@ static void test_parse_subflow(void)
     g_assert_cmpuint(s.last_ack_recv_ms, ==, 640);
     g_assert_cmpuint(s.last_data_recv_ms, ==, 30);
     g_assert_cmpuint(s.bytes_received, ==, 1ull << 33);
+    g_assert_cmpuint(s.data_segs_in, ==, 4242);
     g_assert_cmpuint(s.rtt_us, ==, 1500);
     g_assert_cmpuint(s.cookie, ==, 0x123456789abcdefull);
     uint8_t want[4];
@@ -537,6 +643,8 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/mptcp/stall/links", test_links);
     g_test_add_func("/mptcp/stall/receiving", test_receiving);
+    g_test_add_func("/mptcp/stall/loaded-path", test_loaded_path);
+    g_test_add_func("/mptcp/stall/windows", test_windows);
     g_test_add_func("/mptcp/stall/targets", test_targets);
     g_test_add_func("/mptcp/stall/sending-and-links", test_sending_and_links);
     g_test_add_func("/mptcp/echo/messages", test_echo_messages);
