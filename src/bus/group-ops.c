@@ -26,9 +26,15 @@ static void reply_error(GdBusManagerCall *call, const GError *error)
 
 /* ---- checks ---- */
 
-static gboolean check_protected(uint32_t id, gboolean force, GError **error)
+/* The options and the group of a call that changes a group: group 0
+ * only with "force". */
+static gboolean changeable_group(GdBus *bus, const GdBusManagerCall *call, gboolean *force,
+                                 uint32_t *id, GError **error)
 {
-    if (id != 0 || force)
+    if (!gd_bus_args_options(call->options, force, error) ||
+        !gd_bus_resolve_group(bus, call->group, id, error))
+        return FALSE;
+    if (*id != 0 || *force)
         return TRUE;
     g_set_error(error, GD_BUS_ERROR, GD_BUS_ERROR_DEFAULT_GROUP_PROTECTED,
                 "group 0 (default) holds every unconfigured link, lo and the uplink included; "
@@ -178,9 +184,7 @@ void gd_bus_group_ops_set_group(GdBusCall *base)
     uint32_t id;
     GdNlLinkChange change;
 
-    if (!gd_bus_args_options(call->options, &force, &error) ||
-        !gd_bus_resolve_group(bus, call->group, &id, &error) ||
-        !check_protected(id, force, &error) ||
+    if (!changeable_group(bus, call, &force, &id, &error) ||
         !gd_bus_args_link_change(call->props, &change, &error)) {
         reply_error(call, error);
         return;
@@ -292,9 +296,7 @@ static void group_address(GdBusCall *base, gboolean add)
     uint32_t id;
     GdNlAddr addr;
 
-    if (!gd_bus_args_options(call->options, &force, &error) ||
-        !gd_bus_resolve_group(bus, call->group, &id, &error) ||
-        !check_protected(id, force, &error)) {
+    if (!changeable_group(bus, call, &force, &id, &error)) {
         reply_error(call, error);
         return;
     }
