@@ -1005,16 +1005,23 @@ static void test_answers_final_ack(void)
         gd_nl_ack_clear(&acks[i]);
 }
 
+/* One answer of ours in a datagram of its own. */
+static void file_one(GdNlAnswers *answers, uint32_t seq, int error)
+{
+    g_autoptr(GByteArray) d = g_byte_array_new();
+    put_answer(d, seq, PORTID, error);
+    file(answers, d);
+}
+
 static void test_answers_final_ack_refused(void)
 {
-    /* The last request itself refused: its answer is the final one. */
+    /* The request sent last (seq 8 of 7..9) refused: its answer is the
+     * final one. */
     GdNlAck acks[3];
     GdNlAnswers answers;
-    g_autoptr(GByteArray) d = g_byte_array_new();
     gd_nl_answers_init(&answers, PORTID, 7, 3, acks);
     gd_nl_answers_expect_final(&answers, 8);
-    put_answer(d, 8, PORTID, -EBUSY);
-    file(&answers, d);
+    file_one(&answers, 8, -EBUSY);
     g_assert_true(gd_nl_answers_complete(&answers));
     g_assert_cmpint(acks[0].error, ==, 0);
     g_assert_cmpint(acks[1].error, ==, -EBUSY);
@@ -1027,11 +1034,9 @@ static void test_answers_final_ack_lost(void)
      * stands, the others' results are unknown. */
     GdNlAck acks[3];
     GdNlAnswers answers;
-    g_autoptr(GByteArray) d = g_byte_array_new();
     gd_nl_answers_init(&answers, PORTID, 7, 3, acks);
     gd_nl_answers_expect_final(&answers, 9);
-    put_answer(d, 8, PORTID, -EBUSY);
-    file(&answers, d);
+    file_one(&answers, 8, -EBUSY);
     g_assert_false(gd_nl_answers_complete(&answers));
     gd_nl_answers_lost(&answers, -ENOBUFS);
     g_assert_cmpint(acks[0].error, ==, -ENOBUFS);
