@@ -488,6 +488,38 @@ char *gd_nl_addr_format(const GdNlAddr *addr)
     return g_strdup_printf("%s/%u", host, addr->prefixlen);
 }
 
+/* ---- the order of per-link requests ---- */
+
+/* The kernel finds a device by its index in a table of 256 lists (the
+ * index's low eight bits, dev_index_hash() in net/core/dev.c), each list
+ * newest device first. */
+#define KERNEL_INDEX_LISTS 256
+
+typedef struct {
+    const int *ifindexes;
+} LookupOrder;
+
+static gint compare_lookup(gconstpointer a, gconstpointer b, gpointer user_data)
+{
+    const LookupOrder *o = user_data;
+    int x = o->ifindexes[*(const guint *)a], y = o->ifindexes[*(const guint *)b];
+    int list_x = (int)((unsigned)x % KERNEL_INDEX_LISTS);
+    int list_y = (int)((unsigned)y % KERNEL_INDEX_LISTS);
+    if (list_x != list_y)
+        return list_x < list_y ? -1 : 1;
+    if (x == y)
+        return 0;
+    return x > y ? -1 : 1; /* the newest (highest index) first */
+}
+
+void gd_nl_lookup_order(const int *ifindexes, guint n, guint *order)
+{
+    for (guint i = 0; i < n; i++)
+        order[i] = i;
+    LookupOrder o = {.ifindexes = ifindexes};
+    g_qsort_with_data(order, (gint)n, sizeof(*order), compare_lookup, &o);
+}
+
 /* ---- batches ---- */
 
 struct GdNlBatch {

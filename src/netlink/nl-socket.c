@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <limits.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -193,17 +194,77 @@ static int ensure_sndbuf(GdNlSocket *sock, size_t len)
     return r;
 }
 
-int gd_nl_transact(GdNlSocket *sock, const void *buf, size_t len, uint32_t first_seq, guint n,
-                   GdNlAck *acks, GdNlMessageFunc on_reply, gpointer user_data, int timeout_ms)
+void gd_nl_answers_init(GdNlAnswers *answers, uint32_t portid, uint32_t first_seq, guint n,
+                        GdNlAck *acks)
 {
-    guint received = 0;
-    int r;
-
+    *answers = (GdNlAnswers){.portid = portid, .first_seq = first_seq, .n = n, .acks = acks};
     for (guint i = 0; i < n; i++) {
         acks[i].error = -ETIMEDOUT;
         acks[i].extack = NULL;
     }
-    r = ensure_sndbuf(sock, len);
+}
+
+void gd_nl_answers_expect_final(GdNlAnswers *answers, uint32_t final_seq)
+{
+    answers->final_only = true;
+    answers->final_seq = final_seq;
+}
+
+void gd_nl_answers_file(GdNlAnswers *answers, const void *datagram, size_t len)
+{
+    int left = (int)MIN(len, (size_t)INT_MAX);
+    for (const struct nlmsghdr *nlh = datagram; mnl_nlmsg_ok(nlh, left);
+         nlh = mnl_nlmsg_next(nlh, &left)) {
+        uint32_t slot = nlh->nlmsg_seq - answers->first_seq;
+        if (nlh->nlmsg_pid != answers->portid || slot >= answers->n)
+            continue; /* a late answer to an earlier, abandoned request */
+        if (nlh->nlmsg_type != NLMSG_ERROR) {
+            if (answers->on_reply)
+                answers->on_reply(nlh, answers->user_data);
+            continue;
+        }
+        const char *extack = NULL;
+        int error = -EPROTO;
+        gd_nl_parse_status(nlh, &error, &extack);
+        GdNlAck *ack = &answers->acks[slot];
+        if (ack->error == -ETIMEDOUT)
+            answers->received++;
+        g_free(ack->extack);
+        ack->error = error;
+        ack->extack = extack ? g_strdup(extack) : NULL;
+        if (answers->final_only && nlh->nlmsg_seq == answers->final_seq)
+            answers->final_read = true;
+    }
+}
+
+bool gd_nl_answers_complete(GdNlAnswers *answers)
+{
+    if (!answers->final_only)
+        return answers->received >= answers->n;
+    if (!answers->final_read)
+        return false;
+    /* The kernel handled the requests in order and answered each refusal
+     * before the final ack: the requests without an answer succeeded. */
+    for (guint i = 0; i < answers->n; i++)
+        if (answers->acks[i].error == -ETIMEDOUT)
+            answers->acks[i].error = 0;
+    return true;
+}
+
+void gd_nl_answers_lost(GdNlAnswers *answers, int error)
+{
+    if (error != -ENOBUFS)
+        return;
+    for (guint i = 0; i < answers->n; i++)
+        if (answers->acks[i].error == -ETIMEDOUT)
+            answers->acks[i].error = -ENOBUFS;
+}
+
+/* Sends buf and reads the answers until they are complete. */
+static int transact(GdNlSocket *sock, const void *buf, size_t len, GdNlAnswers *answers,
+                    int timeout_ms)
+{
+    int r = ensure_sndbuf(sock, len);
     if (r < 0)
         return r;
     /* The kernel runs every request of the buffer inside this one call. */
@@ -211,7 +272,7 @@ int gd_nl_transact(GdNlSocket *sock, const void *buf, size_t len, uint32_t first
         return -errno;
 
     bool overrun = false;
-    while (received < n) {
+    while (!gd_nl_answers_complete(answers)) {
         ssize_t got = receive(sock);
         if (got == 0) {
             /* Overrun: the answers still queued are read (which also lets
@@ -234,34 +295,34 @@ int gd_nl_transact(GdNlSocket *sock, const void *buf, size_t len, uint32_t first
             r = (int)got;
             goto lost;
         }
-        int left = (int)got;
-        for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)sock->buffer;
-             mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-            uint32_t slot = nlh->nlmsg_seq - first_seq;
-            if (nlh->nlmsg_pid != sock->portid || slot >= n)
-                continue; /* a late answer to an earlier, abandoned request */
-            if (nlh->nlmsg_type != NLMSG_ERROR) {
-                if (on_reply)
-                    on_reply(nlh, user_data);
-                continue;
-            }
-            const char *extack = NULL;
-            int error = -EPROTO;
-            gd_nl_parse_status(nlh, &error, &extack);
-            if (acks[slot].error == -ETIMEDOUT)
-                received++;
-            g_free(acks[slot].extack);
-            acks[slot].error = error;
-            acks[slot].extack = extack ? g_strdup(extack) : NULL;
-        }
+        gd_nl_answers_file(answers, sock->buffer, (size_t)got);
     }
     return 0;
 
 lost:
-    for (guint i = 0; i < n; i++)
-        if (acks[i].error == -ETIMEDOUT && r == -ENOBUFS)
-            acks[i].error = -ENOBUFS;
+    gd_nl_answers_lost(answers, r);
     return r;
+}
+
+int gd_nl_transact(GdNlSocket *sock, const void *buf, size_t len, uint32_t first_seq, guint n,
+                   GdNlAck *acks, GdNlMessageFunc on_reply, gpointer user_data, int timeout_ms)
+{
+    GdNlAnswers answers;
+    gd_nl_answers_init(&answers, sock->portid, first_seq, n, acks);
+    answers.on_reply = on_reply;
+    answers.user_data = user_data;
+    return transact(sock, buf, len, &answers, timeout_ms);
+}
+
+int gd_nl_transact_final_ack(GdNlSocket *sock, const void *buf, size_t len, uint32_t first_seq,
+                             guint n, uint32_t final_seq, GdNlAck *acks, int timeout_ms)
+{
+    if (final_seq - first_seq >= n)
+        return -EINVAL;
+    GdNlAnswers answers;
+    gd_nl_answers_init(&answers, sock->portid, first_seq, n, acks);
+    gd_nl_answers_expect_final(&answers, final_seq);
+    return transact(sock, buf, len, &answers, timeout_ms);
 }
 
 int gd_nl_dump(GdNlSocket *sock, struct nlmsghdr *request, GdNlMessageFunc func,

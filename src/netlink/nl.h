@@ -151,6 +151,17 @@ char *gd_nl_addr_format(const GdNlAddr *addr);
  * an IPv4 one and adds nothing, and refuses an IPv6 one. */
 bool gd_nl_addr_is_unspecified(const GdNlAddr *addr);
 
+/* ---- the order of per-link requests ----
+ *
+ * The order in which requests to the devices ifindexes[0..n) (by index)
+ * in one sendmsg() cost the kernel least to find their devices: it looks a
+ * device up by index in a table of 256 lists, each newest device first, so
+ * the requests go list by list, newest device first, each walking a list
+ * the previous one left in the CPU's cache (in ascending order every
+ * request walks another list; on 32768 links that was a third of the
+ * kernel's time). Writes a permutation of 0..n-1 to order[0..n). */
+void gd_nl_lookup_order(const int *ifindexes, guint n, guint *order);
+
 /* ---- batches: many requests for one sendmsg() (mnl_nlmsg_batch) ---- */
 
 typedef struct GdNlBatch GdNlBatch;
@@ -212,6 +223,50 @@ int gd_nl_socket_drain(GdNlSocket *sock, guint max_datagrams, GdNlMessageFunc fu
  * transport (acks not received keep error -ETIMEDOUT or -ENOBUFS). */
 int gd_nl_transact(GdNlSocket *sock, const void *buf, size_t len, uint32_t first_seq, guint n,
                    GdNlAck *acks, GdNlMessageFunc on_reply, gpointer user_data, int timeout_ms);
+/* The same for requests of which only the last in buf carries NLM_F_ACK
+ * (its sequence number final_seq; the others' flag cleared): the kernel
+ * answers a request without the flag only when it refuses it, and the ack
+ * of the last proves that it handled every earlier one, so an answer per
+ * request is not needed to know each one's result. Skipping the answers of
+ * the requests that succeed saves the kernel building and queueing them
+ * and groupd reading them. Requests without an answer when the final ack
+ * arrives succeeded (error 0); when the answers were lost (-ENOBUFS, or
+ * -ETIMEDOUT) the requests without one keep that error: their result is
+ * unknown. Replies other than acks are ignored. */
+int gd_nl_transact_final_ack(GdNlSocket *sock, const void *buf, size_t len, uint32_t first_seq,
+                             guint n, uint32_t final_seq, GdNlAck *acks, int timeout_ms);
+
+/* The answers to one batch of n requests from portid (sequence numbers
+ * first_seq..), collected into acks[0..n) datagram by datagram: what
+ * gd_nl_transact() and gd_nl_transact_final_ack() read with, pure. */
+typedef struct {
+    uint32_t portid;
+    uint32_t first_seq;
+    guint n;
+    GdNlAck *acks;
+    GdNlMessageFunc on_reply; /* replies that are not acks (may be NULL) */
+    gpointer user_data;
+    /* private */
+    bool final_only;
+    uint32_t final_seq;
+    bool final_read;
+    guint received;
+} GdNlAnswers;
+
+/* Sets every ack to -ETIMEDOUT: not answered. */
+void gd_nl_answers_init(GdNlAnswers *answers, uint32_t portid, uint32_t first_seq, guint n,
+                        GdNlAck *acks);
+/* Only request final_seq asked for an ack (gd_nl_transact_final_ack()). */
+void gd_nl_answers_expect_final(GdNlAnswers *answers, uint32_t final_seq);
+/* Files the answers in one datagram; others' and unknown sequence numbers
+ * are ignored. */
+void gd_nl_answers_file(GdNlAnswers *answers, const void *datagram, size_t len);
+/* Whether every answer is in: each request's, or the final ack (then the
+ * requests without an answer are set to 0, done). */
+bool gd_nl_answers_complete(GdNlAnswers *answers);
+/* The rest will not come: on -ENOBUFS the requests without an answer get
+ * -ENOBUFS (their result is unknown); otherwise they keep -ETIMEDOUT. */
+void gd_nl_answers_lost(GdNlAnswers *answers, int error);
 
 /* Runs a dump request; every reply goes to func. A dump the kernel marks
  * NLM_F_DUMP_INTR is started again after calling on_restart (may be NULL),

@@ -14,12 +14,19 @@
 /* Counted from when sendmsg() returns: by then the kernel has run every
  * request and queued every ack. */
 #define ACK_TIMEOUT_MS 10000
+/* Per-link messages go out window by window: this many targets in the
+ * kernel's order, sent in the order the kernel finds their devices fastest
+ * (gd_nl_lookup_order()). The larger, the fewer device lookups miss the
+ * CPU's cache; a group change stopped by a refusal takes back at most
+ * this many. */
+#define LOOKUP_WINDOW 8192
 
 struct GdExecutor {
     GdExecutorBackend backend;
     gpointer backend_data;
-    GdNlSocket *sock; /* the kernel backend's; used by one worker at a time */
-    GQueue queue;     /* of Job */
+    GdNlSocket *sock;  /* the kernel backend's; used by one worker at a time */
+    gboolean ack_each; /* the kernel backend asks for an ack on every request */
+    GQueue queue;      /* of Job */
     gboolean running;
     gboolean freed;   /* freed while a job ran: the job's end frees it */
     guint64 requests; /* rtnetlink requests sent */
@@ -35,7 +42,7 @@ typedef struct {
 } Job;
 
 static void kernel_run_group(GdOp *op, gpointer data);
-static int kernel_run_links(GdOp *op, guint first, guint n, const GdNlLinkChange *values,
+static int kernel_run_links(GdOp *op, const guint *positions, guint n, const GdNlLinkChange *values,
                             GdNlAck *acks, gpointer data);
 
 GdExecutor *gd_executor_new_with_backend(const GdExecutorBackend *backend, gpointer data)
@@ -59,7 +66,10 @@ int gd_executor_new(int rcvbuf, GdExecutor **out)
         gd_nl_socket_open(NULL, 0, rcvbuf > 0 ? rcvbuf : REQUEST_SOCKET_RCVBUF, 0, &executor->sock);
     if (r < 0)
         return r;
-    executor->backend_data = executor->sock;
+    /* A small buffer is for tests that make the answers get lost: there
+     * must be answers to lose. */
+    executor->ack_each = rcvbuf > 0;
+    executor->backend_data = executor;
     *out = g_steal_pointer(&executor);
     return 0;
 }
@@ -102,7 +112,7 @@ void gd_executor_free(GdExecutor *executor)
 /* A group change: the only operation one group-scoped message does. */
 static void kernel_run_group(GdOp *op, gpointer data)
 {
-    GdNlSocket *sock = data;
+    GdNlSocket *sock = ((GdExecutor *)data)->sock;
     uint8_t buf[GD_NL_MSG_MAX];
     uint32_t seq = gd_nl_socket_reserve_seq(sock, 1);
     GdNlAck ack = {0};
@@ -112,38 +122,48 @@ static void kernel_run_group(GdOp *op, gpointer data)
     op->extack = g_steal_pointer(&ack.extack);
 }
 
-static int kernel_run_links(GdOp *op, guint first, guint n, const GdNlLinkChange *values,
+/* One chunk, in the order given, only the last request asking for an ack
+ * (refusals are answered anyway, gd_nl_transact_final_ack()). */
+static int kernel_run_links(GdOp *op, const guint *positions, guint n, const GdNlLinkChange *values,
                             GdNlAck *acks, gpointer data)
 {
-    GdNlSocket *sock = data;
+    GdExecutor *executor = data;
+    GdNlSocket *sock = executor->sock;
     uint32_t first_seq = gd_nl_socket_reserve_seq(sock, n);
     g_autoptr(GdNlBatch) batch = gd_nl_batch_new(n, first_seq);
 
-    for (guint i = 0; i < n; i++) {
-        int ifindex = g_array_index(op->targets, int, first + i);
+    for (guint k = 0; k < n; k++) {
+        guint i = positions[k];
+        int ifindex = g_array_index(op->targets, int, i);
         uint32_t seq;
         void *slot = gd_nl_batch_slot(batch, &seq);
+        struct nlmsghdr *nlh = NULL;
         switch (op->kind) {
         case GD_OP_GROUP_CHANGE:
-            gd_nl_put_link_change(slot, seq, ifindex, values ? &values[i] : &op->change);
+            nlh = gd_nl_put_link_change(slot, seq, ifindex, values ? &values[k] : &op->change);
             break;
         case GD_OP_SET_LINK_GROUP:
-            gd_nl_put_link_set_group(slot, seq, ifindex, op->group);
+            nlh = gd_nl_put_link_set_group(slot, seq, ifindex, op->group);
             break;
         case GD_OP_ADDR_ADD:
         case GD_OP_ADDR_DEL: {
-            GdNlAddr addr = op->addrs ? g_array_index(op->addrs, GdNlAddr, first + i) : op->addr;
+            GdNlAddr addr = op->addrs ? g_array_index(op->addrs, GdNlAddr, i) : op->addr;
             addr.ifindex = ifindex;
-            gd_nl_put_addr(slot, seq, op->kind == GD_OP_ADDR_ADD ? RTM_NEWADDR : RTM_DELADDR,
-                           &addr);
+            nlh = gd_nl_put_addr(slot, seq, op->kind == GD_OP_ADDR_ADD ? RTM_NEWADDR : RTM_DELADDR,
+                                 &addr);
             break;
         }
         }
+        if (k + 1 < n && !executor->ack_each)
+            nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
         gd_nl_batch_commit(batch);
     }
     size_t len;
     const void *bytes = gd_nl_batch_data(batch, &len);
-    return gd_nl_transact(sock, bytes, len, first_seq, n, acks, NULL, NULL, ACK_TIMEOUT_MS);
+    if (executor->ack_each)
+        return gd_nl_transact(sock, bytes, len, first_seq, n, acks, NULL, NULL, ACK_TIMEOUT_MS);
+    return gd_nl_transact_final_ack(sock, bytes, len, first_seq, n, first_seq + n - 1, acks,
+                                    ACK_TIMEOUT_MS);
 }
 
 static gboolean answer_lost(int error)
@@ -166,87 +186,113 @@ static gint64 thread_cpu_usec(void)
     return (gint64)ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
 }
 
-/* Sends targets [first, first + n) and times it. */
-static int send_chunk(GdExecutor *executor, GdOp *op, guint first, guint n,
+/* Sends the targets at positions[0..n), in that order, and times it; their
+ * answers go to acks[position]. values: an undo's, one per position. */
+static int send_chunk(GdExecutor *executor, GdOp *op, const guint *positions, guint n,
                       const GdNlLinkChange *values, GdNlAck *acks)
 {
+    g_autofree GdNlAck *answers = g_new0(GdNlAck, n);
     gint64 start = g_get_monotonic_time();
-    int r = executor->backend.run_links(op, first, n, values, acks, executor->backend_data);
+    int r = executor->backend.run_links(op, positions, n, values, answers, executor->backend_data);
     op->longest_send_usec = MAX(op->longest_send_usec, g_get_monotonic_time() - start);
     op->sends++;
     op->requests += n;
+    for (guint k = 0; k < n; k++) {
+        gd_nl_ack_clear(&acks[positions[k]]);
+        acks[positions[k]] = answers[k];
+    }
     return r;
 }
 
-/* A group change on the per-link path stopped at target k, inside the
- * chunk [first, end): the group message would have left the members after
- * k alone, so what the kernel did to them is taken back. */
-static void undo_tail(GdExecutor *executor, GdOp *op, guint k, guint end)
+/* A group change on the per-link path stopped at target `stop`: the group
+ * message would have left the members after it alone, so what the kernel
+ * did to those that were sent (sent[i]) is taken back. */
+static void undo_after(GdExecutor *executor, GdOp *op, guint stop, const guint8 *sent, guint chunk)
 {
     /* A refused message changed nothing, unless it carried several
      * attributes and the kernel set some before the one it refused. */
     const GdNlLinkChange *c = &op->change;
     gboolean partial = c->set_mtu + c->set_state + c->set_hwaddr + c->set_txqlen > 1;
-    g_autoptr(GArray) index = g_array_new(FALSE, FALSE, sizeof(guint));
-    for (guint i = k + 1; i < end; i++)
-        if (op->acks[i].error == 0 || (partial && op->acks[i].error != -ENODEV))
-            g_array_append_val(index, i);
-    /* One message per target to take back, in one sendmsg() per run of
-     * consecutive targets (the run_links() seam takes a range). */
-    for (guint a = 0; a < index->len;) {
-        guint from = g_array_index(index, guint, a), b = a + 1;
-        while (b < index->len && g_array_index(index, guint, b) == from + (b - a))
-            b++;
-        guint n = b - a;
-        g_autofree GdNlAck *acks = g_new0(GdNlAck, n);
-        const GdNlLinkChange *values = &g_array_index(op->before, GdNlLinkChange, from);
-        send_chunk(executor, op, from, n, values, acks);
-        for (guint i = 0; i < n; i++) {
+    g_autoptr(GArray) undo = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (guint i = stop + 1; i < op->targets->len; i++)
+        if (sent[i] && (op->acks[i].error == 0 || (partial && op->acks[i].error != -ENODEV)))
+            g_array_append_val(undo, i);
+    /* The undo's answers are its own: the targets keep those of the change. */
+    g_autofree GdNlAck *undo_acks = g_new0(GdNlAck, op->targets->len);
+    g_autofree GdNlLinkChange *values = g_new(GdNlLinkChange, MIN(chunk, undo->len));
+    for (guint a = 0; a < undo->len; a += chunk) {
+        guint n = MIN(chunk, undo->len - a);
+        const guint *positions = &g_array_index(undo, guint, a);
+        for (guint k = 0; k < n; k++)
+            values[k] = g_array_index(op->before, GdNlLinkChange, positions[k]);
+        send_chunk(executor, op, positions, n, values, undo_acks);
+        for (guint k = 0; k < n; k++) {
+            GdNlAck *ack = &undo_acks[positions[k]];
             op->undone++;
-            if (acks[i].error < 0 && acks[i].error != -ENODEV)
+            if (ack->error < 0 && ack->error != -ENODEV)
                 op->undo_failed++;
-            gd_nl_ack_clear(&acks[i]);
+            gd_nl_ack_clear(ack);
         }
-        a = b;
     }
 }
 
-/* Per-link messages, chunk after chunk, the answers read in between. */
+/* Per-link messages, chunk after chunk, the answers read in between; in
+ * each window of the kernel's order, in the order the kernel finds the
+ * devices fastest. A group change stops as the group message does: at its
+ * first refusal in the kernel's order. Targets before it are all sent
+ * (some may have been sent already), those after it are not sent any
+ * more, and the ones that were are taken back. */
 static void run_chunked(GdExecutor *executor, GdOp *op)
 {
     guint n = op->targets->len;
     guint chunk = op->chunk ? op->chunk : GD_KPATH_CHUNK_MAX;
     gboolean stop_at_refusal = op->kind == GD_OP_GROUP_CHANGE;
+    const int *ifindexes = (const int *)(void *)op->targets->data;
+    g_autofree guint *order = g_new(guint, MIN(n, LOOKUP_WINDOW));
+    g_autofree guint *positions = g_new(guint, chunk);
+    g_autofree guint8 *sent = g_new0(guint8, n);
+    guint stop = n; /* the first refusal in the kernel's order */
     op->acks = g_new0(GdNlAck, n);
-    op->sent = 0;
-    for (guint first = 0; first < n; first += chunk) {
-        guint count = MIN(chunk, n - first);
-        int r = send_chunk(executor, op, first, count, NULL, &op->acks[first]);
-        op->sent = first + count;
-        if (r < 0 && !answer_lost(r)) {
-            /* The socket failed: what was not answered shares the error. */
-            op->error = r;
-            for (guint i = first + count; i < n; i++)
-                op->acks[i].error = r;
-            return;
-        }
-        if (r < 0)
-            op->error = r; /* answers lost: the runner reads the links back */
-        if (!stop_at_refusal)
-            continue;
-        for (guint i = first; i < first + count; i++) {
-            if (!stops(&op->acks[i]))
+    op->sent = n;
+    for (guint w = 0; w < n && stop == n; w += LOOKUP_WINDOW) {
+        guint wn = MIN(LOOKUP_WINDOW, n - w);
+        gd_nl_lookup_order(ifindexes + w, wn, order);
+        for (guint k = 0; k < wn;) {
+            guint count = 0;
+            for (; k < wn && count < chunk; k++)
+                if (w + order[k] < stop)
+                    positions[count++] = w + order[k];
+            if (count == 0)
+                break;
+            int r = send_chunk(executor, op, positions, count, NULL, op->acks);
+            for (guint i = 0; i < count; i++)
+                sent[positions[i]] = 1;
+            if (r < 0 && !answer_lost(r)) {
+                /* The socket failed: what was not sent shares the error. */
+                op->error = r;
+                for (guint i = 0; i < n; i++)
+                    if (!sent[i])
+                        op->acks[i].error = r;
+                return;
+            }
+            if (r < 0)
+                op->error = r; /* answers lost: the runner reads the links back */
+            if (!stop_at_refusal)
                 continue;
-            op->stopped = i;
-            op->error = op->acks[i].error;
-            g_free(op->extack);
-            op->extack = g_strdup(op->acks[i].extack);
-            if (op->before)
-                undo_tail(executor, op, i, first + count);
-            op->sent = i + 1;
-            return;
+            for (guint i = 0; i < count; i++)
+                if (positions[i] < stop && stops(&op->acks[positions[i]]))
+                    stop = positions[i];
         }
     }
+    if (stop == n)
+        return;
+    op->stopped = stop;
+    op->error = op->acks[stop].error;
+    g_free(op->extack);
+    op->extack = g_strdup(op->acks[stop].extack);
+    if (op->before)
+        undo_after(executor, op, stop, sent, chunk);
+    op->sent = stop + 1;
 }
 
 static void run_job(Job *job)

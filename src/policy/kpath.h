@@ -31,8 +31,9 @@
  *     (NETDEV_CHANGE → rt6_sync_up); a member it does not change still
  *     costs that;
  *   - a per-link message alone: finding the device by index in a table of
- *     256 buckets (its cost grows with the links in the namespace), and
- *     its answer.
+ *     256 lists (its cost grows with the links in the namespace; little
+ *     when the messages go list by list, as the executor sends them), and
+ *     its answer (a refusal's, or a chunk's one ack).
  * The FIB is what the UP links with IPv6 contribute: three routes each
  * (fe80::/64, the link-local /128, ff00::/8), two per further address.
  * With "group-notify" (the kernel series) the selector is not re-applied.

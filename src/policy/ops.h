@@ -41,7 +41,7 @@ typedef struct {
     GdKpath path; /* GD_KPATH_GROUP: one group-scoped message; else per-link */
     guint chunk;  /* per-link messages per sendmsg() */
     /* A group change on the per-link path: per target, its values of the
-     * changed attributes before (what the undo of a stopped chunk sends). */
+     * changed attributes before (what the undo after a refusal sends). */
     GArray *before; /* GdNlLinkChange */
 
     /* Filled by the executor. */
@@ -49,7 +49,8 @@ typedef struct {
     char *extack;  /* the kernel's message for error */
     GdNlAck *acks; /* per target, for per-link ops */
     /* Per-link messages: targets [0, sent) were sent and are kept; the
-     * others never reached the kernel or were taken back (undone). */
+     * others never reached the kernel or were taken back (undone). Every
+     * target unless a group change stopped. */
     guint sent;
     /* A group change on the per-link path stopped at this target (the
      * first that refused, as the group message stops), or G_MAXUINT. */
@@ -100,25 +101,32 @@ typedef struct GdExecutor GdExecutor;
 typedef void (*GdOpDoneFunc)(GdOp *op, gpointer user_data);
 
 /* rcvbuf: the request socket's receive buffer (0: 64 MiB, room for the
- * acks of the largest batch); smaller only to test lost answers. */
+ * answers of the largest batch); smaller only to test lost answers: then
+ * every per-link request asks for an ack (else only a chunk's last does,
+ * and the others are answered only when refused). */
 int gd_executor_new(int rcvbuf, GdExecutor **out);
 
 /* What the executor sends operations to: the kernel (above), or a fake in
  * the unit tests. Called on a worker thread when threaded, else on the
- * main loop from an idle callback. The executor itself splits per-link
- * operations into chunks, stops a group change at its first refusal and
- * takes back what the rest of that chunk changed. */
+ * main loop from an idle callback. The executor itself orders and splits
+ * per-link operations into chunks: the targets go window by window of the
+ * kernel's order (ascending ifindex), each window in the order the kernel
+ * finds their devices fastest (gd_nl_lookup_order()). It stops a group
+ * change at its first refusal in the kernel's order: the targets before it
+ * are all sent, and what the kernel did to those after it that were sent
+ * already is taken back. */
 typedef struct {
     /* One group-scoped message, for a group change: fills op->error and
      * op->extack. */
     void (*run_group)(GdOp *op, gpointer data);
-    /* Targets [first, first + n) of op, one message each, in one
-     * sendmsg(), the answers in acks[0..n). A group change's messages
-     * carry op->change, or values[0..n) when values is not NULL (an
-     * undo). Returns 0, or a negative errno of the transport (answers not
-     * received keep -ETIMEDOUT or -ENOBUFS). */
-    int (*run_links)(GdOp *op, guint first, guint n, const GdNlLinkChange *values, GdNlAck *acks,
-                     gpointer data);
+    /* The targets of op at positions[0..n) (indexes into op->targets),
+     * one message each, in that order, in one sendmsg(), the answers in
+     * acks[0..n). A group change's messages carry op->change, or
+     * values[0..n) when values is not NULL (an undo). Returns 0, or a
+     * negative errno of the transport (answers not received keep
+     * -ETIMEDOUT or -ENOBUFS). */
+    int (*run_links)(GdOp *op, const guint *positions, guint n, const GdNlLinkChange *values,
+                     GdNlAck *acks, gpointer data);
     gboolean threaded;
 } GdExecutorBackend;
 GdExecutor *gd_executor_new_with_backend(const GdExecutorBackend *backend, gpointer data);

@@ -489,7 +489,7 @@ static void log_operation(Run *run, const GdOp *op)
     if (op->path == GD_KPATH_PER_LINK)
         sends = g_strdup_printf(" (%u in %u sends, the longest %.1f ms%s)", op->requests, op->sends,
                                 op->longest_send_usec / 1000.0,
-                                op->undone ? ", a stopped chunk's tail taken back" : "");
+                                op->undone ? ", the changes after the refusal taken back" : "");
     g_message("group %u: %s of %u links by %s%s: %.1f ms; expected %.1f ms, the group message "
               "%.1f ms, per-link %.1f ms: %s",
               op->group, gd_op_kind_name(op->kind), op->targets->len, path_words(op->path),

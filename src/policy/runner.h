@@ -13,11 +13,14 @@
  * The runner also chooses each operation's kernel path (kpath.h), right
  * before it goes to the kernel, from what the cache shows then: one group
  * message, or per-link messages in chunks. Both give the same result: a
- * group change on the per-link path goes to the members in the kernel's
- * order (ascending ifindex) and stops at the first that refuses, as the
- * group message stops there; what the kernel did to the members after it
- * in the same chunk is taken back (their earlier values sent again), so
- * the members before it keep the change and the others do not. Members
+ * group change on the per-link path stops at the first member in the
+ * kernel's order (ascending ifindex) that refuses, as the group message
+ * stops there. The executor sends the members in an order of its own
+ * within windows of the kernel's order (the one the kernel finds their
+ * devices fastest in), so it sends every member before the refusing one,
+ * no more after it, and takes back what the kernel did to those after it
+ * that it had sent (their earlier values sent again): the members before
+ * it keep the change and the others do not. Members
  * that show the change already get no message (an MTU, state or queue
  * length at its value is a no-op that cannot fail); for a MAC change every
  * member gets one, since a member that cannot change its address refuses

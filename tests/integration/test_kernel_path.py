@@ -42,7 +42,7 @@ def reset(netns, names):
     netns.batch([f"link set dev {n} down mtu 1500 txqueuelen 1000" for n in names])
     for i, n in enumerate(names):
         if n.startswith("v"):
-            netns.ip("link", "set", "dev", n, "address", f"02:aa:00:00:00:{i:02x}")
+            netns.ip("link", "set", "dev", n, "address", f"02:aa:00:00:{i >> 8:02x}:{i & 255:02x}")
 
 
 # (props, the D-Bus error expected or None): each runs on both paths.
@@ -84,7 +84,7 @@ def run_scenario(netns, groupd_factory, workdir, names, path, props, error):
     assert re.search(rf"group 100: group change of \d+ links by {words}", log), log[-3000:]
     gdlib.assert_cache_matches_kernel(netns, client)
     daemon.terminate()
-    return member_state(netns), message, signals
+    return member_state(netns), message, signals, log
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -112,6 +112,37 @@ def test_both_paths_same_result(netns, groupd_factory, workdir, scenario):
     else:
         want = props.get("MTU")
         assert all(s[0] == want for s in state["group"].values()), state["group"]
+
+
+def test_refusal_in_the_middle_of_a_large_group(netns, groupd_factory, workdir):
+    """1402 members, a veth pair in the middle of the kernel's order: the
+    per-link messages go out in the order the kernel finds their devices
+    (by the index's low eight bits), so members after the veth are changed
+    before its refusal arrives, and only the last message of a chunk asks
+    for an ack, so the refusal comes unasked. The result is still the group
+    message's: every member before the veth changed, none from it on, the
+    same error naming the same member."""
+    ifbs = netns.add_ifbs(700, group=100)
+    netns.add_veth_pairs(1, prefix="vm", peer_prefix="vn", group=100)
+    ifbs += netns.add_ifbs(700, start=700, group=100)
+    names = [l["ifname"] for l in sorted(netns.links(), key=lambda l: l["ifindex"])
+             if l["group_id"] == 100]
+    first_veth = min(names.index("vm0"), names.index("vn0"))
+    assert first_veth == 700 and {names[700], names[701]} == {"vm0", "vn0"}, names[698:703]
+    results = {p: run_scenario(netns, groupd_factory, workdir, names, p, {"MTU": 70000},
+                               "PartiallyApplied") for p in PATHS}
+    state = {p: results[p][0] for p in PATHS}
+    assert state["group"] == state["per-link"], [
+        (n, state["group"][n], state["per-link"][n]) for n in names
+        if state["group"][n] != state["per-link"][n]][:10]
+    assert [n for n in names if state["per-link"][n][0] == 70000] == names[:first_veth]
+    assert results["group"][1] == results["per-link"][1]
+    assert f"stopped at {names[first_veth]}" in results["per-link"][1], results["per-link"][1]
+    # Several chunks, and members after the veth were changed and set back.
+    sends = re.search(r"group change of \d+ links by per-link messages \(\d+ in (\d+) sends, "
+                      r"the longest [0-9.]+ ms, the changes after the refusal taken back\)",
+                      results["per-link"][3])
+    assert sends and int(sends.group(1)) >= 2, results["per-link"][3][-2000:]
 
 
 def test_up_links_with_ipv6_go_per_link(netns, groupd_factory):

@@ -27,6 +27,7 @@ struct FakeKernel {
     guint ops;
     guint group_messages;
     guint link_messages;
+    GArray *sent; /* int ifindex of every per-link message, in order */
 };
 
 static void fake_link_free(gpointer data)
@@ -43,6 +44,7 @@ FakeKernel *fake_kernel_new(GdCache *cache)
     fk->cache = cache;
     fk->links = g_hash_table_new_full(NULL, NULL, NULL, fake_link_free);
     fk->announce_down_moves = TRUE;
+    fk->sent = g_array_new(FALSE, FALSE, sizeof(int));
     return fk;
 }
 
@@ -51,6 +53,7 @@ void fake_kernel_free(FakeKernel *fk)
     if (!fk)
         return;
     g_hash_table_unref(fk->links);
+    g_array_unref(fk->sent);
     g_free(fk);
 }
 
@@ -302,17 +305,20 @@ static void run_group(GdOp *op, gpointer data)
     run_group_change(fk, op);
 }
 
-/* One message per target, each with its own answer. */
-static int run_links(GdOp *op, guint first, guint n, const GdNlLinkChange *values, GdNlAck *acks,
-                     gpointer data)
+/* One message per target, in the order given, each with its own answer. */
+static int run_links(GdOp *op, const guint *positions, guint n, const GdNlLinkChange *values,
+                     GdNlAck *acks, gpointer data)
 {
     FakeKernel *fk = data;
-    if (first == 0 && !values)
-        fk->ops++;
     fk->link_messages += n;
     for (guint i = 0; i < n; i++) {
-        int error = run_one(fk, op, first + i, values ? &values[i] : &op->change);
-        FakeLink *l = lookup(fk, g_array_index(op->targets, int, first + i));
+        /* The first target is sent once, in the operation's first chunk. */
+        if (positions[i] == 0 && !values)
+            fk->ops++;
+        int ifindex = g_array_index(op->targets, int, positions[i]);
+        g_array_append_val(fk->sent, ifindex);
+        int error = run_one(fk, op, positions[i], values ? &values[i] : &op->change);
+        FakeLink *l = lookup(fk, ifindex);
         acks[i].error = fk->lose ? -ENOBUFS : error;
         if (error < 0 && !fk->lose && l && l->refuse_text)
             acks[i].extack = g_strdup(l->refuse_text);
@@ -332,6 +338,11 @@ GdExecutor *fake_kernel_executor(FakeKernel *fk)
         .threaded = FALSE,
     };
     return gd_executor_new_with_backend(&backend, fk);
+}
+
+const GArray *fake_kernel_sent(FakeKernel *fk)
+{
+    return fk->sent;
 }
 
 guint fake_kernel_group_messages(FakeKernel *fk)

@@ -57,3 +57,6 @@ guint fake_kernel_ops(FakeKernel *fk);
 /* Group-scoped messages, and per-link messages (undos included). */
 guint fake_kernel_group_messages(FakeKernel *fk);
 guint fake_kernel_link_messages(FakeKernel *fk);
+/* The ifindex of every per-link message (undos included), in the order
+ * they reached the fake. */
+const GArray *fake_kernel_sent(FakeKernel *fk);

@@ -2,8 +2,9 @@
  *
  * Unit tests of src/netlink/nl-msg.c: the rtnetlink builders against golden
  * bytes written out by hand from the kernel's struct layout (little-endian
- * x86_64), the parsers on hand-built kernel messages, batches, and the
- * MAC/CIDR text forms.
+ * x86_64), the parsers on hand-built kernel messages, the order of per-link
+ * requests, batches and the collection of their answers (nl-socket.c,
+ * without a socket), and the MAC/CIDR text forms.
  *
  * Layouts used below (see linux/netlink.h, linux/rtnetlink.h):
  *   nlmsghdr  16: u32 len, u16 type, u16 flags, u32 seq, u32 pid
@@ -908,6 +909,163 @@ static void test_parse_status_bad(void)
 
 /* ======================= batches ======================= */
 
+/* ---- the order of per-link requests ---- */
+
+static void test_lookup_order(void)
+{
+    /* The kernel's table of 256 lists: 1, 257 and 513 share list 1, 2 and
+     * 258 list 2; each list newest (highest index) first. */
+    const int ifindexes[] = {1, 2, 257, 258, 513, 3};
+    guint order[G_N_ELEMENTS(ifindexes)];
+    gd_nl_lookup_order(ifindexes, G_N_ELEMENTS(ifindexes), order);
+    const guint want[] = {4, 2, 0, 3, 1, 5};
+    g_assert_cmpmem(order, sizeof(order), want, sizeof(want));
+}
+
+static void test_lookup_order_ascending_below_256(void)
+{
+    /* One device per list: the kernel's order itself. */
+    int ifindexes[200];
+    guint order[200];
+    for (int i = 0; i < 200; i++)
+        ifindexes[i] = i + 2;
+    gd_nl_lookup_order(ifindexes, 200, order);
+    for (guint i = 0; i < 200; i++)
+        g_assert_cmpuint(order[i], ==, i);
+}
+
+/* ---- answers ---- */
+
+#define PORTID 4321
+
+/* An answer (capped, without extack) to request seq from the kernel
+ * (port 0) to port pid, appended to out. */
+static void put_answer(GByteArray *out, uint32_t seq, uint32_t pid, int error)
+{
+    /* clang-format off */
+    const uint8_t msg[] = {
+        LE32(36), LE16(2), LE16(0x100), LE32(seq), LE32(pid), /* NLMSG_ERROR, NLM_F_CAPPED */
+        LE32(error),
+        LE32(32), LE16(16), LE16(0x0001), LE32(seq), LE32(pid), /* the request's header */
+    };
+    /* clang-format on */
+    g_byte_array_append(out, msg, sizeof(msg));
+}
+
+static void file(GdNlAnswers *answers, GByteArray *datagram)
+{
+    /* Aligned as the receive buffer is. */
+    g_autofree uint32_t *copy = g_malloc(datagram->len + 4);
+    memcpy(copy, datagram->data, datagram->len);
+    gd_nl_answers_file(answers, copy, datagram->len);
+    g_byte_array_set_size(datagram, 0);
+}
+
+static void test_answers_final_ack(void)
+{
+    /* Five requests, seq 100..104, sent in the order 103, 100, 104, 101,
+     * 102: only 102, the last, asked for an ack. 101 and 104 are refused
+     * (one with the kernel's text); the others succeed unanswered. */
+    GdNlAck acks[5];
+    GdNlAnswers answers;
+    g_autoptr(GByteArray) d = g_byte_array_new();
+    gd_nl_answers_init(&answers, PORTID, 100, 5, acks);
+    gd_nl_answers_expect_final(&answers, 102);
+    g_assert_false(gd_nl_answers_complete(&answers));
+
+    put_answer(d, 104, PORTID, -ERANGE);
+    /* clang-format off */
+    static const uint8_t refused_with_text[] = {
+        LE32(60), LE16(2), LE16(0x100 | 0x200), LE32(101), LE32(PORTID),
+        LE32(-22), /* -EINVAL */
+        LE32(68), LE16(16), LE16(0x0001), LE32(101), LE32(0),
+        LE16(8), LE16(2), LE32(36),                                                  /* _OFFS */
+        LE16(16), LE16(1), 'M', 'T', 'U', ' ', 't', 'o', 'o', ' ', 'b', 'i', 'g', 0, /* _MSG */
+    };
+    /* clang-format on */
+    g_byte_array_append(d, refused_with_text, sizeof(refused_with_text));
+    file(&answers, d);
+    g_assert_false(gd_nl_answers_complete(&answers));
+
+    /* Not ours: another port's answer, and one to an earlier batch. */
+    put_answer(d, 102, PORTID + 1, 0);
+    put_answer(d, 99, PORTID, -EINVAL);
+    file(&answers, d);
+    g_assert_false(gd_nl_answers_complete(&answers));
+
+    put_answer(d, 102, PORTID, 0);
+    file(&answers, d);
+    g_assert_true(gd_nl_answers_complete(&answers));
+    const int want[] = {0, -EINVAL, 0, 0, -ERANGE};
+    for (guint i = 0; i < 5; i++)
+        g_assert_cmpint(acks[i].error, ==, want[i]);
+    g_assert_cmpstr(acks[1].extack, ==, "MTU too big");
+    g_assert_null(acks[4].extack);
+    for (guint i = 0; i < 5; i++)
+        gd_nl_ack_clear(&acks[i]);
+}
+
+/* One answer of ours in a datagram of its own. */
+static void file_one(GdNlAnswers *answers, uint32_t seq, int error)
+{
+    g_autoptr(GByteArray) d = g_byte_array_new();
+    put_answer(d, seq, PORTID, error);
+    file(answers, d);
+}
+
+static void test_answers_final_ack_refused(void)
+{
+    /* The request sent last (seq 8 of 7..9) refused: its answer is the
+     * final one. */
+    GdNlAck acks[3];
+    GdNlAnswers answers;
+    gd_nl_answers_init(&answers, PORTID, 7, 3, acks);
+    gd_nl_answers_expect_final(&answers, 8);
+    file_one(&answers, 8, -EBUSY);
+    g_assert_true(gd_nl_answers_complete(&answers));
+    g_assert_cmpint(acks[0].error, ==, 0);
+    g_assert_cmpint(acks[1].error, ==, -EBUSY);
+    g_assert_cmpint(acks[2].error, ==, 0);
+}
+
+static void test_answers_final_ack_lost(void)
+{
+    /* The socket overran before the final ack: the refusal that arrived
+     * stands, the others' results are unknown. */
+    GdNlAck acks[3];
+    GdNlAnswers answers;
+    gd_nl_answers_init(&answers, PORTID, 7, 3, acks);
+    gd_nl_answers_expect_final(&answers, 9);
+    file_one(&answers, 8, -EBUSY);
+    g_assert_false(gd_nl_answers_complete(&answers));
+    gd_nl_answers_lost(&answers, -ENOBUFS);
+    g_assert_cmpint(acks[0].error, ==, -ENOBUFS);
+    g_assert_cmpint(acks[1].error, ==, -EBUSY);
+    g_assert_cmpint(acks[2].error, ==, -ENOBUFS);
+}
+
+static void test_answers_each(void)
+{
+    /* Every request asked for an ack: complete with the last of them,
+     * whatever the order; a repeated answer is not counted twice. */
+    GdNlAck acks[3];
+    GdNlAnswers answers;
+    g_autoptr(GByteArray) d = g_byte_array_new();
+    gd_nl_answers_init(&answers, PORTID, 50, 3, acks);
+    put_answer(d, 52, PORTID, 0);
+    put_answer(d, 52, PORTID, 0);
+    put_answer(d, 50, PORTID, -ENODEV);
+    file(&answers, d);
+    g_assert_false(gd_nl_answers_complete(&answers));
+    g_assert_cmpint(acks[1].error, ==, -ETIMEDOUT);
+    put_answer(d, 51, PORTID, 0);
+    file(&answers, d);
+    g_assert_true(gd_nl_answers_complete(&answers));
+    g_assert_cmpint(acks[0].error, ==, -ENODEV);
+    g_assert_cmpint(acks[1].error, ==, 0);
+    g_assert_cmpint(acks[2].error, ==, 0);
+}
+
 static void test_batch_consecutive(void)
 {
     g_autoptr(GdNlBatch) batch = gd_nl_batch_new(4, 1000);
@@ -1213,6 +1371,14 @@ int main(int argc, char **argv)
     g_test_add_func("/netlink/parse/status/uncapped", test_parse_status_uncapped);
     g_test_add_func("/netlink/parse/status/done", test_parse_status_done);
     g_test_add_func("/netlink/parse/status/bad", test_parse_status_bad);
+
+    g_test_add_func("/netlink/lookup-order/lists", test_lookup_order);
+    g_test_add_func("/netlink/lookup-order/ascending-below-256",
+                    test_lookup_order_ascending_below_256);
+    g_test_add_func("/netlink/answers/final-ack", test_answers_final_ack);
+    g_test_add_func("/netlink/answers/final-ack-refused", test_answers_final_ack_refused);
+    g_test_add_func("/netlink/answers/final-ack-lost", test_answers_final_ack_lost);
+    g_test_add_func("/netlink/answers/each", test_answers_each);
 
     g_test_add_func("/netlink/batch/consecutive", test_batch_consecutive);
     g_test_add_func("/netlink/batch/mixed", test_batch_mixed);

@@ -480,6 +480,159 @@ static void test_per_link_member_gone(Fx *fx, gconstpointer data)
     g_assert_cmpuint(cached_mtu(fx, 4), ==, 1400);
 }
 
+/* Links of group 300 whose indexes share the kernel's index lists: 10,
+ * 266, 522 and 778 list 10, 11 and 267 list 11. In the kernel's order
+ * (positions 0..5): 10 c1, 11 c2, 266 c3, 267 c4, 522 c5, 778 c6; sent list
+ * by list, newest first: 778, 522, 266, 10, then 267, 11. */
+static const int shared_lists[] = {10, 11, 266, 267, 522, 778};
+
+static void add_shared_lists(Fx *fx)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(shared_lists); i++) {
+        g_autofree char *name = g_strdup_printf("c%u", i + 1);
+        fake_kernel_add_link(fx->fk, shared_lists[i], name, 300, FALSE);
+    }
+}
+
+static void assert_sent(Fx *fx, const int *want, guint n)
+{
+    const GArray *sent = fake_kernel_sent(fx->fk);
+    g_assert_cmpmem(sent->data, sent->len * sizeof(int), want, n * sizeof(int));
+}
+
+static void test_per_link_lookup_order_stops_as_the_group_message(Fx *fx, gconstpointer data)
+{
+    /* c3 (266) refuses. The messages go out in the lookup order, so c5
+     * and c6 were changed before c3's refusal, and c1, c2, c4 after: the
+     * group message would have stopped at c3 with c1 and c2 changed, so c4,
+     * c5 and c6 are set back, and the result is the group message's. */
+    add_shared_lists(fx);
+    fake_kernel_refuse(fx->fk, 266, -EBUSY, "busy");
+    run(fx, mtu_op(fx, 300, 1400));
+    g_assert_cmpint(fx->path, ==, GD_KPATH_PER_LINK);
+    g_assert_cmpint(fx->outcome, ==, GD_OP_PARTIAL);
+    g_assert_cmpstr(fx->applied_names, ==, "c1,c2");
+    g_assert_cmpstr(fx->refused, ==, "c3,c4,c5,c6");
+    g_assert_cmpstr(fx->stopped_at, ==, "c3");
+    g_assert_cmpint(fx->error, ==, -EBUSY);
+    g_assert_cmpstr(fx->extack, ==, "busy");
+    const uint32_t want[] = {1400, 1400, 1500, 1500, 1500, 1500};
+    for (guint i = 0; i < G_N_ELEMENTS(shared_lists); i++) {
+        g_assert_cmpuint(fake_kernel_link(fx->fk, shared_lists[i])->mtu, ==, want[i]);
+        g_assert_cmpuint(cached_mtu(fx, shared_lists[i]), ==, want[i]);
+    }
+    /* One chunk in the lookup order, then the undo of c4, c5, c6. */
+    const int sent[] = {778, 522, 266, 10, 267, 11, 267, 522, 778};
+    assert_sent(fx, sent, G_N_ELEMENTS(sent));
+}
+
+static void test_per_link_lookup_order_applied(Fx *fx, gconstpointer data)
+{
+    add_shared_lists(fx);
+    run(fx, mtu_op(fx, 300, 1400));
+    g_assert_cmpint(fx->outcome, ==, GD_OP_APPLIED);
+    g_assert_cmpuint(fx->applied, ==, 6);
+    const int sent[] = {778, 522, 266, 10, 267, 11};
+    assert_sent(fx, sent, G_N_ELEMENTS(sent));
+    for (guint i = 0; i < G_N_ELEMENTS(shared_lists); i++)
+        g_assert_cmpuint(cached_mtu(fx, shared_lists[i]), ==, 1400);
+}
+
+/* The executor alone, chunks of two: an MTU change of group 300 with the
+ * undo values the runner would give it. */
+static void executor_done_cb(GdOp *op, gpointer user_data)
+{
+    *(GdOp **)user_data = op;
+}
+
+static GdOp *run_in_chunks_of_two(Fx *fx)
+{
+    GdOp *op = mtu_op(fx, 300, 1400);
+    op->path = GD_KPATH_PER_LINK;
+    op->chunk = 2;
+    op->before = g_array_new(FALSE, FALSE, sizeof(GdNlLinkChange));
+    for (guint i = 0; i < op->targets->len; i++) {
+        GdNlLinkChange before = {.set_mtu = true, .mtu = 1500};
+        g_array_append_val(op->before, before);
+    }
+    GdOp *done = NULL;
+    gd_executor_submit(fx->executor, op, executor_done_cb, &done);
+    while (!done)
+        g_main_context_iteration(NULL, TRUE);
+    return done;
+}
+
+static void test_executor_earlier_refusal_in_a_later_chunk(Fx *fx, gconstpointer data)
+{
+    /* Chunks (778, 522), (266, 10), (267, 11). c5 (522) refuses in the
+     * first: the rest before it in the kernel's order still goes out, and
+     * c2 (11) refuses in the last, earlier in the kernel's order: the
+     * group message would have stopped there, with only c1 changed. */
+    add_shared_lists(fx);
+    fake_kernel_refuse(fx->fk, 522, -ERANGE, NULL);
+    fake_kernel_refuse(fx->fk, 11, -EBUSY, "busy");
+    g_autoptr(GdOp) op = run_in_chunks_of_two(fx);
+    g_assert_cmpuint(op->stopped, ==, 1);
+    g_assert_cmpuint(op->sent, ==, 2);
+    g_assert_cmpint(op->error, ==, -EBUSY);
+    g_assert_cmpstr(op->extack, ==, "busy");
+    /* Three chunks, the undo in two. */
+    g_assert_cmpuint(op->sends, ==, 5);
+    g_assert_cmpint(op->acks[1].error, ==, -EBUSY);
+    g_assert_cmpint(op->acks[4].error, ==, -ERANGE);
+    /* c3, c4, c6 set back; c5 refused, so unchanged. */
+    g_assert_cmpuint(op->undone, ==, 3);
+    const int sent[] = {778, 522, 266, 10, 267, 11, 266, 267, 778};
+    assert_sent(fx, sent, G_N_ELEMENTS(sent));
+    for (guint i = 0; i < G_N_ELEMENTS(shared_lists); i++)
+        g_assert_cmpuint(fake_kernel_link(fx->fk, shared_lists[i])->mtu, ==, i == 0 ? 1400 : 1500);
+}
+
+static void test_executor_later_targets_not_sent_after_a_refusal(Fx *fx, gconstpointer data)
+{
+    /* c1 (10), the first in the kernel's order, refuses in the second
+     * chunk: the third (267, 11), after it, never goes out, and the first
+     * chunk's changes are set back. */
+    add_shared_lists(fx);
+    fake_kernel_refuse(fx->fk, 10, -EBUSY, NULL);
+    g_autoptr(GdOp) op = run_in_chunks_of_two(fx);
+    g_assert_cmpuint(op->stopped, ==, 0);
+    g_assert_cmpuint(op->sent, ==, 1);
+    /* Two chunks, the undo in two. */
+    g_assert_cmpuint(op->sends, ==, 4);
+    g_assert_cmpuint(op->requests, ==, 7);
+    g_assert_cmpuint(op->undone, ==, 3);
+    const int sent[] = {778, 522, 266, 10, 266, 522, 778};
+    assert_sent(fx, sent, G_N_ELEMENTS(sent));
+    for (guint i = 0; i < G_N_ELEMENTS(shared_lists); i++)
+        g_assert_cmpuint(fake_kernel_link(fx->fk, shared_lists[i])->mtu, ==, 1500);
+}
+
+static void test_executor_moves_in_lookup_order(Fx *fx, gconstpointer data)
+{
+    /* Moves and addresses do not stop: every target is sent, each answer
+     * filed under its own target. */
+    add_shared_lists(fx);
+    fake_kernel_refuse(fx->fk, 266, -EBUSY, NULL);
+    GdOp *op = gd_op_new(GD_OP_SET_LINK_GROUP, 400);
+    g_array_append_vals(op->targets, shared_lists, G_N_ELEMENTS(shared_lists));
+    op->path = GD_KPATH_PER_LINK;
+    op->chunk = 4;
+    GdOp *done = NULL;
+    gd_executor_submit(fx->executor, op, executor_done_cb, &done);
+    while (!done)
+        g_main_context_iteration(NULL, TRUE);
+    g_autoptr(GdOp) owned = done;
+    const int sent[] = {778, 522, 266, 10, 267, 11};
+    assert_sent(fx, sent, G_N_ELEMENTS(sent));
+    for (guint i = 0; i < G_N_ELEMENTS(shared_lists); i++) {
+        g_assert_cmpint(done->acks[i].error, ==, shared_lists[i] == 266 ? -EBUSY : 0);
+        g_assert_cmpuint(fake_kernel_link(fx->fk, shared_lists[i])->group, ==,
+                         shared_lists[i] == 266 ? 300 : 400);
+    }
+    g_assert_cmpuint(done->sends, ==, 2);
+}
+
 static void test_paths_counted(Fx *fx, gconstpointer data)
 {
     guint64 counts[GD_KPATH_N];
@@ -522,6 +675,14 @@ int main(int argc, char **argv)
     g_test_add("/runner/per-link/subset", Fx, GINT_TO_POINTER(GD_KPATH_GROUP), fx_set_up,
                test_per_link_subset, fx_tear_down);
     ADD_PER_LINK("/runner/per-link/member-gone", test_per_link_member_gone);
+    ADD_PER_LINK("/runner/per-link/lookup-order/stops-as-the-group-message",
+                 test_per_link_lookup_order_stops_as_the_group_message);
+    ADD_PER_LINK("/runner/per-link/lookup-order/applied", test_per_link_lookup_order_applied);
+    ADD("/executor/per-link/earlier-refusal-in-a-later-chunk",
+        test_executor_earlier_refusal_in_a_later_chunk);
+    ADD("/executor/per-link/later-targets-not-sent-after-a-refusal",
+        test_executor_later_targets_not_sent_after_a_refusal);
+    ADD("/executor/per-link/moves-in-lookup-order", test_executor_moves_in_lookup_order);
     ADD("/runner/paths-counted", test_paths_counted);
     ADD("/runner/moves/applied", test_moves_applied);
     ADD("/runner/moves/unannounced", test_moves_unannounced);
