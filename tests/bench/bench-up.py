@@ -11,7 +11,9 @@ longest wait while each operation runs: RTNL is one lock for the machine.
 Series, each method in turn in every run, every result checked (every member
 in `ip -j link`, groupd's Group object) before the next:
   mtu       a group-wide MTU change (alternating 1400/1450)
-  up        State=up after the group was taken down (unmeasured)
+  up        State=up after the group was taken down (unmeasured); with IPv6
+            also until every member's link-local address is usable (the
+            DAD work after the answer, ll-ready.py): the "up-ready" tables
   down-mtu  the MTU change with the links DOWN (up to 32768)
 Methods:
   group     `ip link set group 100 mtu M` / `… up`: one group message
@@ -20,7 +22,10 @@ Methods:
   group-nl, setgroup-conn   the two group ways without a process start
             (an open netlink socket, nl-group-msg.py; an open D-Bus
             connection), in the UP series
-For SetGroup the kernel path groupd chose is read from its log.
+For SetGroup the kernel path groupd chose is read from its log. Each size
+also times the two clients' own start (series "start": `busctl call` of the
+bus's GetId, `ip link show dev lo`), so the tables can show the ratio with
+the process starts taken out as well.
 
 Markdown on stdout and in results/PREFIX.md, CSV in PREFIX.csv (every sample
 in PREFIX-runs.csv), the plot (gnuplot) in PREFIX.png.
@@ -43,8 +48,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench_harness import GROUP, MTUS, BenchError, Harness, Probe, ask, run, timed, \
-    wait_no_tentative
+from bench_harness import GROUP, MTUS, BenchError, Harness, Probe, ask, expect_ready, run, \
+    timed, wait_no_tentative
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -99,6 +104,12 @@ class Env(Harness):
                               str(HERE / "nl-group-msg.py"), GROUP],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.connect()
+        self.ll = None
+        if self.up and self.ipv6:
+            self.ll = self.spawn(["ip", "netns", "exec", self.ns, "/usr/bin/python3",
+                                  str(HERE / "ll-ready.py"), GROUP],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            expect_ready(self.ll, "ll-ready.py")
         self.settle()
 
     # -- helpers ---------------------------------------------------------
@@ -189,15 +200,49 @@ def measure_up(env, probe, runs, methods, samples, key, log):
             env.check(None, False)
             env.settle()
             env.chosen_path()
+            if env.ll:
+                armed = ask(env.ll, "arm", "ll-ready.py")
+                if armed != f"armed {env.n}":
+                    raise BenchError(f"ll-ready.py: {armed}, not {env.n} members")
             probe.quiet(log)
             probe.mark()
+            start = time.monotonic()
             t = env.do_up(method)
             wait = probe.report()
             path = env.chosen_path() if method.startswith("setgroup") else ""
+            extra = ""
+            if env.ll:
+                # The same window until the kernel's DAD work made every
+                # link-local address usable: the probe's wait covers it too.
+                done = ask(env.ll, "wait 600", "ll-ready.py")
+                if done.startswith("timeout"):
+                    raise BenchError(f"link-local addresses not usable after 600 s: {done}")
+                t_ready = float(done) - start
+                wait_ready = probe.report()
+                samples.append(("up-ready", *key[1:], method, r, t_ready, wait_ready, path))
+                extra = f"; usable after {t_ready:.4f} s, probe waited {wait_ready:.1f} ms"
             env.check(None, True)
             samples.append((*key, method, r, t, wait, path))
-            log(f"  {key} {method} run {r}: {t:.4f} s, probe waited {wait:.1f} ms {path}")
+            log(f"  {key} {method} run {r}: {t:.4f} s, probe waited {wait:.1f} ms {path}{extra}")
             env.settle()
+
+
+def measure_starts(env, runs, samples, ipv6, log):
+    """The clients' own start, without groupd or a change: busctl asking the
+    bus daemon for its id, ip showing lo."""
+    cmds = {"busctl-start": ["busctl", f"--address={env.bus_addr}", "call",
+                             "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                             "org.freedesktop.DBus", "GetId"],
+            "ip-start": ["ip", "-n", env.ns, "link", "show", "dev", "lo"]}
+    for r in range(runs * 3):
+        for method, cmd in cmds.items():
+            samples.append(("start", ipv6, env.n, method, r, timed(cmd), 0.0, ""))
+    log(f"  client start at {env.n}: busctl {starts(samples, ipv6, env.n, 'busctl-start'):.4f} s, "
+        f"ip {starts(samples, ipv6, env.n, 'ip-start'):.4f} s")
+
+
+def starts(samples, ipv6, n, method):
+    return median([s[5] for s in samples if s[:4] == ("start", ipv6, n, method)])
 
 
 def median(xs):
@@ -246,7 +291,8 @@ def table(summary, series, ipv6, sizes, with_open):
     head = ["N"]
     for m in cols:
         head += [f"{TITLES[m]} (s)", "probe wait (ms)"]
-    head += ["SetGroup / faster raw way", "SetGroup's longest probe wait (ms)",
+    head += ["SetGroup / faster raw way", "the same, client starts taken out",
+             "SetGroup's longest probe wait (ms)",
              "SetGroup's path (sends, its longest sendmsg in ms)"]
     if with_open:
         head.append("SetGroup open / group msg open")
@@ -264,6 +310,10 @@ def table(summary, series, ipv6, sizes, with_open):
                 row += [f"{fmt_t(v[0])} ({fmt_t(v[1])}–{fmt_t(v[2])})", f"{v[3]:.1f} (max {v[4]:.1f})"]
         raw = [s[m][0] for m in ("group", "batch") if s[m]]
         row.append(f"**{s['setgroup'][0] / min(raw):.2f}**" if raw else "–")
+        bs = summary.get(("start", ipv6, n, "busctl-start"))
+        ips = summary.get(("start", ipv6, n, "ip-start"))
+        row.append(f"{(s['setgroup'][0] - bs[0]) / (min(raw) - ips[0]):.2f}"
+                   if raw and bs and ips and min(raw) > ips[0] else "–")
         row.append(f"{s['setgroup'][4]:.1f}")
         row.append(describe_paths(s["setgroup"][5]))
         if with_open:
@@ -375,6 +425,7 @@ def main():
             try:
                 env.start(probe, log)
                 runs = a.runs if n <= 2048 else a.big_runs
+                measure_starts(env, runs, samples, ipv6, log)
                 if up and "mtu" in series:
                     measure_mtu(env, probe, runs, METHODS + OPEN_METHODS, samples,
                                 ("mtu", ipv6, n), log)
@@ -410,7 +461,8 @@ def main():
            f"longest waits. Command: `bash tests/bench/bench-up.sh "
            + " ".join(sys.argv[1:]) + "`\n"]
     for s, label in (("mtu", "Group-wide MTU change, links UP"),
-                     ("up", "State=up (the links were taken down first)"),
+                     ("up", "State=up (the links were taken down first), until the answer"),
+                     ("up-ready", "State=up, until every member's link-local address is usable"),
                      ("down-mtu", "Group-wide MTU change, links DOWN")):
         for ipv6 in (ipv6s if s != "down-mtu" else ["on"]):
             sz = sizes if s != "down-mtu" else down_sizes
@@ -437,6 +489,8 @@ def main():
             w.writerow([*k, f"{v[0]:.6f}", f"{v[1]:.6f}", f"{v[2]:.6f}", f"{v[3]:.3f}",
                         f"{v[4]:.3f}", " ".join(v[5])])
     keys = [(s, ipv6, sizes) for s in ("mtu", "up") if s in series for ipv6 in ipv6s]
+    if "up" in series and "on" in ipv6s:
+        keys.append(("up-ready", "on", sizes))
     if "down-mtu" in series:
         keys.append(("down-mtu", "on", down_sizes))
     plot(results, a.prefix, summary, keys)
