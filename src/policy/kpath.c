@@ -67,6 +67,8 @@ void gd_kpath_model_init(GdKpathModel *model)
             model->base_scale[i][k] = 1.0;
     model->walk_scale = 1.0;
     model->group_overrun = 1.0;
+    for (guint k = 0; k < GD_KPATH_KINDS; k++)
+        model->remeasure_every[k] = GD_KPATH_REMEASURE_EVERY;
 }
 
 static gboolean link_up(const GdNlLink *link)
@@ -326,8 +328,19 @@ void gd_kpath_choose(const GdKpathModel *model, const GdKpathInput *in, gboolean
         out->path = GD_KPATH_PER_LINK;
         out->reason = "a group message would hold RTNL too close to 100 ms or longer";
     } else if (out->group_ns > out->per_link_ns) {
-        out->path = GD_KPATH_PER_LINK;
-        out->reason = "per-link messages cost the kernel less";
+        /* Only a group message big enough to teach the calibration is
+         * worth measuring again. */
+        gboolean worth = out->group_ns >= OBSERVE_MIN;
+        if (worth && model->group_passed_over[in->kind] >= model->remeasure_every[in->kind]) {
+            out->path = GD_KPATH_GROUP;
+            out->remeasure = TRUE;
+            out->reason = "the group message, measured again after per-link messages "
+                          "were chosen as cheaper";
+        } else {
+            out->path = GD_KPATH_PER_LINK;
+            out->reason = "per-link messages cost the kernel less";
+            out->group_passed_over = worth;
+        }
     } else {
         out->path = GD_KPATH_GROUP;
         out->reason = "a group message costs the kernel least, within the RTNL budget";
@@ -341,6 +354,18 @@ void gd_kpath_choose(const GdKpathModel *model, const GdKpathInput *in, gboolean
     double average = in->messages ? out->per_link_ns / in->messages : message_ns;
     double chunk = average > 0 ? floor(GD_KPATH_CHUNK_TARGET_NS / average) : GD_KPATH_CHUNK_MAX;
     out->chunk = (guint)CLAMP(chunk, 1.0, (double)GD_KPATH_CHUNK_MAX);
+}
+
+void gd_kpath_model_chosen(GdKpathModel *model, const GdKpathInput *in, const GdKpathChoice *choice)
+{
+    if (choice->path == GD_KPATH_GROUP) {
+        model->group_passed_over[in->kind] = 0;
+        model->remeasuring[in->kind] = choice->remeasure;
+        if (!choice->remeasure) /* the cheaper path again: start afresh */
+            model->remeasure_every[in->kind] = GD_KPATH_REMEASURE_EVERY;
+    } else if (choice->group_passed_over) {
+        model->group_passed_over[in->kind]++;
+    }
 }
 
 static double nudge(double scale, double ratio)
@@ -375,5 +400,13 @@ gboolean gd_kpath_model_observe(GdKpathModel *model, const GdKpathInput *in, GdK
         *base_scale = nudge(*base_scale, ratio);
     }
     model->samples++;
+    if (path == GD_KPATH_GROUP && model->remeasuring[in->kind]) {
+        /* Still the costlier: measure it again less often. */
+        model->remeasuring[in->kind] = FALSE;
+        guint *every = &model->remeasure_every[in->kind];
+        gboolean costlier = cost(model, in, GD_KPATH_GROUP, group_parts(model, in)) >
+                            cost(model, in, GD_KPATH_PER_LINK, per_link_parts(model, in));
+        *every = costlier ? MIN(*every * 2, GD_KPATH_REMEASURE_MAX) : GD_KPATH_REMEASURE_EVERY;
+    }
     return TRUE;
 }

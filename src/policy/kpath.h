@@ -138,6 +138,16 @@ typedef struct {
      * decaying): their spread, for the bound on one RTNL hold. */
     double group_overrun;
     guint samples; /* operations folded in */
+    /* Per kind: operations run per link since a group message was last
+     * sent, each passing over one within the bound as the costlier
+     * (gd_kpath_model_chosen()). The group side learns only from group
+     * messages, so without one now and then a calibration that went wrong
+     * there would stay wrong. After remeasure_every of them the group
+     * message is taken once; if it is still the costlier afterwards, the
+     * next time waits twice as long. */
+    guint group_passed_over[GD_KPATH_KINDS];
+    guint remeasure_every[GD_KPATH_KINDS];
+    gboolean remeasuring[GD_KPATH_KINDS];
 } GdKpathModel;
 
 void gd_kpath_model_init(GdKpathModel *model);
@@ -152,6 +162,12 @@ void gd_kpath_model_init(GdKpathModel *model);
  * CPU, and a process waiting for RTNL may wait for that CPU). */
 #define GD_KPATH_CHUNK_TARGET_NS (10.0 * 1000 * 1000)
 #define GD_KPATH_CHUNK_MAX       1024
+/* A group message passed over is measured again after 16 operations of
+ * its kind, then after 32, 64, … up to 1024 while it stays the costlier:
+ * what re-measuring costs fades, and a calibration that went wrong is
+ * corrected within a few. */
+#define GD_KPATH_REMEASURE_EVERY 16
+#define GD_KPATH_REMEASURE_MAX   1024
 
 typedef struct {
     GdKpath path;
@@ -161,6 +177,11 @@ typedef struct {
     double group_ns;         /* expected kernel time of the group message (its one hold) */
     double per_link_ns;      /* expected kernel time of the per-link messages, all chunks */
     double hold_ns;          /* the longest expected RTNL hold of the chosen path */
+    /* Per-link messages were chosen over a group message that was
+     * possible, within the bound and big enough to measure: what
+     * gd_kpath_model_chosen() counts. */
+    gboolean group_passed_over;
+    gboolean remeasure; /* the group message, taken to measure it again */
     /* Why, for logs and the plan: "group message within the hold budget",
      * "group message would hold RTNL 3.4 s", "forced", … (static text). */
     const char *reason;
@@ -174,15 +195,24 @@ typedef struct {
  * expected slower than the per-link messages; else per-link messages,
  * chunked to GD_KPATH_CHUNK_TARGET_NS. The hold is checked against the
  * bound pessimistically: never with a calibration faster than the
- * default costs, and with the group messages' recent overrun. */
+ * default costs, and with the group messages' recent overrun. A group
+ * message passed over often enough (GdKpathModel.remeasure_every) is taken
+ * once to measure it again. */
 void gd_kpath_choose(const GdKpathModel *model, const GdKpathInput *in, gboolean group_possible,
                      GdKpath forced, GdKpathChoice *out);
 
 /* Expected time of one per-link message (its RTNL hold, the longest). */
 double gd_kpath_message_ns(const GdKpathModel *model, const GdKpathInput *in);
 
+/* An operation is about to run with choice (not a plan's): counts the
+ * group messages passed over, up to the one that measures it again. */
+void gd_kpath_model_chosen(GdKpathModel *model, const GdKpathInput *in,
+                           const GdKpathChoice *choice);
+
 /* Folds a measured operation in: path taken, and the kernel time it took
- * (the worker thread's CPU time: other processes' load does not count).
+ * (the worker thread's time from the first send to the last answer: it
+ * includes the waits for RTNL while the kernel's own work ran between the
+ * messages, as the DAD work of links brought up).
  * Small operations (under a millisecond expected) teach nothing and are
  * ignored. Returns TRUE when the model changed. */
 gboolean gd_kpath_model_observe(GdKpathModel *model, const GdKpathInput *in, GdKpath path,

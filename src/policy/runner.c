@@ -249,6 +249,7 @@ static void prepare_cb(GdOp *op, gpointer user_data)
     gboolean group_possible;
     describe(runner, op, members, &run->input, &group_possible);
     gd_kpath_choose(&runner->model, &run->input, group_possible, runner->forced, &run->choice);
+    gd_kpath_model_chosen(&runner->model, &run->input, &run->choice);
     run->prepared = TRUE;
     op->path = run->choice.path;
     op->chunk = run->choice.chunk;

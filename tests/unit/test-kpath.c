@@ -429,6 +429,107 @@ static void test_hold_bound_pessimistic(void)
     g_assert_cmpfloat(model.group_overrun, <, 1.05);
 }
 
+/* One operation as the runner does it: the choice, counted, and the
+ * measured time folded in. */
+static GdKpathChoice run_once(GdKpathModel *model, const GdKpathInput *in, double group_true,
+                              double link_true)
+{
+    GdKpathChoice c;
+    gd_kpath_choose(model, in, TRUE, GD_KPATH_AUTO, &c);
+    gd_kpath_model_chosen(model, in, &c);
+    gd_kpath_model_observe(model, in, c.path, c.path == GD_KPATH_GROUP ? group_true : link_true);
+    return c;
+}
+
+static void test_remeasure_group(void)
+{
+    /* 512 DOWN links: the group message is the cheaper path. */
+    GdKpathModel model;
+    gd_kpath_model_init(&model);
+    GdKpathInput in;
+    group_of(&in, 512, FALSE, TRUE, FALSE, &mtu_1400, 0);
+    GdKpathChoice c;
+    gd_kpath_choose(&model, &in, TRUE, GD_KPATH_AUTO, &c);
+    g_assert_cmpint(c.path, ==, GD_KPATH_GROUP);
+    double group_true = c.group_ns, link_true = c.per_link_ns;
+
+    /* One group message ran 2.5 times slower (the machine was busy): the
+     * model now prefers per-link messages, and only a group message can
+     * correct it. */
+    gd_kpath_model_observe(&model, &in, GD_KPATH_GROUP, 2.5 * group_true);
+    gd_kpath_choose(&model, &in, TRUE, GD_KPATH_AUTO, &c);
+    g_assert_cmpint(c.path, ==, GD_KPATH_PER_LINK);
+    g_assert_true(c.group_passed_over);
+
+    /* Choosing alone (a plan) counts nothing. */
+    gd_kpath_choose(&model, &in, TRUE, GD_KPATH_AUTO, &c);
+    g_assert_cmpuint(model.group_passed_over[GD_KPATH_LINKS], ==, 0);
+
+    /* The group message is measured again after 16 operations that
+     * passed it over, then after 32, 64, … while it stays the costlier,
+     * until the calibration agrees with the machine and keeps to it. */
+    int last_group = -1, remeasured = 0;
+    guint every = GD_KPATH_REMEASURE_EVERY;
+    for (int i = 0; i < 400; i++) {
+        c = run_once(&model, &in, group_true, link_true);
+        if (c.path != GD_KPATH_GROUP)
+            continue;
+        if (c.remeasure) {
+            g_assert_cmpstr(c.reason, ==,
+                            "the group message, measured again after per-link messages were "
+                            "chosen as cheaper");
+            g_assert_cmpint(i - last_group, ==, (int)every + 1);
+            every *= 2;
+            remeasured++;
+        }
+        last_group = i;
+    }
+    g_assert_cmpint(remeasured, >=, 1);
+    g_assert_cmpint(remeasured, <=, 4);
+    g_assert_cmpuint(model.remeasure_every[GD_KPATH_LINKS], ==, GD_KPATH_REMEASURE_EVERY);
+    for (int i = 0; i < 20; i++) {
+        c = run_once(&model, &in, group_true, link_true);
+        g_assert_cmpint(c.path, ==, GD_KPATH_GROUP);
+        g_assert_false(c.remeasure);
+    }
+
+    /* Where per-link messages are the cheaper, as measured: the group
+     * message is measured again less and less often, at most every 1025
+     * operations in the end (512 UP links with IPv6, a queue length: the
+     * group message walks the FIB per member, per-link messages do not). */
+    GdKpathInput far;
+    group_of(&far, 512, TRUE, TRUE, FALSE, &txqlen_500, 0);
+    gd_kpath_model_init(&model);
+    gd_kpath_choose(&model, &far, TRUE, GD_KPATH_AUTO, &c);
+    g_assert_cmpint(c.path, ==, GD_KPATH_PER_LINK);
+    g_assert_true(c.group_passed_over);
+    group_true = c.group_ns;
+    link_true = c.per_link_ns;
+    remeasured = 0;
+    for (int i = 0; i < 4000; i++)
+        remeasured += run_once(&model, &far, group_true, link_true).remeasure;
+    g_assert_cmpuint(model.remeasure_every[GD_KPATH_LINKS], ==, GD_KPATH_REMEASURE_MAX);
+    /* After 17, 33, 65, 129, 257, 513, 1025 and 1025 operations: 8 in
+     * 4000. */
+    g_assert_cmpint(remeasured, ==, 8);
+
+    /* Never for a group message beyond the bound, or one too small to
+     * teach anything. */
+    GdKpathInput big, few;
+    group_of(&big, 4096, TRUE, TRUE, FALSE, &mtu_1400, 0);
+    group_of(&few, 16, TRUE, TRUE, FALSE, &mtu_1400, 0);
+    const GdKpathInput *never[] = {&big, &few};
+    for (guint k = 0; k < G_N_ELEMENTS(never); k++) {
+        gd_kpath_model_init(&model);
+        for (int i = 0; i < 3 * GD_KPATH_REMEASURE_EVERY; i++) {
+            gd_kpath_choose(&model, never[k], TRUE, GD_KPATH_AUTO, &c);
+            gd_kpath_model_chosen(&model, never[k], &c);
+            g_assert_cmpint(c.path, ==, GD_KPATH_PER_LINK);
+            g_assert_false(c.group_passed_over);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -446,5 +547,6 @@ int main(int argc, char **argv)
     g_test_add_func("/kpath/chunk-bounds", test_chunk_bounds);
     g_test_add_func("/kpath/calibration", test_calibration);
     g_test_add_func("/kpath/hold-bound-pessimistic", test_hold_bound_pessimistic);
+    g_test_add_func("/kpath/remeasure-group", test_remeasure_group);
     return g_test_run();
 }
