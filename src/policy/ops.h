@@ -48,9 +48,10 @@ typedef struct {
     int error;     /* transport error or the group message's error */
     char *extack;  /* the kernel's message for error */
     GdNlAck *acks; /* per target, for per-link ops */
-    /* Per-link messages: targets [0, sent) were sent and are kept; the
-     * others never reached the kernel or were taken back (undone). Every
-     * target unless a group change stopped. */
+    /* Per-link messages: a group change that stopped at a refusal kept
+     * targets [0, sent); the others were not sent or were taken back
+     * (undone). Otherwise every target; one whose message never reached
+     * the kernel (the socket failed) has the socket's error in its ack. */
     guint sent;
     /* A group change on the per-link path stopped at this target (the
      * first that refused, as the group message stops), or G_MAXUINT. */
