@@ -341,6 +341,7 @@ int main(int argc, char **argv)
     g_autofree char *admin_group = NULL;
     gint64 rcvbuf = 0;
     gboolean skip_validation = FALSE;
+    gboolean default_costs = FALSE;
     gint request_rcvbuf = 0;
     g_autofree char *ignore_features = NULL;
     g_autofree char *kernel_path = NULL;
@@ -372,6 +373,8 @@ int main(int argc, char **argv)
          "How changes of many links reach the kernel: auto (default: the cost model picks one "
          "group message or per-link messages), group or per-link (where the operation can)",
          "PATH"},
+        {"test-default-costs", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &default_costs,
+         "Keep the cost model's default costs: no calibration from measured operations", NULL},
         {"test-skip-validation", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &skip_validation,
          "Tests only: send changes the cache says members will refuse", NULL},
         {"version", 0, 0, G_OPTION_ARG_NONE, &show_version, "Print the version and exit", NULL},
@@ -494,6 +497,9 @@ int main(int argc, char **argv)
      * behind each other in the executor, in order. */
     g_autoptr(GdRunner) runner = gd_runner_new(daemon.cache, executor);
     gd_runner_force_path(runner, forced_path);
+    gd_runner_keep_default_costs(runner, default_costs);
+    if (default_costs)
+        g_warning("--test-default-costs: the kernel path is chosen from the default costs alone");
     if (forced_path != GD_KPATH_AUTO)
         g_message("kernel path: %s wherever an operation can take it", gd_kpath_name(forced_path));
     daemon.engine =

@@ -13,6 +13,7 @@ struct GdRunner {
     GdExecutor *executor;
     GdKpathModel model;
     GdKpath forced;
+    gboolean default_costs; /* no calibration (tests) */
     guint64 sent_by_path[GD_KPATH_N];
 };
 
@@ -66,6 +67,11 @@ GdExecutor *gd_runner_executor(GdRunner *runner)
 void gd_runner_force_path(GdRunner *runner, GdKpath path)
 {
     runner->forced = path;
+}
+
+void gd_runner_keep_default_costs(GdRunner *runner, gboolean keep)
+{
+    runner->default_costs = keep;
 }
 
 void gd_runner_path_counts(GdRunner *runner, guint64 counts[GD_KPATH_N])
@@ -516,7 +522,7 @@ static void op_done_cb(GdOp *op, gpointer user_data)
         log_operation(run, op);
         /* A whole run teaches the model; a stopped or failed one ran only
          * part of what it describes. */
-        if (op->error == 0 && op->undone == 0)
+        if (op->error == 0 && op->undone == 0 && !runner->default_costs)
             gd_kpath_model_observe(&runner->model, &run->input, op->path, op->kernel_usec * 1000.0);
     }
 

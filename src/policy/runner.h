@@ -98,6 +98,11 @@ guint gd_runner_pending(GdRunner *runner);
 /* Every operation takes this path where it can (tests, working around a
  * kernel); GD_KPATH_AUTO (the default) lets the cost model choose. */
 void gd_runner_force_path(GdRunner *runner, GdKpath path);
+/* The cost model keeps its default costs: measured operations are not
+ * folded in (tests that need the choice not to depend on the machine's
+ * load). What it counts towards measuring a group message again still
+ * counts. */
+void gd_runner_keep_default_costs(GdRunner *runner, gboolean keep);
 /* The path op would take now, and why (for the plan): a group change is
  * taken to be for its targets, the members after the plan's moves. */
 void gd_runner_choose(GdRunner *runner, const GdOp *op, GdKpathChoice *choice);
