@@ -30,6 +30,10 @@
  *     notification and, with IPv6 enabled, one more FIB walk
  *     (NETDEV_CHANGE → rt6_sync_up); a member it does not change still
  *     costs that;
+ *   - a new queue length on a member UP afterwards: the device is
+ *     deactivated around its qdisc's resize, which waits for an RCU grace
+ *     period (dev_qdisc_change_tx_queue_len: about 36 µs a member, five
+ *     times an MTU change), on either path;
  *   - a per-link message alone: finding the device by index in a table of
  *     256 lists (its cost grows with the links in the namespace; little
  *     when the messages go list by list, as the executor sends them), and
@@ -82,11 +86,12 @@ typedef struct {
     GdNlLinkChange change; /* a group change's; nothing set for other kinds */
 
     /* Accumulated over the members: */
-    guint members;  /* every member the group message reaches */
-    guint changing; /* members lacking the change */
-    guint messages; /* per-link messages: changing members (every member for a MAC change) */
-    guint up_after; /* members UP afterwards (the group message's state notifications) */
-    guint up_moves; /* moves of UP links (each re-announces the link's state) */
+    guint members;   /* every member the group message reaches */
+    guint changing;  /* members lacking the change */
+    guint messages;  /* per-link messages: changing members (every member for a MAC change) */
+    guint up_after;  /* members UP afterwards (the group message's state notifications) */
+    guint up_moves;  /* moves of UP links (each re-announces the link's state) */
+    guint txqlen_up; /* members UP afterwards whose queue length changes */
     /* Addresses: routes the kernel passes over to insert or delete each
      * one (a prefix on N devices is one FIB node with N routes, searched
      * in a list), summed, and the most for one. */
@@ -123,6 +128,7 @@ double gd_kpath_fib_add_link(double fib, const GdNlLink *link, guint addrs6);
  * operations). */
 typedef struct {
     double member_change; /* do_setlink of a changed member and its notification */
+    double txqlen_resize; /* a new queue length on an UP member: deactivate, resize, activate */
     double member_touch;  /* the group message on a member it does not change */
     double state_notify;  /* the group message's re-applied selector on an UP member */
     double link_message;  /* a per-link message: parsing, the answer */

@@ -8,6 +8,7 @@ and in the Manager's KernelPaths counter. No timing is asserted here: the
 times are the benchmark's (tests/bench/bench-up.py)."""
 
 import re
+import subprocess
 
 import pytest
 
@@ -250,4 +251,29 @@ def test_group_message_measured_again(netns, groupd_factory):
     client.set_group("100", {"TxQueueLength": 800})
     assert gdlib.kernel_paths(client) == {"group": 1, "per-link": 17}
     assert all(l["txqlen"] == 800 for l in netns.links() if l["group_id"] == 100)
+    gdlib.assert_cache_matches_kernel(netns, client)
+
+
+def test_queue_length_of_up_links_goes_per_link(netns, groupd_factory):
+    """A new queue length deactivates each UP device around its qdisc's
+    resize, five times an MTU change's cost: for 2048 UP links the group
+    message would hold RTNL near 100 ms, so per-link messages; the same
+    links DOWN take the group message."""
+    subprocess.run(netns.exec_cmd("sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"),
+                   check=True)
+    up = netns.add_ifbs(2048, group=100)
+    netns.ip("link", "set", "group", "100", "up")
+    down = netns.add_ifbs(2048, prefix="dn", group=200)
+    daemon = groupd_factory()
+    client = daemon.client
+    client.set_group("100", {"TxQueueLength": 500})
+    assert gdlib.kernel_paths(client) == {"group": 0, "per-link": 1}
+    client.set_group("200", {"TxQueueLength": 500})
+    assert gdlib.kernel_paths(client) == {"group": 1, "per-link": 1}
+    links = netns.links_by_name()
+    assert all(links[n]["txqlen"] == 500 for n in up + down)
+    log = daemon.log_path.read_text()
+    assert re.search(r"group 100: group change of 2048 links by per-link messages .*: a group "
+                     r"message would hold RTNL too close to 100 ms or longer", log), log[-3000:]
+    assert "group 200: group change of 2048 links by one group message" in log
     gdlib.assert_cache_matches_kernel(netns, client)
