@@ -11,6 +11,8 @@ longest wait while each operation runs: RTNL is one lock for the machine.
 Series, each method in turn in every run, every result checked (every member
 in `ip -j link`, groupd's Group object) before the next:
   mtu       a group-wide MTU change (alternating 1400/1450)
+  txqlen    a group-wide queue length change (alternating 500/600): each UP
+            device is deactivated around its qdisc's resize
   up        State=up after the group was taken down (unmeasured); with IPv6
             also until every member's link-local address is usable (the
             DAD work after the answer, ll-ready.py): the "up-ready" tables
@@ -54,6 +56,7 @@ from bench_harness import GROUP, MTUS, BenchError, Harness, Probe, ask, expect_r
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 UP_SIZES = (128, 256, 512, 1024, 2048, 4096, 8192)
+TXQLENS = (500, 600)
 DOWN_SIZES = (128, 1024, 8192, 32768)
 METHODS = ("group", "batch", "setgroup")
 OPEN_METHODS = ("group-nl", "setgroup-conn")
@@ -97,6 +100,9 @@ class Env(Harness):
         for m in MTUS:
             (self.tmp / f"mtu-{m}").write_text(
                 "".join(f"link set dev {n} mtu {m}\n" for n in self.names))
+        for q in TXQLENS:
+            (self.tmp / f"txqlen-{q}").write_text(
+                "".join(f"link set dev {n} txqueuelen {q}\n" for n in self.names))
         (self.tmp / "up").write_text("".join(f"link set dev {n} up\n" for n in self.names))
         self.start_bus()
         self.start_groupd()
@@ -117,16 +123,19 @@ class Env(Harness):
         """Let the kernel's tail (DAD work, linkwatch) and groupd go quiet."""
         time.sleep(0.5 + self.n / 8192)
 
-    def check(self, mtu, up):
+    def check(self, mtu, up, txqlen=None):
         members = self.kernel_members()
         bad = [d["ifname"] for d in members
-               if (mtu is not None and d["mtu"] != mtu) or (("UP" in d["flags"]) != up)]
+               if (mtu is not None and d["mtu"] != mtu) or (("UP" in d["flags"]) != up)
+               or (txqlen is not None and d["txqlen"] != txqlen)]
         if len(members) != self.n or bad:
             raise BenchError(f"kernel: {len(members)} members, {len(bad)} wrong: {bad[:5]}")
-        want = (str(mtu) if mtu is not None else None, "up" if up else "down")
+        want = (str(mtu) if mtu is not None else None, "up" if up else "down",
+                str(txqlen) if txqlen is not None else None)
         deadline = time.monotonic() + 60
         while True:
-            got = (self.group_prop("MTU") if mtu is not None else None, self.group_prop("State"))
+            got = (self.group_prop("MTU") if mtu is not None else None, self.group_prop("State"),
+                   self.group_prop("TxQueueLength") if txqlen is not None else None)
             if got == want:
                 return
             if time.monotonic() > deadline:
@@ -166,6 +175,10 @@ class Env(Harness):
     def do_mtu(self, method, mtu):
         return self.do(method, "MTU", "u", mtu, f"mtu-{mtu}", ("mtu", str(mtu)), str(mtu))
 
+    def do_txqlen(self, method, q):
+        return self.do(method, "TxQueueLength", "u", q, f"txqlen-{q}", ("txqueuelen", str(q)),
+                       f"txqueuelen {q}")
+
     def do_up(self, method):
         return self.do(method, "State", "s", "up", "up", ("up",), "up")
 
@@ -188,6 +201,23 @@ def measure_mtu(env, probe, runs, methods, samples, key, log):
             wait = probe.report()
             path = env.chosen_path() if method.startswith("setgroup") else ""
             env.check(mtu, env.up)
+            samples.append((*key, method, r, t, wait, path))
+            log(f"  {key} {method} run {r}: {t:.4f} s, probe waited {wait:.1f} ms {path}")
+            env.settle()
+
+
+def measure_txqlen(env, probe, runs, methods, samples, key, log):
+    i = 0
+    for r in range(runs):
+        for method in rotated(methods, r):
+            i += 1
+            q = TXQLENS[i % 2]
+            probe.quiet(log)
+            probe.mark()
+            t = env.do_txqlen(method, q)
+            wait = probe.report()
+            path = env.chosen_path() if method.startswith("setgroup") else ""
+            env.check(None, env.up, txqlen=q)
             samples.append((*key, method, r, t, wait, path))
             log(f"  {key} {method} run {r}: {t:.4f} s, probe waited {wait:.1f} ms {path}")
             env.settle()
@@ -411,7 +441,7 @@ def main():
         plan = []
         for ipv6 in ipv6s:
             for n in sizes:
-                if "mtu" in series or "up" in series:
+                if "mtu" in series or "up" in series or "txqlen" in series:
                     plan.append((ipv6, n, True))
         if "down-mtu" in series:
             for n in down_sizes:
@@ -429,6 +459,9 @@ def main():
                 if up and "mtu" in series:
                     measure_mtu(env, probe, runs, METHODS + OPEN_METHODS, samples,
                                 ("mtu", ipv6, n), log)
+                if up and "txqlen" in series:
+                    measure_txqlen(env, probe, runs, METHODS + OPEN_METHODS, samples,
+                                   ("txqlen", ipv6, n), log)
                 if up and "up" in series:
                     measure_up(env, probe, runs, METHODS + OPEN_METHODS, samples,
                                ("up", ipv6, n), log)
@@ -461,6 +494,7 @@ def main():
            f"longest waits. Command: `bash tests/bench/bench-up.sh "
            + " ".join(sys.argv[1:]) + "`\n"]
     for s, label in (("mtu", "Group-wide MTU change, links UP"),
+                     ("txqlen", "Group-wide queue length change, links UP"),
                      ("up", "State=up (the links were taken down first), until the answer"),
                      ("up-ready", "State=up, until every member's link-local address is usable"),
                      ("down-mtu", "Group-wide MTU change, links DOWN")):
@@ -488,7 +522,7 @@ def main():
             v = summary[k]
             w.writerow([*k, f"{v[0]:.6f}", f"{v[1]:.6f}", f"{v[2]:.6f}", f"{v[3]:.3f}",
                         f"{v[4]:.3f}", " ".join(v[5])])
-    keys = [(s, ipv6, sizes) for s in ("mtu", "up") if s in series for ipv6 in ipv6s]
+    keys = [(s, ipv6, sizes) for s in ("mtu", "txqlen", "up") if s in series for ipv6 in ipv6s]
     if "up" in series and "on" in ipv6s:
         keys.append(("up-ready", "on", sizes))
     if "down-mtu" in series:

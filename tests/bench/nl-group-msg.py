@@ -7,7 +7,7 @@ For each MTU read from stdin, sends the message `ip link set group GROUP mtu M`
 sends (ifi_index 0, no name, IFLA_GROUP, IFLA_MTU, no NLM_F_CREATE), waits for
 the kernel's ACK and prints the seconds between sendmsg() and the ACK, or
 "error ERRNO". A line "up" or "down" sends `ip link set group GROUP up|down`
-instead. This is the kernel's floor without a process start.
+instead, a line "txqueuelen Q" `ip link set group GROUP txqueuelen Q`. This is the kernel's floor without a process start.
 """
 import os
 import socket
@@ -21,6 +21,7 @@ NLMSG_ERROR = 2
 NLM_F_REQUEST = 0x1
 NLM_F_ACK = 0x4
 IFLA_MTU = 4
+IFLA_TXQLEN = 13
 IFLA_GROUP = 27
 IFF_UP = 0x1
 
@@ -44,6 +45,9 @@ def main():
             flags = IFF_UP if line == "up" else 0
             ifinfo = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, 0, flags, IFF_UP)
             attrs = attr_u32(IFLA_GROUP, group)
+        elif line.startswith("txqueuelen "):
+            ifinfo = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, 0, 0, 0)
+            attrs = attr_u32(IFLA_TXQLEN, int(line.split()[1])) + attr_u32(IFLA_GROUP, group)
         else:
             ifinfo = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, 0, 0, 0)
             attrs = attr_u32(IFLA_MTU, int(line)) + attr_u32(IFLA_GROUP, group)
