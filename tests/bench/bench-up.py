@@ -189,35 +189,25 @@ def rotated(methods, r):
     return methods[k:] + methods[:k]
 
 
-def measure_mtu(env, probe, runs, methods, samples, key, log):
-    mtu_i = 0
-    for r in range(runs):
-        for method in rotated(methods, r):
-            mtu_i += 1
-            mtu = MTUS[mtu_i % 2]
-            probe.quiet(log)
-            probe.mark()
-            t = env.do_mtu(method, mtu)
-            wait = probe.report()
-            path = env.chosen_path() if method.startswith("setgroup") else ""
-            env.check(mtu, env.up)
-            samples.append((*key, method, r, t, wait, path))
-            log(f"  {key} {method} run {r}: {t:.4f} s, probe waited {wait:.1f} ms {path}")
-            env.settle()
-
-
-def measure_txqlen(env, probe, runs, methods, samples, key, log):
+def measure_change(env, probe, runs, methods, samples, key, log, attribute):
+    """A group-wide change of attribute ("mtu" or "txqlen"), alternating
+    between its two values so that every run really changes it."""
+    values = MTUS if attribute == "mtu" else TXQLENS
+    do = env.do_mtu if attribute == "mtu" else env.do_txqlen
     i = 0
     for r in range(runs):
         for method in rotated(methods, r):
             i += 1
-            q = TXQLENS[i % 2]
+            value = values[i % 2]
             probe.quiet(log)
             probe.mark()
-            t = env.do_txqlen(method, q)
+            t = do(method, value)
             wait = probe.report()
             path = env.chosen_path() if method.startswith("setgroup") else ""
-            env.check(None, env.up, txqlen=q)
+            if attribute == "mtu":
+                env.check(value, env.up)
+            else:
+                env.check(None, env.up, txqlen=value)
             samples.append((*key, method, r, t, wait, path))
             log(f"  {key} {method} run {r}: {t:.4f} s, probe waited {wait:.1f} ms {path}")
             env.settle()
@@ -457,17 +447,17 @@ def main():
                 runs = a.runs if n <= 2048 else a.big_runs
                 measure_starts(env, runs, samples, ipv6, log)
                 if up and "mtu" in series:
-                    measure_mtu(env, probe, runs, METHODS + OPEN_METHODS, samples,
-                                ("mtu", ipv6, n), log)
+                    measure_change(env, probe, runs, METHODS + OPEN_METHODS, samples,
+                                   ("mtu", ipv6, n), log, "mtu")
                 if up and "txqlen" in series:
-                    measure_txqlen(env, probe, runs, METHODS + OPEN_METHODS, samples,
-                                   ("txqlen", ipv6, n), log)
+                    measure_change(env, probe, runs, METHODS + OPEN_METHODS, samples,
+                                   ("txqlen", ipv6, n), log, "txqlen")
                 if up and "up" in series:
                     measure_up(env, probe, runs, METHODS + OPEN_METHODS, samples,
                                ("up", ipv6, n), log)
                 if not up:
-                    measure_mtu(env, probe, runs, METHODS + OPEN_METHODS, samples,
-                                ("down-mtu", ipv6, n), log)
+                    measure_change(env, probe, runs, METHODS + OPEN_METHODS, samples,
+                                   ("down-mtu", ipv6, n), log, "mtu")
             except BenchError as e:
                 # Said in the results; the other sizes still run.
                 failures.append(f"{n} links, IPv6 {ipv6}, {'UP' if up else 'DOWN'}: {e}"[:600])
