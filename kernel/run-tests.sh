@@ -5,8 +5,8 @@
 #   kernel/run-tests.sh [--stock|--debug] [TEST...]
 #
 # --stock  run the same selftests on the unpatched kernel: rtnl_group.py fails there (each
-#          case checks what a patch changes), ipv6_route_dev_events.py passes on both (it
-#          checks that the IPv6 route index changes no result)
+#          case checks what a patch changes), the four ipv6_*.py pass on both (they check
+#          that the IPv6 patches change no result)
 # --debug  on the patched kernel built with lockdep and friends (build.sh --debug); a kernel
 #          warning in the guest's log (lock order, sleeping in atomic context, ...) counts as
 #          one more failure
